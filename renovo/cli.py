@@ -1,0 +1,67 @@
+"""The `renovo` command: a thin dispatcher over `renovo.commands.*` modules.
+
+Each command module defines ``add_parser(subparsers)`` and ``run(args) -> int``.
+Modules are imported only when their command runs (``--help`` stays fast), except
+that the top-level parser needs each module's ``add_parser``; command modules
+therefore import heavy dependencies (torch, lightning) inside ``run``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from renovo.errors import RenovoError
+
+# command name -> module under renovo.commands
+COMMANDS = {
+    "simulate": "simulate",
+    "convert": "convert",
+    "data": "data",
+    "train": "train",
+    "sequence": "sequence",
+    "evaluate": "evaluate",
+    "gradients": "gradients",
+    "bench": "bench",
+    "experiment": "experiment",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="renovo",
+        description="Physics-informed training and inference for de novo peptide sequencing.",
+    )
+    from renovo import __version__
+
+    parser.add_argument("--version", action="version", version=f"renovo {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(f"renovo.commands.{module_name}")
+        except ModuleNotFoundError as error:
+            if error.name == f"renovo.commands.{module_name}":
+                continue  # command not built yet
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None) or not hasattr(args, "handler"):
+        parser.print_help()
+        return 0 if not getattr(args, "command", None) else 2
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except RenovoError as error:
+        print(f"renovo {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
