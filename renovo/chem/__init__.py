@@ -1,0 +1,34 @@
+"""Chemistry: masses, modifications, vocabulary, peptide parsing, fragments, tokens."""
+from renovo.chem.constants import (
+    AMINO_ACID_MASS_DA,
+    CO_MASS_DA,
+    H2O_MASS_DA,
+    ISOTOPE_SPACING_DA,
+    NH3_MASS_DA,
+    PROTON_MASS_DA,
+)
+from renovo.chem.fragments import (
+    fragment_ladder,
+    neutral_mass_da,
+    peptide_mass_da,
+    precursor_mz,
+    residue_masses_da,
+)
+from renovo.chem.modifications import KNOWN_MODIFICATIONS, Modification
+from renovo.chem.peptide import (
+    Peptide,
+    PeptideParseError,
+    UnknownModificationError,
+    canonical_proforma,
+    parse_peptide,
+)
+from renovo.chem.tokenizer import Tokenizer
+from renovo.chem.vocabulary import Vocabulary, default_vocabulary
+
+__all__ = [
+    "AMINO_ACID_MASS_DA", "CO_MASS_DA", "H2O_MASS_DA", "ISOTOPE_SPACING_DA", "NH3_MASS_DA", "PROTON_MASS_DA",
+    "KNOWN_MODIFICATIONS", "Modification", "Peptide", "PeptideParseError", "Tokenizer",
+    "UnknownModificationError", "Vocabulary", "canonical_proforma", "default_vocabulary",
+    "fragment_ladder", "neutral_mass_da", "parse_peptide", "peptide_mass_da", "precursor_mz",
+    "residue_masses_da",
+]

@@ -1,0 +1,80 @@
+"""The modifications renovo knows: names, Unimod accessions and mass deltas.
+
+renovo keeps its own table instead of resolving names through Unimod at run
+time, because pyteomics' and spectrum_utils' name resolution reach for the
+network (see DESIGN.md, "Offline traps"). Deltas are computed from elemental
+compositions with pyteomics, so they are exact.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyteomics import mass as _mass
+
+
+@dataclass(frozen=True)
+class Modification:
+    """A modification of a residue (``position="anywhere"``) or of the peptide
+    N-terminus (``position="n-term"``).
+
+    ``targets`` are the residues it may sit on; for an N-terminal modification
+    an empty ``targets`` means any first residue, otherwise the first residue
+    must be one of them (pyro-glu forms only on Q or E).
+    """
+
+    name: str
+    unimod_id: int | None
+    delta_da: float
+    targets: tuple[str, ...] = ()
+    position: str = "anywhere"
+    aliases: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def is_n_terminal(self) -> bool:
+        return self.position == "n-term"
+
+    def token(self, residue: str | None = None) -> str:
+        """The canonical ProForma token: ``M[Oxidation]`` or ``[Acetyl]-``."""
+        if self.is_n_terminal:
+            return f"[{self.name}]-"
+        if residue is None:
+            raise ValueError(f"{self.name} needs a residue")
+        return f"{residue}[{self.name}]"
+
+
+def _delta(formula: str) -> float:
+    return _mass.calculate_mass(formula=formula)
+
+
+def _loss(formula: str) -> float:
+    return -_mass.calculate_mass(formula=formula)
+
+
+#: Every modification renovo can parse. Which of them are in a model's
+#: vocabulary is chosen by :func:`renovo.chem.default_vocabulary`.
+KNOWN_MODIFICATIONS: tuple[Modification, ...] = (
+    Modification("Carbamidomethyl", 4, _delta("H3C2NO"), ("C",), aliases=("CAM",)),
+    Modification("Oxidation", 35, _delta("O"), ("M",), aliases=("Ox",)),
+    Modification("Deamidated", 7, _delta("O") - _delta("NH"), ("N", "Q"), aliases=("Deamidation",)),
+    Modification("Acetyl", 1, _delta("H2C2O"), (), "n-term"),
+    Modification("Carbamyl", 5, _delta("HCNO"), (), "n-term"),
+    Modification("Ammonia-loss", 385, _loss("NH3"), (), "n-term"),
+    Modification("Gln->pyro-Glu", 28, _loss("NH3"), ("Q",), "n-term", aliases=("Pyro_glu", "Pyro-glu", "pyro-Glu")),
+    Modification("Glu->pyro-Glu", 27, _loss("H2O"), ("E",), "n-term", aliases=("Pyro_glu_E",)),
+)
+
+
+def modification_from_config(entry: dict) -> Modification:
+    """Build a modification from a config mapping: name, delta_da, targets,
+    optional unimod_id, position ("anywhere" | "n-term") and aliases."""
+    try:
+        return Modification(
+            name=str(entry["name"]),
+            unimod_id=entry.get("unimod_id"),
+            delta_da=float(entry["delta_da"]),
+            targets=tuple(entry.get("targets", ())),
+            position=entry.get("position", "anywhere"),
+            aliases=tuple(entry.get("aliases", ())),
+        )
+    except KeyError as error:
+        raise ValueError(f"modification config {entry!r} lacks {error.args[0]!r}") from None
