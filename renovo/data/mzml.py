@@ -1,0 +1,102 @@
+"""mzML reading through pyteomics (MS2 spectra only).
+
+Labels come only from a label table joined on the spectrum title (the
+``spectrum title`` cvParam when present, else the native id). XML that
+cannot be parsed is a :class:`MalformedFileError` naming the line lxml
+reports; spectra without precursor, charge or peaks are counted skips; MS1
+and MSn (n > 2) spectra are counted as "not an MS2 spectrum".
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from renovo.data import records as R
+from renovo.data.builder import RecordBuilder
+from renovo.data.labels import Label
+from renovo.data.records import MalformedFileError, SpectrumRecord
+
+
+def _first(mapping, *keys):
+    for key in keys:
+        if key in mapping:
+            return mapping[key]
+    return None
+
+
+def _precursor(spectrum: dict) -> tuple[float | None, int | None]:
+    try:
+        ion = spectrum["precursorList"]["precursor"][0]["selectedIonList"]["selectedIon"][0]
+    except (KeyError, IndexError, TypeError):
+        return None, None
+    mz = _first(ion, "selected ion m/z", "m/z")
+    charge = _first(ion, "charge state")
+    return (float(mz) if mz is not None else None), (int(charge) if charge is not None else None)
+
+
+def _retention_time_s(spectrum: dict) -> float | None:
+    try:
+        value = spectrum["scanList"]["scan"][0]["scan start time"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    unit = getattr(value, "unit_info", None)
+    value = float(value)
+    return value * 60.0 if unit in ("minute", "min") else value
+
+
+def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] | None = None) -> Iterator[SpectrumRecord]:
+    """Records of the MS2 spectra of an mzML file."""
+    from lxml.etree import XMLSyntaxError
+    from pyteomics import mzml
+    from pyteomics.auxiliary import PyteomicsError
+
+    path = Path(path)
+    try:
+        reader = mzml.MzML(str(path), use_index=False, decode_binary=True)
+    except (OSError, XMLSyntaxError, PyteomicsError) as error:
+        raise MalformedFileError(path, getattr(error, "lineno", None), f"cannot read mzML: {error}") from None
+    index = 0
+    with reader:
+        iterator = iter(reader)
+        while True:
+            try:
+                spectrum = next(iterator)
+            except StopIteration:
+                break
+            except (XMLSyntaxError, PyteomicsError, ValueError, KeyError) as error:
+                raise MalformedFileError(path, getattr(error, "lineno", None), f"malformed mzML: {error}") from None
+            native_id = spectrum.get("id")
+            title = spectrum.get("spectrum title") or native_id
+            where = f"{path.name} (spectrum {index}, {native_id})"
+            this_index = index
+            index += 1
+            level = spectrum.get("ms level")
+            if level is not None and int(level) != 2:
+                builder.skips.skip(R.NOT_MS2, where, f"ms level {level}")
+                continue
+            precursor_mz, charge = _precursor(spectrum)
+            mz = spectrum.get("m/z array")
+            intensity = spectrum.get("intensity array")
+            if mz is None or intensity is None or len(mz) != len(intensity):
+                builder.skips.skip(R.NO_PEAKS, where, "missing or mismatched binary arrays")
+                continue
+            label = labels.get(title) if labels is not None else None
+            scan = None
+            if native_id and "scan=" in native_id:
+                scan = native_id.split("scan=")[-1].split()[0]
+            record = builder.build(
+                np.asarray(mz, dtype=np.float64),
+                np.asarray(intensity, dtype=np.float64),
+                precursor_mz,
+                charge,
+                label,
+                this_index,
+                title=title,
+                scan=scan,
+                retention_time_s=_retention_time_s(spectrum),
+                where=where,
+            )
+            if record is not None:
+                yield record

@@ -1,0 +1,174 @@
+"""renovo's Parquet spectrum schema: one row per spectrum.
+
+=================  ==================  ==========================================
+column             type                meaning
+=================  ==================  ==========================================
+mz                 list<float64>       peak m/z, ascending, centroided
+intensity          list<float32>       raw peak intensity (not preprocessed)
+precursor_mz       float64             precursor m/z
+precursor_charge   int16               precursor charge (≥ 1)
+peptide            string (nullable)   canonical ProForma label, null = unlabeled
+source_file        string              file the spectrum was read from
+index              int64               0-based position of the spectrum there
+title              string (nullable)   MGF TITLE / mzML spectrum title or id
+scan               string (nullable)   scan number(s) as written in the source
+retention_time_s   float64 (nullable)  retention time, seconds
+=================  ==================  ==========================================
+
+File metadata ``renovo_schema = spectra/1``. Rows are written in row groups
+of ``ROW_GROUP_SIZE`` so streaming readers can split a file across workers.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from renovo.data.builder import RecordBuilder
+from renovo.data.labels import Label
+from renovo.data.records import MalformedFileError, SpectrumRecord
+
+SCHEMA_VERSION = "spectra/1"
+ROW_GROUP_SIZE = 4096
+_COLUMNS = (
+    "mz", "intensity", "precursor_mz", "precursor_charge", "peptide",
+    "source_file", "index", "title", "scan", "retention_time_s",
+)
+
+
+def schema():
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("mz", pa.list_(pa.float64())),
+            ("intensity", pa.list_(pa.float32())),
+            ("precursor_mz", pa.float64()),
+            ("precursor_charge", pa.int16()),
+            ("peptide", pa.string()),
+            ("source_file", pa.string()),
+            ("index", pa.int64()),
+            ("title", pa.string()),
+            ("scan", pa.string()),
+            ("retention_time_s", pa.float64()),
+        ],
+        metadata={"renovo_schema": SCHEMA_VERSION},
+    )
+
+
+def _table(records: list[SpectrumRecord]):
+    import pyarrow as pa
+
+    lengths = np.array([r.mz.shape[0] for r in records], dtype=np.int64)
+    offsets = np.zeros(len(records) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    mz = np.concatenate([r.mz for r in records]) if records else np.empty(0)
+    intensity = np.concatenate([r.intensity for r in records]).astype(np.float32) if records else np.empty(0, np.float32)
+    columns = {
+        "mz": pa.ListArray.from_arrays(pa.array(offsets), pa.array(mz, pa.float64())),
+        "intensity": pa.ListArray.from_arrays(pa.array(offsets), pa.array(intensity, pa.float32())),
+        "precursor_mz": pa.array([r.precursor_mz for r in records], pa.float64()),
+        "precursor_charge": pa.array([r.precursor_charge for r in records], pa.int16()),
+        "peptide": pa.array([r.peptide for r in records], pa.string()),
+        "source_file": pa.array([r.source_file for r in records], pa.string()),
+        "index": pa.array([r.index for r in records], pa.int64()),
+        "title": pa.array([r.title for r in records], pa.string()),
+        "scan": pa.array([r.scan for r in records], pa.string()),
+        "retention_time_s": pa.array([r.retention_time_s for r in records], pa.float64()),
+    }
+    return pa.table(columns, schema=schema())
+
+
+def write_parquet(records: Iterable[SpectrumRecord], path: str | Path, row_group_size: int = ROW_GROUP_SIZE) -> int:
+    """Write records to a renovo Parquet file, streaming one row group at a time. Returns the count."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    buffer: list[SpectrumRecord] = []
+    with pq.ParquetWriter(str(path), schema(), compression="zstd") as writer:
+        for record in records:
+            buffer.append(record)
+            if len(buffer) >= row_group_size:
+                writer.write_table(_table(buffer), row_group_size=row_group_size)
+                count += len(buffer)
+                buffer = []
+        if buffer or count == 0:
+            writer.write_table(_table(buffer), row_group_size=row_group_size)
+            count += len(buffer)
+    return count
+
+
+def open_parquet(path: str | Path):
+    """A pyarrow ParquetFile, checked to carry renovo's schema."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    try:
+        handle = pq.ParquetFile(str(path))
+    except Exception as error:  # pyarrow raises ArrowInvalid / OSError variants
+        raise MalformedFileError(path, None, f"not a readable Parquet file: {error}") from None
+    names = set(handle.schema_arrow.names)
+    missing = [c for c in ("mz", "intensity", "precursor_mz", "precursor_charge") if c not in names]
+    if missing:
+        raise MalformedFileError(path, None, f"Parquet file lacks renovo columns {missing} (schema {SCHEMA_VERSION}, see docs/data.md)")
+    return handle
+
+
+def records_from_table(table, path: str | Path, builder: RecordBuilder | None, labels: dict[str, Label] | None = None,
+                       first_row: int = 0) -> Iterator[SpectrumRecord]:
+    """Records of an Arrow table in renovo's schema.
+
+    With a ``builder`` every row is validated again (labels re-parsed against
+    the builder's vocabulary, bad rows counted); without one rows are trusted
+    (they were validated when written) — the fast path for training.
+    """
+    names = set(table.column_names)
+    mz_col = table.column("mz").combine_chunks()
+    in_col = table.column("intensity").combine_chunks()
+    mz_offsets = mz_col.offsets.to_numpy()
+    mz_values = mz_col.values.to_numpy(zero_copy_only=False)
+    in_values = in_col.values.to_numpy(zero_copy_only=False)
+    in_offsets = in_col.offsets.to_numpy()
+    columns = {name: table.column(name).to_pylist() for name in _COLUMNS[2:] if name in names}
+    n = table.num_rows
+    path = str(path)
+    for row in range(n):
+        mz = mz_values[mz_offsets[row]:mz_offsets[row + 1]]
+        intensity = in_values[in_offsets[row]:in_offsets[row + 1]]
+        get = lambda name, default=None: columns[name][row] if name in columns else default  # noqa: E731
+        title = get("title")
+        index = get("index", first_row + row)
+        peptide = get("peptide")
+        if labels is not None and title in labels:
+            peptide = labels[title]
+        if builder is None:
+            if isinstance(peptide, Label):
+                peptide = peptide.text
+            yield SpectrumRecord(
+                mz=np.array(mz, dtype=np.float64), intensity=np.array(intensity, dtype=np.float32),
+                precursor_mz=get("precursor_mz"), precursor_charge=get("precursor_charge"), peptide=peptide,
+                source_file=get("source_file") or path, index=index, title=title, scan=get("scan"),
+                retention_time_s=get("retention_time_s"),
+            )
+            continue
+        record = builder.build(
+            mz, intensity, get("precursor_mz"), get("precursor_charge"), peptide, index,
+            title=title, scan=get("scan"), retention_time_s=get("retention_time_s"),
+            where=f"{Path(path).name} row {first_row + row}",
+        )
+        if record is not None:
+            record.source_file = get("source_file") or path
+            yield record
+
+
+def read_parquet(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] | None = None) -> Iterator[SpectrumRecord]:
+    """Records of a renovo Parquet file, one row group in memory at a time."""
+    handle = open_parquet(path)
+    first_row = 0
+    for group in range(handle.num_row_groups):
+        table = handle.read_row_group(group)
+        yield from records_from_table(table, path, builder, labels, first_row)
+        first_row += table.num_rows
