@@ -1,0 +1,346 @@
+"""Greedy and beam search over any model that follows the SequenceModel protocol.
+
+The protocol (see docs/ARCHITECTURE.md): ``model.tokenizer``,
+``model.encode(mz, intensity, peak_mask, precursor_mass_da, precursor_charge)
+-> (memory, memory_mask)`` and ``model.next_token_logits(prefix, memory,
+memory_mask, precursor_mass_da, precursor_charge) -> (B, vocab)``.
+
+One step scores every live beam of every spectrum in a single model call and
+picks the next beams with one ``topk`` over (beams × vocabulary) per spectrum.
+A beam that has stopped keeps its slot with its final score (it extends only
+by padding, at log-probability 0); since a sum of log-probabilities can only
+fall, a live beam that ranks below a stopped one could never overtake it.
+
+Grammar, always on: no PAD/BOS output, no empty peptide, an N-terminal
+modification token only where it can be written (in C→N order: last, after a
+residue it may sit on, then only the stop token; in N→C order: first).
+
+Precursor-mass constraint (``precursor_tolerance_ppm``): a residue is allowed
+only if the mass left after it can still be filled by residues within the
+tolerance for some isotope offset (see :mod:`renovo.decode.mass`); the stop
+token only when the peptide's mass is within tolerance. Spectra for which the
+constrained search finds no complete peptide are decoded again without the
+constraint; their predictions carry ``precursor_match=False``.
+
+Scores: ``residue_scores`` are per-residue probabilities, N→C (an N-terminal
+modification's probability multiplies into the first residue's);
+``score`` is the geometric mean probability of every emitted token (residues
+and the stop), exp(mean log-probability), in (0, 1]. Candidates are ranked
+by ``score``; with the constraint on, in-tolerance candidates come first.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from renovo.chem import H2O_MASS_DA, ISOTOPE_SPACING_DA
+from renovo.decode.mass import MassFeasibility
+
+
+@dataclass
+class Prediction:
+    """One decoded peptide for one spectrum."""
+
+    peptide: str  # canonical ProForma
+    score: float  # geometric mean token probability, (0, 1]
+    residue_scores: list[float]  # probability per residue, N→C
+    tokens: list[int] = field(default_factory=list)  # ids in decoding order, without EOS
+    mass_da: float = math.nan  # neutral monoisotopic mass of the peptide
+    mass_error_ppm: float = math.nan  # (mass_da − measured precursor mass) / measured, isotope offset 0
+    precursor_match: bool | None = None  # within tolerance for some isotope offset; None if no tolerance given
+    complete: bool = True  # False when max_length cut the peptide before a stop token
+
+
+def _model_device(model) -> torch.device:
+    try:
+        return next(model.parameters()).device
+    except (AttributeError, StopIteration):
+        return torch.device("cpu")
+
+
+def _transitions(tokenizer) -> torch.Tensor:
+    """allowed[previous_token, next_token] (vocab, vocab) bool; BOS stands for "nothing yet"."""
+    vocab = tokenizer.vocab_size
+    pad, bos, eos = tokenizer.PAD, tokenizer.BOS, tokenizer.EOS
+    allowed = torch.ones(vocab, vocab, dtype=torch.bool)
+    allowed[:, pad] = False
+    allowed[:, bos] = False
+    allowed[bos, eos] = False
+    n_terminal = list(tokenizer.n_terminal_ids)
+    residues = [i for i in range(eos + 1, vocab) if i not in set(n_terminal)]
+    targets = {}
+    for token_id in n_terminal:
+        token = tokenizer.tokens[token_id]
+        modification = next(
+            (m for m in tokenizer.vocabulary.modifications if m.is_n_terminal and m.token() == token), None
+        )
+        targets[token_id] = tuple(modification.targets) if modification is not None else ()
+    if tokenizer.reverse:  # C→N: the N-terminal token closes the peptide
+        for n in n_terminal:
+            allowed[bos, n] = False
+            allowed[n, :] = False
+            allowed[n, eos] = True
+            if targets[n]:
+                for r in residues:
+                    allowed[r, n] = tokenizer.tokens[r][0] in targets[n]
+    else:  # N→C: the N-terminal token opens it
+        for row in range(vocab):
+            if row != bos:
+                allowed[row, n_terminal] = False
+        for n in n_terminal:
+            allowed[n, eos] = False
+            if targets[n]:
+                for r in residues:
+                    allowed[n, r] = tokenizer.tokens[r][0] in targets[n]
+    return allowed
+
+
+class _MassConstraint:
+    """Masks tokens that cannot lead to a peptide within the precursor tolerance."""
+
+    def __init__(self, tokenizer, tolerance_ppm: float, isotope_offsets: Sequence[int], device: torch.device):
+        self.token_mass_da = tokenizer.residue_masses_da.to(device)  # (vocab,) float64
+        self.offsets_da = torch.tensor([k * ISOTOPE_SPACING_DA for k in isotope_offsets], dtype=torch.float64, device=device)
+        self.tolerance_ppm = float(tolerance_ppm)
+        self.feasibility = MassFeasibility(tokenizer)
+        self.eos = tokenizer.EOS
+        self.n_terminal = torch.tensor(tokenizer.n_terminal_ids, dtype=torch.long, device=device)
+        self.n_terminal_closes = tokenizer.reverse
+        special = torch.zeros(tokenizer.vocab_size, dtype=torch.bool, device=device)
+        special[: tokenizer.EOS + 1] = True
+        self.special = special
+
+    def tolerance_da(self, precursor_mass_da: torch.Tensor) -> torch.Tensor:
+        return precursor_mass_da.abs() * self.tolerance_ppm * 1e-6
+
+    def remaining_da(self, mass_da: torch.Tensor, precursor_mass_da: torch.Tensor) -> torch.Tensor:
+        """Mass still to fill per isotope choice. # (rows, offsets)"""
+        return (precursor_mass_da[:, None] - self.offsets_da[None, :]) - H2O_MASS_DA - mass_da[:, None]
+
+    def matches(self, mass_da: torch.Tensor, precursor_mass_da: torch.Tensor) -> torch.Tensor:
+        """Whether residues summing to ``mass_da`` make a peptide within tolerance. # (rows,)"""
+        remaining = self.remaining_da(mass_da, precursor_mass_da)
+        return (remaining.abs() <= self.tolerance_da(precursor_mass_da)[:, None]).any(1)
+
+    def allowed(self, mass_da: torch.Tensor, precursor_mass_da: torch.Tensor) -> torch.Tensor:
+        """(rows, vocab) bool: tokens that keep a peptide within tolerance reachable."""
+        tolerance = self.tolerance_da(precursor_mass_da)[:, None, None]  # (rows, 1, 1)
+        after = self.remaining_da(mass_da, precursor_mass_da)[:, :, None] - self.token_mass_da[None, None, :]  # (rows, offsets, vocab)
+        allowed = self.feasibility.feasible(after, tolerance).any(1)  # (rows, vocab)
+        closes = (after.abs() <= tolerance).any(1)  # (rows, vocab)
+        if self.n_terminal_closes and len(self.n_terminal):
+            allowed[:, self.n_terminal] = closes[:, self.n_terminal]
+        allowed[:, self.eos] = closes[:, self.eos]
+        allowed &= ~self.special | (torch.arange(len(self.special), device=allowed.device) == self.eos)
+        unknown = ~torch.isfinite(precursor_mass_da) | (precursor_mass_da <= 0)  # no measured mass: no constraint
+        return allowed | unknown[:, None]
+
+
+@torch.no_grad()
+def _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, beam_size, max_length, constraint):
+    """Beam search; returns tokens (B,K,L+1), log-probs (B,K,L+1) float64, sum scores (B,K), complete (B,K), mass (B,K)."""
+    tokenizer = model.tokenizer
+    pad, bos, eos = tokenizer.PAD, tokenizer.BOS, tokenizer.EOS
+    device = memory.device
+    batch, k = memory.shape[0], beam_size
+    rows_total = batch * k
+    vocab = tokenizer.vocab_size
+    transitions = _transitions(tokenizer).to(device)
+    token_mass_da = tokenizer.residue_masses_da.to(device)  # (vocab,) float64
+
+    memory = memory.repeat_interleave(k, 0)  # (B*K, P, D)
+    memory_mask = memory_mask.repeat_interleave(k, 0)  # (B*K, P)
+    precursor_mass_da = precursor_mass_da.repeat_interleave(k, 0)  # (B*K,)
+    precursor_charge = precursor_charge.repeat_interleave(k, 0)  # (B*K,)
+
+    tokens = torch.full((rows_total, max_length + 1), pad, dtype=torch.long, device=device)
+    token_logp = torch.zeros(rows_total, max_length + 1, dtype=torch.float64, device=device)
+    score = torch.full((batch, k), -math.inf, dtype=torch.float64, device=device)
+    score[:, 0] = 0.0  # one seed beam per spectrum, so the first step does not pick duplicates
+    done = torch.zeros(rows_total, dtype=torch.bool, device=device)
+    last = torch.full((rows_total,), bos, dtype=torch.long, device=device)
+    mass_da = torch.zeros(rows_total, dtype=torch.float64, device=device)  # (B*K,) residues so far
+    first_row = (torch.arange(batch, device=device) * k)[:, None]  # (B, 1)
+
+    for step in range(max_length + 1):
+        live = ~done & torch.isfinite(score.view(-1))
+        if not live.any():
+            break
+        rows = live.nonzero().squeeze(1)
+        logits = model.next_token_logits(
+            tokens[rows, :step], memory[rows], memory_mask[rows], precursor_mass_da[rows], precursor_charge[rows]
+        )
+        logp = torch.log_softmax(logits.float(), dim=-1).double()  # (live, vocab)
+        allowed = transitions[last[rows]]  # (live, vocab)
+        if step == max_length:  # room for the stop token only
+            allowed = allowed & (torch.arange(vocab, device=device) == eos)
+        if constraint is not None:
+            allowed = allowed & constraint.allowed(mass_da[rows], precursor_mass_da[rows])
+        candidates = torch.full((rows_total, vocab), -math.inf, dtype=torch.float64, device=device)
+        candidates[rows] = logp.masked_fill(~allowed, -math.inf)
+        carried = done & torch.isfinite(score.view(-1))
+        candidates[carried, pad] = 0.0
+
+        total = (score.view(-1, 1) + candidates).view(batch, k * vocab)
+        score, index = total.topk(k, dim=1)  # (B, K)
+        source = (first_row + index // vocab).view(-1)  # (B*K,)
+        chosen = (index % vocab).view(-1)  # (B*K,)
+        tokens, token_logp, done, last, mass_da = tokens[source], token_logp[source], done[source], last[source], mass_da[source]
+        extends = ~done & torch.isfinite(score.view(-1))
+        step_logp = candidates[source, chosen]
+        tokens[extends, step] = chosen[extends]
+        token_logp[extends, step] = step_logp[extends]
+        mass_da = mass_da + torch.where(extends, token_mass_da[chosen], torch.zeros_like(mass_da))
+        last = torch.where(extends, chosen, last)
+        done = done | (extends & (chosen == eos)) | ~torch.isfinite(score.view(-1))
+
+    complete = (tokens == eos).any(1) & torch.isfinite(score.view(-1))
+    shape = (batch, k)
+    return (
+        tokens.view(batch, k, -1),
+        token_logp.view(batch, k, -1),
+        score,
+        complete.view(shape),
+        mass_da.view(shape),
+    )
+
+
+def _prediction(tokenizer, ids, logps, measured_mass_da, constraint, mass_da) -> Prediction:
+    """Turn one beam's ids (decoding order, EOS-terminated or cut) into a Prediction."""
+    residue_ids: list[int] = []
+    residue_logp: list[float] = []
+    emitted_logp: list[float] = []
+    complete = False
+    for token_id, logp in zip(ids, logps):
+        if token_id == tokenizer.EOS:
+            emitted_logp.append(logp)
+            complete = True
+            break
+        if token_id == tokenizer.PAD:
+            break
+        residue_ids.append(token_id)
+        residue_logp.append(logp)
+        emitted_logp.append(logp)
+    ordered = list(zip(residue_ids, residue_logp))
+    if tokenizer.reverse:
+        ordered.reverse()
+    residue_scores: list[float] = []
+    carry = 0.0  # an N-terminal modification's log-prob joins the residue after it (N→C)
+    n_terminal = set(tokenizer.n_terminal_ids)
+    for token_id, logp in ordered:
+        if token_id in n_terminal:
+            carry += logp
+            continue
+        residue_scores.append(math.exp(logp + carry))
+        carry = 0.0
+    peptide = tokenizer.decode(residue_ids + [tokenizer.EOS]).proforma if residue_ids else ""
+    score = math.exp(sum(emitted_logp) / len(emitted_logp)) if emitted_logp else 0.0
+    total_mass_da = mass_da + H2O_MASS_DA
+    measured = float(measured_mass_da)
+    error_ppm = (total_mass_da - measured) / measured * 1e6 if math.isfinite(measured) and measured > 0 else math.nan
+    match = None
+    if constraint is not None:
+        match = bool(
+            constraint.matches(
+                torch.tensor([mass_da], dtype=torch.float64), torch.tensor([measured], dtype=torch.float64)
+            )[0]
+        )
+    return Prediction(
+        peptide=peptide,
+        score=score,
+        residue_scores=residue_scores,
+        tokens=residue_ids,
+        mass_da=total_mass_da,
+        mass_error_ppm=error_ppm,
+        precursor_match=match,
+        complete=complete,
+    )
+
+
+def _ranked(tokenizer, tokens, token_logp, score, complete, mass_da, measured_mass_da, constraint, top_k, require_complete):
+    """Per spectrum, up to ``top_k`` Predictions ranked by (in tolerance, score)."""
+    lengths = (tokens != tokenizer.PAD).sum(-1).clamp(min=1)  # (B, K)
+    mean_logp = score / lengths
+    results: list[list[Prediction]] = []
+    tokens, token_logp, complete = tokens.cpu(), token_logp.cpu(), complete.cpu()
+    mean_logp, mass_da, measured = mean_logp.cpu(), mass_da.cpu(), measured_mass_da.detach().cpu().double()
+    for b in range(tokens.shape[0]):
+        usable = [j for j in range(tokens.shape[1]) if math.isfinite(mean_logp[b, j]) and (complete[b, j] or not require_complete)]
+        predictions = [
+            _prediction(tokenizer, tokens[b, j].tolist(), token_logp[b, j].tolist(), measured[b], constraint, float(mass_da[b, j]))
+            for j in usable
+        ]
+        predictions.sort(key=lambda p: (p.complete, bool(p.precursor_match), p.score), reverse=True)
+        seen: set[str] = set()
+        unique = [p for p in predictions if not (p.peptide in seen or seen.add(p.peptide))]
+        results.append(unique[:top_k])
+    return results
+
+
+def beam_search(
+    model,
+    batch: dict,
+    beam_size: int = 5,
+    top_k: int = 1,
+    max_length: int = 100,
+    precursor_tolerance_ppm: float | None = None,
+    isotope_offsets: Sequence[int] = (0, 1),
+) -> list[list[Prediction]]:
+    """Decode a batch (the collate dict) with beam search.
+
+    Returns per spectrum up to ``top_k`` predictions, best first. ``max_length``
+    bounds the number of tokens before the stop token. With
+    ``precursor_tolerance_ppm`` the precursor-mass constraint is on (see the
+    module docstring); ``isotope_offsets`` are the isotope peaks (×1.00335 Da)
+    the measured precursor may have been picked at.
+    """
+    if beam_size < 1 or top_k < 1:
+        raise ValueError(f"beam_size and top_k must be ≥ 1, not {beam_size} and {top_k}")
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        device = _model_device(model)
+        mz = batch["mz"].to(device)
+        intensity = batch["intensity"].to(device)
+        peak_mask = batch["peak_mask"].to(device)
+        precursor_mass_da = batch["precursor_mass_da"].to(device=device, dtype=torch.float64)
+        precursor_charge = batch["precursor_charge"].to(device)
+        with torch.no_grad():
+            memory, memory_mask = model.encode(mz, intensity, peak_mask, precursor_mass_da, precursor_charge)
+        constraint = None
+        if precursor_tolerance_ppm is not None:
+            constraint = _MassConstraint(model.tokenizer, precursor_tolerance_ppm, isotope_offsets, device)
+        found = _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, beam_size, max_length, constraint)
+        results = _ranked(model.tokenizer, *found, precursor_mass_da, constraint, top_k, require_complete=constraint is not None)
+        missing = [b for b, predictions in enumerate(results) if not predictions]
+        if missing:  # nothing fits the precursor: decode those spectra without the constraint
+            index = torch.tensor(missing, dtype=torch.long, device=device)
+            again = _search(
+                model, memory[index], memory_mask[index], precursor_mass_da[index], precursor_charge[index],
+                beam_size, max_length, None,
+            )
+            fallback = _ranked(model.tokenizer, *again, precursor_mass_da[index], constraint, top_k, require_complete=False)
+            for b, predictions in zip(missing, fallback):
+                results[b] = predictions
+        return results
+    finally:
+        if was_training and hasattr(model, "train"):
+            model.train()
+
+
+def greedy_decode(
+    model,
+    batch: dict,
+    max_length: int = 100,
+    precursor_tolerance_ppm: float | None = None,
+    isotope_offsets: Sequence[int] = (0, 1),
+) -> list[list[Prediction]]:
+    """Greedy decoding (beam search with one beam): the most probable token at each step."""
+    return beam_search(
+        model, batch, beam_size=1, top_k=1, max_length=max_length,
+        precursor_tolerance_ppm=precursor_tolerance_ppm, isotope_offsets=isotope_offsets,
+    )

@@ -1,0 +1,91 @@
+"""Stand-in models that follow the SequenceModel protocol with known answers."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from renovo.chem import Tokenizer
+
+
+def probabilities_to_logits(tokenizer: Tokenizer, step: dict[str, float], floor: float = 1e-7) -> torch.Tensor:
+    """Logits whose softmax puts ``step`` probabilities on the named tokens ("<eos>" allowed)
+    and spreads the rest evenly; ``floor=0`` gives -inf to unnamed tokens."""
+    vocab = tokenizer.vocab_size
+    named = {tokenizer.token_to_id[t]: p for t, p in step.items()}
+    rest = max(1.0 - sum(named.values()), 0.0)
+    others = vocab - len(named)
+    probs = torch.full((vocab,), (rest / others if floor else 0.0), dtype=torch.float64)
+    if floor:
+        probs = probs.clamp(min=floor)
+    for i, p in named.items():
+        probs[i] = p
+    return torch.log(probs).float()
+
+
+class TableModel(nn.Module):
+    """Logits depend on the spectrum and the step only: ``tables[s, t]``.
+
+    The spectrum is named by its first m/z (an integer index into ``tables``).
+    """
+
+    def __init__(self, tables: torch.Tensor, tokenizer: Tokenizer | None = None):
+        super().__init__()
+        self.tokenizer = tokenizer or Tokenizer()
+        self.register_buffer("tables", tables.float())  # (spectra, steps, vocab)
+        self.calls = 0
+
+    def encode(self, mz, intensity, peak_mask, precursor_mass_da, precursor_charge):
+        memory = self.tables[mz[:, 0].long()]  # (B, steps, vocab)
+        return memory, torch.ones(memory.shape[:2], dtype=torch.bool)
+
+    def next_token_logits(self, prefix, memory, memory_mask, precursor_mass_da, precursor_charge):
+        self.calls += 1
+        step = min(prefix.shape[1], memory.shape[1] - 1)
+        return memory[:, step, :]
+
+
+class PrefixModel(nn.Module):
+    """Logits depend on the prefix (decoding order, token strings); unknown prefixes get ``default``."""
+
+    def __init__(self, table: dict[tuple[str, ...], dict[str, float]], default: dict[str, float]):
+        super().__init__()
+        self.tokenizer = Tokenizer()
+        self.table = {k: probabilities_to_logits(self.tokenizer, v) for k, v in table.items()}
+        self.default = probabilities_to_logits(self.tokenizer, default)
+        self.anchor = nn.Parameter(torch.zeros(1))
+
+    def encode(self, mz, intensity, peak_mask, precursor_mass_da, precursor_charge):
+        return torch.zeros(mz.shape[0], 1, 4), torch.ones(mz.shape[0], 1, dtype=torch.bool)
+
+    def next_token_logits(self, prefix, memory, memory_mask, precursor_mass_da, precursor_charge):
+        rows = []
+        for ids in prefix.tolist():
+            key = tuple(self.tokenizer.tokens[i] for i in ids)
+            rows.append(self.table.get(key, self.default))
+        return torch.stack(rows)
+
+
+def make_batch(n: int, precursor_mass_da=None) -> dict:
+    """A batch whose first m/z names the stand-in's table row."""
+    mz = torch.zeros(n, 3, dtype=torch.float64)
+    mz[:, 0] = torch.arange(n, dtype=torch.float64)
+    mass = torch.full((n,), math.nan, dtype=torch.float64) if precursor_mass_da is None else torch.as_tensor(precursor_mass_da, dtype=torch.float64)
+    return {
+        "mz": mz,
+        "intensity": torch.ones(n, 3),
+        "peak_mask": torch.ones(n, 3, dtype=torch.bool),
+        "precursor_mass_da": mass,
+        "precursor_charge": torch.full((n,), 2, dtype=torch.long),
+    }
+
+
+def script_tables(tokenizer: Tokenizer, scripts: list[list[dict[str, float]]], floor: float = 1e-7) -> torch.Tensor:
+    """(spectra, steps, vocab) logits from per-step probability dicts (scripts padded by their last step)."""
+    steps = max(len(s) for s in scripts)
+    out = torch.empty(len(scripts), steps, tokenizer.vocab_size)
+    for i, script in enumerate(scripts):
+        for t in range(steps):
+            out[i, t] = probabilities_to_logits(tokenizer, script[min(t, len(script) - 1)], floor)
+    return out
