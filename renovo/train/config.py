@@ -1,0 +1,161 @@
+"""Training configs: shipped YAML files, overlays, ``--set`` overrides, validation.
+
+Every key a run can set is in ``renovo/configs/default.yaml``. A named config
+(``gaussian_losses``, …) or a YAML path overlays it; ``key.sub=value``
+overrides (values parsed as YAML) overlay that. A key that is not in the
+default is an error listing the valid keys at that level. Lists replace lists
+wholesale (a curriculum's stage table is one value).
+"""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from renovo.errors import RenovoError
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+DEFAULT_NAME = "default"
+# Sections whose keys belong to another package's dataclass (validated there).
+FREE_FORM = {"data.preprocess", "data.simulator"}
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-3`` (YAML 1.2 style) as a float, not a string."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def _yaml_load(text: str):
+    return yaml.load(text, Loader=_Loader)
+
+
+class ConfigError(RenovoError):
+    """A config file, name or override a user gave is invalid."""
+
+
+def available_configs() -> list[str]:
+    """Names of the shipped training configs (YAML files in renovo/configs/)."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = _yaml_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def default_config() -> dict:
+    return _read_yaml(CONFIG_DIR / f"{DEFAULT_NAME}.yaml")
+
+
+def _merge(base: dict, overlay: Mapping, schema: dict, where: str = "") -> dict:
+    """Deep-merge ``overlay`` into ``base`` (in place), checking keys against ``schema``."""
+    for key, value in overlay.items():
+        path = f"{where}{key}"
+        if key not in schema:
+            valid = ", ".join(sorted(map(str, schema)))
+            raise ConfigError(f"unknown config key {path!r}; valid keys{' under ' + where[:-1] if where else ''}: {valid}")
+        if isinstance(schema[key], dict) and path not in FREE_FORM:
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"config key {path!r} must be a mapping, got {value!r}")
+            _merge(base[key], value, schema[key], f"{path}.")
+        elif isinstance(schema[key], dict):  # free-form section: accept any mapping
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"config key {path!r} must be a mapping, got {value!r}")
+            base[key] = {**base[key], **copy.deepcopy(dict(value))}
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def parse_override(text: str) -> dict:
+    """``"a.b.c=value"`` -> ``{"a": {"b": {"c": value}}}`` with value parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like key.sub=value")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"override {text!r}: empty key")
+    try:
+        value = _yaml_load(raw) if raw.strip() else None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"override {text!r}: value is not valid YAML: {error}") from None
+    result: Any = value
+    for part in reversed(key.split(".")):
+        result = {part: result}
+    return result
+
+
+def resolve_config_source(name_or_path: str | Path | None) -> tuple[str, dict]:
+    """(name, overlay) for a shipped config name or a YAML path."""
+    if name_or_path is None:
+        return DEFAULT_NAME, {}
+    text = str(name_or_path)
+    if text in available_configs():
+        return text, _read_yaml(CONFIG_DIR / f"{text}.yaml")
+    path = Path(text)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"config file {path} not found")
+        return path.stem, _read_yaml(path)
+    raise ConfigError(f"unknown config {text!r}; shipped configs: {', '.join(available_configs())} (or a YAML path)")
+
+
+def load_config(
+    name_or_path: str | Path | None = None,
+    overrides: Iterable[str | Mapping] = (),
+) -> dict:
+    """The resolved config: default ← named config or file ← overrides.
+
+    ``overrides`` are ``"key.sub=value"`` strings or nested mappings, applied
+    in order.
+    """
+    schema = default_config()
+    config = copy.deepcopy(schema)
+    name, overlay = resolve_config_source(name_or_path)
+    _merge(config, overlay, schema)
+    for override in overrides:
+        _merge(config, parse_override(override) if isinstance(override, str) else override, schema)
+    if not config.get("name"):
+        config["name"] = name
+    return config
+
+
+def merge_config(config: dict, overlay: Mapping) -> dict:
+    """A copy of a resolved ``config`` with ``overlay`` merged in (validated)."""
+    return _merge(copy.deepcopy(config), overlay, default_config())
+
+
+def validate_config(config: Mapping) -> dict:
+    """Check a complete config (e.g. read back from a run) against the schema."""
+    schema = default_config()
+    return _merge(copy.deepcopy(schema), config, schema)
+
+
+def save_config(config: Mapping, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=None))
+    return path

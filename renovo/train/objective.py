@@ -1,0 +1,196 @@
+"""Training objective: cross-entropy + w_spec(step)·spectrum + w_prec(step)·precursor.
+
+The physics losses see the decoder's teacher-forced distribution over residue
+tokens (softmax with the special tokens excluded), at the positions before
+each peptide's EOS, and compute masses in float64 (or float32) with autocast
+off. Every component is returned every step: one whose weight is 0 is computed
+without gradient (``loss.compute_zero_weight``), unless the caller asks for
+its graph (the gradient-flow monitor does, every K steps).
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Mapping
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from renovo.chem import Tokenizer
+from renovo.errors import RenovoError
+from renovo.losses import (
+    ExpectedSquaredPrecursorLoss,
+    GaussianSpectralLoss,
+    HuberPeakDistanceLoss,
+    Log1pPPMPrecursorLoss,
+    ScaledL1PrecursorLoss,
+    theoretical_fragments,
+)
+from renovo.model.encoders import no_autocast
+
+SPECTRUM_TYPES = ("gaussian", "huber", "none")
+PRECURSOR_TYPES = ("scaled_l1", "log1p", "expected_squared", "none")
+PRECURSOR_TARGETS = ("label", "measured")
+COMPONENTS = ("ce", "spectrum", "precursor")
+
+
+def peptide_lengths(tokens: torch.Tensor, eos: int = Tokenizer.EOS, pad: int = Tokenizer.PAD) -> torch.Tensor:
+    """Residue count of each target: index of its first EOS (non-PAD count without one). # (B,)"""
+    is_eos = tokens == eos  # (B, T)
+    has_eos = is_eos.any(dim=1)
+    first_eos = is_eos.int().argmax(dim=1)
+    return torch.where(has_eos, first_eos, (tokens != pad).sum(dim=1))
+
+
+def _choice(value, options, key):
+    if value not in options:
+        raise RenovoError(f"config {key} must be one of {', '.join(options)}; got {value!r}")
+    return value
+
+
+class Objective(nn.Module):
+    """Loss components and their weighted total from logits and a batch."""
+
+    def __init__(self, loss_config: Mapping, tokenizer: Tokenizer):
+        super().__init__()
+        self.tokenizer = tokenizer
+        self.label_smoothing = float(loss_config["label_smoothing"])
+        self.compute_zero_weight = bool(loss_config["compute_zero_weight"])
+        self.physics_dtype = {"float64": torch.float64, "float32": torch.float32}[
+            _choice(loss_config["physics_dtype"], ("float64", "float32"), "loss.physics_dtype")
+        ]
+        spec = loss_config["spectrum"]
+        prec = loss_config["precursor"]
+        self.spectrum_type = _choice(spec["type"], SPECTRUM_TYPES, "loss.spectrum.type")
+        self.precursor_type = _choice(prec["type"], PRECURSOR_TYPES, "loss.precursor.type")
+        self.mass_mode = _choice(spec["mass_mode"], ("expected", "straight_through"), "loss.spectrum.mass_mode")
+        self.charges = tuple(int(z) for z in spec["charges"])
+        self.variance_aware = bool(spec["variance_aware"]) and self.spectrum_type == "gaussian"
+        self.precursor_target = _choice(prec["target"], PRECURSOR_TARGETS, "loss.precursor.target")
+
+        if self.spectrum_type == "gaussian":
+            try:
+                self.spectrum_loss = GaussianSpectralLoss(
+                    sigma=spec["sigma"], bin_size=spec["bin_size"], max_mz=spec["max_mz"], render=spec["render"],
+                    sigma_weights=spec["sigma_weights"], variance_aware=self.variance_aware,
+                )
+            except ValueError as error:
+                raise RenovoError(f"config loss.spectrum: {error}") from None
+        elif self.spectrum_type == "huber":
+            self.spectrum_loss = HuberPeakDistanceLoss(delta=spec["huber_delta"])
+        else:
+            self.spectrum_loss = None
+
+        isotopes = prec["isotope_offsets"]
+        isotopes = tuple(isotopes) if isinstance(isotopes, list) else int(isotopes)
+        if self.precursor_type == "scaled_l1":
+            self.precursor_loss = ScaledL1PrecursorLoss(prec["scale_factor"], isotope_offsets=isotopes)
+        elif self.precursor_type == "log1p":
+            self.precursor_loss = Log1pPPMPrecursorLoss(prec["ppm_scale"], isotope_offsets=isotopes)
+        elif self.precursor_type == "expected_squared":
+            self.precursor_loss = ExpectedSquaredPrecursorLoss(prec["scale_factor"], isotope_offsets=isotopes)
+        else:
+            self.precursor_loss = None
+
+        self.register_buffer("residue_masses_da", tokenizer.residue_masses_da.clone(), persistent=False)
+        special = torch.zeros(tokenizer.vocab_size, dtype=torch.bool)
+        special[[Tokenizer.PAD, Tokenizer.BOS, Tokenizer.EOS]] = True
+        self.register_buffer("special_tokens", special, persistent=False)
+
+    @property
+    def has_physics(self) -> bool:
+        return self.spectrum_loss is not None or self.precursor_loss is not None
+
+    def residue_probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Softmax over residue tokens only, in the physics dtype, autocast off. # (B, T, vocab)"""
+        with no_autocast(logits.device):
+            masked = logits.to(self.physics_dtype).masked_fill(self.special_tokens, float("-inf"))
+            return masked.softmax(dim=-1)
+
+    def forward(
+        self,
+        logits: torch.Tensor,
+        batch: Mapping,
+        weights: tuple[float, float],
+        *,
+        graph_for_all: bool = False,
+    ) -> dict[str, torch.Tensor]:
+        """Components ``ce``, ``spectrum``, ``precursor`` (unweighted, scalars) and ``total``.
+
+        ``total = ce + w_spec · spectrum + w_prec · precursor`` over the
+        components with a non-zero weight. Missing loss types are absent from
+        the dict. ``graph_for_all`` keeps the autograd graph of zero-weight
+        components too.
+        """
+        tokens = batch["tokens"]  # (B, T)
+        w_spec, w_prec = (float(w) for w in weights)
+        with no_autocast(logits.device):
+            ce = F.cross_entropy(
+                logits.float().transpose(1, 2), tokens, ignore_index=Tokenizer.PAD,
+                label_smoothing=self.label_smoothing,
+            )
+        out: dict[str, torch.Tensor] = {"ce": ce}
+        total = ce
+        if not self.has_physics:
+            out["total"] = total
+            return out
+
+        need_spec = self.spectrum_loss is not None and (w_spec > 0 or self.compute_zero_weight or graph_for_all)
+        need_prec = self.precursor_loss is not None and (w_prec > 0 or self.compute_zero_weight or graph_for_all)
+        spec_grad = w_spec > 0 or graph_for_all
+        prec_grad = w_prec > 0 or graph_for_all
+        if not (need_spec or need_prec):
+            out["total"] = total
+            return out
+
+        lengths = peptide_lengths(tokens)
+        any_grad = (need_spec and spec_grad) or (need_prec and prec_grad)
+        with (nullcontext() if any_grad else torch.no_grad()), no_autocast(logits.device):
+            probs = self.residue_probabilities(logits)  # (B, T, vocab)
+            fragments = theoretical_fragments(
+                probs, self.residue_masses_da, lengths, self.charges, self.mass_mode,
+                reverse=self.tokenizer.reverse,
+            )
+            if need_spec:
+                with nullcontext() if spec_grad else torch.no_grad():
+                    spec = self._spectrum(fragments, batch)
+                out["spectrum"] = spec
+                if w_spec > 0:
+                    total = total + w_spec * spec
+            if need_prec:
+                with nullcontext() if prec_grad else torch.no_grad():
+                    prec = self._precursor(fragments, batch)
+                out["precursor"] = prec
+                if w_prec > 0:
+                    total = total + w_prec * prec
+        out["total"] = total
+        return out
+
+    def _spectrum(self, fragments, batch) -> torch.Tensor:
+        device = fragments.mz.device
+        obs_mz = batch["mz"].to(device=device, dtype=self.physics_dtype)  # (B, Q)
+        obs_int = batch["intensity"].to(device=device, dtype=self.physics_dtype)
+        obs_mask = batch["peak_mask"].to(device)
+        if self.spectrum_type == "gaussian":
+            return self.spectrum_loss(
+                fragments.mz, fragments.mask, obs_mz, obs_int, obs_mask,
+                pred_variance=fragments.variance_mz2 if self.variance_aware else None,
+            )
+        return self.spectrum_loss(fragments.mz, fragments.mask, obs_mz, obs_int, obs_mask)
+
+    def _precursor(self, fragments, batch) -> torch.Tensor:
+        key = "peptide_mass_da" if self.precursor_target == "label" else "precursor_mass_da"
+        target = batch[key].to(device=fragments.peptide_mass_da.device, dtype=self.physics_dtype)  # (B,)
+        if self.precursor_type == "expected_squared":
+            return self.precursor_loss(
+                fragments.peptide_mass_da, target, pred_mass_var_da2=fragments.peptide_mass_var_da2
+            )
+        return self.precursor_loss(fragments.peptide_mass_da, target)
+
+
+@torch.no_grad()
+def token_accuracy(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Teacher-forced accuracy over non-PAD target positions (EOS included)."""
+    real = tokens != Tokenizer.PAD
+    correct = (logits.argmax(dim=-1) == tokens) & real
+    return correct.sum().float() / real.sum().clamp_min(1).float()

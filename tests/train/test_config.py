@@ -1,0 +1,75 @@
+"""Configs: shipped names, YAML paths, --set overrides, unknown keys."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from renovo.errors import RenovoError
+from renovo.train.config import available_configs, load_config, parse_override, save_config, validate_config
+
+SHIPPED = [
+    "ce_only", "default", "gaussian_log1p", "gaussian_losses", "gaussian_multiscale",
+    "gaussian_straight_through", "gaussian_variance_aware", "huber_l1", "old_losses",
+]
+
+
+def test_every_shipped_config_loads():
+    assert set(SHIPPED) <= set(available_configs())
+    for name in SHIPPED:
+        config = load_config(name)
+        assert config["name"] == name
+        validate_config(config)
+
+
+def test_named_configs_set_their_losses():
+    assert load_config("old_losses")["loss"]["spectrum"]["type"] == "huber"
+    assert load_config("old_losses")["loss"]["precursor"]["type"] == "log1p"
+    assert load_config("huber_l1")["loss"]["precursor"]["type"] == "scaled_l1"
+    assert load_config("gaussian_multiscale")["loss"]["spectrum"]["sigma"] == [0.05, 0.5, 2.0]
+    assert load_config("gaussian_variance_aware")["loss"]["spectrum"]["variance_aware"] is True
+    assert load_config("gaussian_straight_through")["loss"]["spectrum"]["mass_mode"] == "straight_through"
+    stages = load_config("ce_only")["curriculum"]["stages"]
+    assert all(s.get("spectrum", 0) == 0 and s.get("precursor", 0) == 0 for s in stages)
+    # old_losses keeps the default table: precursor starts at 20k of 100k.
+    old = load_config("old_losses")["curriculum"]["stages"]
+    assert min(s["start"] for s in old if s["precursor"] != 0.0) == 20000
+
+
+def test_overrides_are_yaml_typed():
+    config = load_config(
+        "gaussian_losses",
+        ["optim.lr=1e-3", "loss.spectrum.sigma=[0.05, 0.5]", "trainer.precision=bf16-mixed", "model.preset=tiny",
+         "data.simulator.noise_peaks=5"],
+    )
+    assert config["optim"]["lr"] == pytest.approx(1e-3)
+    assert config["loss"]["spectrum"]["sigma"] == [0.05, 0.5]
+    assert config["trainer"]["precision"] == "bf16-mixed"
+    assert config["data"]["simulator"] == {"noise_peaks": 5}
+    assert parse_override("a.b=true") == {"a": {"b": True}}
+
+
+def test_unknown_key_lists_valid_keys():
+    with pytest.raises(RenovoError, match=r"unknown config key 'optim.learning_rate'.*lr.*warmup_steps"):
+        load_config(overrides=["optim.learning_rate=0.1"])
+    with pytest.raises(RenovoError, match="unknown config key 'bogus'"):
+        load_config(overrides=["bogus=1"])
+    with pytest.raises(RenovoError, match="key.sub=value"):
+        load_config(overrides=["optim.lr"])
+
+
+def test_unknown_config_name_lists_shipped(tmp_path):
+    with pytest.raises(RenovoError, match="gaussian_losses"):
+        load_config("no_such_config")
+    path = tmp_path / "mine.yaml"
+    path.write_text("loss:\n  spectrum:\n    typo: 1\n")
+    with pytest.raises(RenovoError, match="loss.spectrum.typo"):
+        load_config(path)
+    path.write_text("optim:\n  lr: 0.002\n")
+    assert load_config(path)["optim"]["lr"] == 0.002
+
+
+def test_saved_config_round_trips(tmp_path):
+    config = load_config("huber_l1", ["seed=7"])
+    path = save_config(config, tmp_path / "config.yaml")
+    assert yaml.safe_load(path.read_text()) == config
+    assert load_config(path)["seed"] == 7
