@@ -147,6 +147,7 @@ def run_real_check(files: Iterable[Path], out_dir: Path, seed: int = 0, max_spec
         per_loss_decoy: dict[str, list[float]] = {name: [] for name in losses}
         per_kind_rank: dict[str, dict[str, list[float]]] = {}
         first: dict[str, list[float]] = {name: [] for name in losses}
+        win: dict[str, list[float]] = {name: [] for name in losses}
         n_decoys = 0
         for record in tqdm(records, desc=path.name, disable=not progress, unit="spectra"):
             peptide = parse_peptide(record.peptide, tokenizer.vocabulary)
@@ -169,6 +170,7 @@ def run_real_check(files: Iterable[Path], out_dir: Path, seed: int = 0, max_spec
                 # Ranked first: strictly lower than every decoy; a tie shares first place.
                 best_decoy = float(values[1:].min())
                 first[name].append(1.0 if values[0] < best_decoy else (0.5 if values[0] == best_decoy else 0.0))
+                win[name].append(pairwise_auc(values[:1], values[1:]))
                 for (kind, _), value in zip(decoys, values[1:]):
                     per_kind_rank.setdefault(name, {}).setdefault(kind, []).append(
                         1.0 if values[0] < value else (0.5 if values[0] == value else 0.0)
@@ -181,6 +183,7 @@ def run_real_check(files: Iterable[Path], out_dir: Path, seed: int = 0, max_spec
                 name: {
                     "top1_rate": float(np.mean(first[name])) if first[name] else float("nan"),
                     "auc": pairwise_auc(np.array(per_loss_true[name]), np.array(per_loss_decoy[name])),
+                    "per_spectrum_auc": float(np.mean(win[name])) if win[name] else float("nan"),
                     "win_rate_by_decoy_kind": {k: float(np.mean(v)) for k, v in per_kind_rank.get(name, {}).items()},
                     "mean_true_loss": float(np.mean(per_loss_true[name])) if per_loss_true[name] else float("nan"),
                 }
@@ -209,10 +212,10 @@ def format_report(results: dict, seed: int) -> str:
     for file, result in results.items():
         lines += [f"## {file}", "", f"{result['spectra_scored']} spectra scored, {result['decoys']} decoys.", ""]
         kinds = sorted({k for r in result["losses"].values() for k in r["win_rate_by_decoy_kind"]})
-        header = "| loss | top-1 | AUC | mean true loss | " + " | ".join(f"win vs {k}" for k in kinds) + " |"
-        lines += [header, "|" + "---|" * (4 + len(kinds))]
+        header = "| loss | top-1 | AUC (pooled) | per-spectrum AUC | mean true loss | " + " | ".join(f"win vs {k}" for k in kinds) + " |"
+        lines += [header, "|" + "---|" * (5 + len(kinds))]
         for name, r in result["losses"].items():
             wins = " | ".join(f"{r['win_rate_by_decoy_kind'].get(k, float('nan')):.3f}" for k in kinds)
-            lines.append(f"| {name} | {r['top1_rate']:.3f} | {r['auc']:.3f} | {r['mean_true_loss']:.3f} | {wins} |")
+            lines.append(f"| {name} | {r['top1_rate']:.3f} | {r['auc']:.3f} | {r['per_spectrum_auc']:.3f} | {r['mean_true_loss']:.3f} | {wins} |")
         lines.append("")
     return "\n".join(lines) + "\n"
