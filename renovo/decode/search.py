@@ -31,12 +31,14 @@ by ``score``; with the constraint on, in-tolerance candidates come first.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
 
 from renovo.chem import H2O_MASS_DA, ISOTOPE_SPACING_DA
+from renovo.decode.cache import incremental_decoder
 from renovo.decode.mass import MassFeasibility
 
 
@@ -140,7 +142,7 @@ class _MassConstraint:
 
 
 @torch.no_grad()
-def _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, beam_size, max_length, constraint):
+def _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, beam_size, max_length, constraint, use_cache=True):
     """Beam search; returns tokens (B,K,L+1), log-probs (B,K,L+1) float64, sum scores (B,K), complete (B,K), mass (B,K)."""
     tokenizer = model.tokenizer
     pad, bos, eos = tokenizer.PAD, tokenizer.BOS, tokenizer.EOS
@@ -151,6 +153,7 @@ def _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, bea
     transitions = _transitions(tokenizer).to(device)
     token_mass_da = tokenizer.residue_masses_da.to(device)  # (vocab,) float64
 
+    cache = incremental_decoder(model, memory, memory_mask, precursor_mass_da, precursor_charge, k) if use_cache else None
     memory = memory.repeat_interleave(k, 0)  # (B*K, P, D)
     memory_mask = memory_mask.repeat_interleave(k, 0)  # (B*K, P)
     precursor_mass_da = precursor_mass_da.repeat_interleave(k, 0)  # (B*K,)
@@ -170,9 +173,20 @@ def _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, bea
         if not live.any():
             break
         rows = live.nonzero().squeeze(1)
-        logits = model.next_token_logits(
-            tokens[rows, :step], memory[rows], memory_mask[rows], precursor_mass_da[rows], precursor_charge[rows]
-        )
+        if cache is not None:
+            logits = cache.logits(tokens[:, step - 1] if step else None)[rows]  # (live, vocab)
+            if step <= 1:  # the cached arithmetic must agree with the protocol
+                check = rows[:2]
+                reference = model.next_token_logits(
+                    tokens[check, :step], memory[check], memory_mask[check], precursor_mass_da[check], precursor_charge[check]
+                )
+                if not torch.allclose(logits[:2].float(), reference.float(), rtol=1e-3, atol=1e-3):
+                    warnings.warn("cached decoding disagrees with model.next_token_logits; decoding without the cache")
+                    cache = None
+        if cache is None:
+            logits = model.next_token_logits(
+                tokens[rows, :step], memory[rows], memory_mask[rows], precursor_mass_da[rows], precursor_charge[rows]
+            )
         logp = torch.log_softmax(logits.float(), dim=-1).double()  # (live, vocab)
         allowed = transitions[last[rows]]  # (live, vocab)
         if step == max_length:  # room for the stop token only
@@ -188,6 +202,8 @@ def _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, bea
         score, index = total.topk(k, dim=1)  # (B, K)
         source = (first_row + index // vocab).view(-1)  # (B*K,)
         chosen = (index % vocab).view(-1)  # (B*K,)
+        if cache is not None:
+            cache.reorder(source)
         tokens, token_logp, done, last, mass_da = tokens[source], token_logp[source], done[source], last[source], mass_da[source]
         extends = ~done & torch.isfinite(score.view(-1))
         step_logp = candidates[source, chosen]
@@ -288,6 +304,7 @@ def beam_search(
     max_length: int = 100,
     precursor_tolerance_ppm: float | None = None,
     isotope_offsets: Sequence[int] = (0, 1),
+    use_cache: bool = True,
 ) -> list[list[Prediction]]:
     """Decode a batch (the collate dict) with beam search.
 
@@ -295,7 +312,9 @@ def beam_search(
     bounds the number of tokens before the stop token. With
     ``precursor_tolerance_ppm`` the precursor-mass constraint is on (see the
     module docstring); ``isotope_offsets`` are the isotope peaks (×1.00335 Da)
-    the measured precursor may have been picked at.
+    the measured precursor may have been picked at. ``use_cache`` decodes
+    transformer-shaped models incrementally (see :mod:`renovo.decode.cache`);
+    False calls ``model.next_token_logits`` on the whole prefix at every step.
     """
     if beam_size < 1 or top_k < 1:
         raise ValueError(f"beam_size and top_k must be ≥ 1, not {beam_size} and {top_k}")
@@ -314,14 +333,14 @@ def beam_search(
         constraint = None
         if precursor_tolerance_ppm is not None:
             constraint = _MassConstraint(model.tokenizer, precursor_tolerance_ppm, isotope_offsets, device)
-        found = _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, beam_size, max_length, constraint)
+        found = _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, beam_size, max_length, constraint, use_cache)
         results = _ranked(model.tokenizer, *found, precursor_mass_da, constraint, top_k, require_complete=constraint is not None)
         missing = [b for b, predictions in enumerate(results) if not predictions]
         if missing:  # nothing fits the precursor: decode those spectra without the constraint
             index = torch.tensor(missing, dtype=torch.long, device=device)
             again = _search(
                 model, memory[index], memory_mask[index], precursor_mass_da[index], precursor_charge[index],
-                beam_size, max_length, None,
+                beam_size, max_length, None, use_cache,
             )
             fallback = _ranked(model.tokenizer, *again, precursor_mass_da[index], constraint, top_k, require_complete=False)
             for b, predictions in zip(missing, fallback):
@@ -338,9 +357,10 @@ def greedy_decode(
     max_length: int = 100,
     precursor_tolerance_ppm: float | None = None,
     isotope_offsets: Sequence[int] = (0, 1),
+    use_cache: bool = True,
 ) -> list[list[Prediction]]:
     """Greedy decoding (beam search with one beam): the most probable token at each step."""
     return beam_search(
         model, batch, beam_size=1, top_k=1, max_length=max_length,
-        precursor_tolerance_ppm=precursor_tolerance_ppm, isotope_offsets=isotope_offsets,
+        precursor_tolerance_ppm=precursor_tolerance_ppm, isotope_offsets=isotope_offsets, use_cache=use_cache,
     )
