@@ -1,0 +1,147 @@
+"""`renovo train`: train a model from a shipped config (or YAML), on files or the simulator."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+from pathlib import Path
+
+from renovo.errors import RenovoError
+
+SANITY_STEPS = 1200  # default --max-steps with --sanity: ~10 min for `small` on 2 CPU cores (measured)
+
+
+def _config_names() -> list[str]:
+    from renovo.train.config import available_configs
+
+    return available_configs()
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    names = _config_names()
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model (simulated data by default)",
+        description=(
+            "Train a de novo sequencing transformer. With no --train files, training data are simulated on the "
+            "fly and validation is a fixed simulated set. Shipped configs: " + ", ".join(names) + "."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--config", default="gaussian_losses",
+                        help="shipped config name (" + ", ".join(names) + ") or a YAML path")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="optimizer steps (default: the config's, or %d with --sanity)" % SANITY_STEPS)
+    parser.add_argument("--preset", choices=["tiny", "small", "base"], default=None, help="model size")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--out", default=None, help="run folder (default: runs/<config>_<preset>_s<seed>_<time>)")
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--train", nargs="+", default=None, metavar="FILE", help="MGF / mzML / Parquet training files")
+    parser.add_argument("--val", nargs="+", default=None, metavar="FILE", help="validation files")
+    parser.add_argument("--resume", default=None, metavar="CKPT",
+                        help="continue a run from its checkpoint (e.g. RUN/checkpoints/last.ckpt)")
+    parser.add_argument("--accelerator", default=None, help="cpu | gpu | auto")
+    parser.add_argument("--devices", default=None, help="number of devices (processes for DDP)")
+    parser.add_argument("--strategy", default=None, help="auto | ddp")
+    parser.add_argument("--precision", default=None, help="32-true | bf16-mixed | 16-mixed")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. --set optim.lr=1e-3 (repeatable)")
+    parser.add_argument("--sanity", action="store_true",
+                        help="after training, print the seed's Phase 1 success criteria with PASS/FAIL")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def _overrides(args) -> list[str | dict]:
+    overrides: list[str | dict] = []
+    flags = {
+        ("trainer", "max_steps"): args.max_steps if args.max_steps is not None else (
+            SANITY_STEPS if args.sanity and not args.resume else None),
+        ("model", "preset"): args.preset,
+        ("seed",): args.seed,
+        ("data", "batch_size"): args.batch_size,
+        ("data", "train"): args.train,
+        ("data", "val"): args.val,
+        ("trainer", "accelerator"): args.accelerator,
+        ("trainer", "devices"): int(args.devices) if args.devices and str(args.devices).isdigit() else args.devices,
+        ("trainer", "strategy"): args.strategy,
+        ("trainer", "precision"): args.precision,
+        ("trainer", "progress_bar"): False if args.no_progress else None,
+    }
+    for path, value in flags.items():
+        if value is None:
+            continue
+        nested: object = value
+        for key in reversed(path):
+            nested = {key: nested}
+        overrides.append(nested)
+    return overrides + list(args.set)
+
+
+def decode_callbacks(config) -> list:
+    """Decoded-metric validation callbacks from renovo.decode, when that package provides them."""
+    try:
+        module = importlib.import_module("renovo.decode.callback")
+    except ModuleNotFoundError:
+        return []
+    factory = getattr(module, "build_callback", None) or getattr(module, "make_callback", None)
+    if factory is not None:
+        callback = factory(config)
+        return [] if callback is None else [callback]
+    import lightning as L
+
+    classes = [v for v in vars(module).values()
+               if isinstance(v, type) and issubclass(v, L.Callback) and v is not L.Callback
+               and v.__module__ == module.__name__]
+    return [classes[0]()] if classes else []
+
+
+def run(args: argparse.Namespace) -> int:
+    from renovo.train.config import load_config, merge_config
+    from renovo.train.curriculum import Curriculum
+    from renovo.train.trainer import checkpoint_config, train
+
+    if args.resume:
+        resume = Path(args.resume)
+        base = checkpoint_config(resume)
+        config = base
+        for override in _overrides(args):
+            from renovo.train.config import parse_override
+
+            config = merge_config(config, parse_override(override) if isinstance(override, str) else override)
+        run_dir = Path(args.out) if args.out else resume.resolve().parent.parent
+    else:
+        config = load_config(args.config, _overrides(args))
+        run_dir = Path(args.out) if args.out else None
+
+    from renovo.train.trainer import default_run_dir
+
+    # DDP re-runs this command in each process: they must agree on the run folder.
+    run_dir = run_dir or Path(os.environ.get("RENOVO_RUN_DIR") or default_run_dir(config))
+    os.environ["RENOVO_RUN_DIR"] = str(run_dir)
+    main_process = os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+    say = print if main_process else (lambda *a, **k: None)
+    curriculum = Curriculum.from_config(config)
+    say(f"renovo train: config {config['name']}, preset {config['model']['preset']}, seed {config['seed']}, "
+          f"{config['trainer']['max_steps']} steps, batch {config['data']['batch_size']} → {run_dir}")
+    say("curriculum (steps of this run):\n  " + curriculum.describe().replace("\n", "\n  "))
+    if not config["data"]["train"]:
+        say("data: simulated on the fly (training) + fixed simulated validation set "
+              f"({config['data']['val_size']} spectra)" if not config["data"]["val"] else "data: simulated training")
+    run_dir = train(config, run_dir, resume=args.resume, extra_callbacks=decode_callbacks(config))
+    if not main_process:
+        return 0
+    print(f"run folder: {run_dir} (config.yaml, metrics.csv, tensorboard/, checkpoints/last.ckpt)")
+    if args.sanity:
+        from renovo.train.sanity import sanity_report
+
+        text, passed = sanity_report(run_dir)
+        print(text)
+        (Path(run_dir) / "sanity.txt").write_text(text + "\n")
+        return 0 if passed else 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(run(add_parser(argparse.ArgumentParser().add_subparsers()).parse_args()))

@@ -1,0 +1,156 @@
+"""Training and validation data: files (MGF / mzML / Parquet) or the simulator.
+
+With no ``data.train`` paths, training batches stream from the simulator:
+batch ``k`` of rank ``r`` holds spectra ``(k·world + r)·B … +B-1`` of the
+stream for the run's seed, so it depends on (seed, k, r) only. The stream
+starts at the trainer's global step, which makes resuming exact. With no
+``data.val`` paths, validation is a fixed simulated set of ``data.val_size``
+spectra drawn with seed ``seed + data.val_seed_offset`` (disjoint draws from
+training's).
+"""
+from __future__ import annotations
+
+import sys
+from typing import Iterator, Mapping, Sequence
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
+
+from renovo.chem import Tokenizer
+from renovo.errors import RenovoError
+
+
+def _preprocess_config(config: Mapping):
+    from renovo.data import PreprocessConfig
+
+    values = dict(config["data"]["preprocess"])
+    values.setdefault("max_peaks", int(config["data"]["max_peaks"]))
+    try:
+        return PreprocessConfig(**values)
+    except (TypeError, ValueError) as error:
+        raise RenovoError(f"config data.preprocess: {error}") from None
+
+
+def _simulator(config: Mapping, tokenizer: Tokenizer):
+    from renovo.data.simulate import Simulator, SimulatorConfig
+
+    try:
+        sim_config = SimulatorConfig.from_dict(dict(config["data"]["simulator"]))
+    except (TypeError, ValueError) as error:
+        raise RenovoError(f"config data.simulator: {error}") from None
+    return Simulator(sim_config, vocabulary=tokenizer.vocabulary)
+
+
+class RecordList(Dataset):
+    """Map-style dataset over in-memory SpectrumRecords."""
+
+    def __init__(self, records: Sequence):
+        self.records = list(records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int):
+        return self.records[index]
+
+
+class SimulatedBatches(IterableDataset):
+    """Endless collated batches from the simulator, deterministic in (seed, batch index, rank)."""
+
+    def __init__(self, simulator, collator, seed: int, batch_size: int, start_batch: int = 0,
+                 rank: int = 0, world_size: int = 1):
+        self.simulator = simulator
+        self.collator = collator
+        self.seed = int(seed)
+        self.batch_size = int(batch_size)
+        self.start_batch = int(start_batch)
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+
+    def batch(self, k: int) -> dict:
+        first = (k * self.world_size + self.rank) * self.batch_size
+        records = [self.simulator.spectrum(self.seed, first + j) for j in range(self.batch_size)]
+        return self.collator(records)
+
+    def __iter__(self) -> Iterator[dict]:
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        k = self.start_batch + worker
+        while True:
+            yield self.batch(k)
+            k += workers
+
+
+def read_labelled(paths: Sequence[str], tokenizer: Tokenizer, max_length: int, what: str) -> list:
+    """Labelled records of the files whose peptide fits ``max_length`` residues; skips printed."""
+    from renovo.data import SkipCounter, read_spectra
+
+    skips = SkipCounter()
+    records = []
+    for path in paths:
+        for record in read_spectra(path, vocabulary=tokenizer.vocabulary, skips=skips):
+            if record.peptide is None:
+                skips.skip("unlabelled (training needs labels)", record.where())
+                continue
+            if len(tokenizer.encode(record.peptide)) - 1 > max_length:
+                skips.skip(f"peptide longer than data.max_length={max_length}", record.where())
+                continue
+            records.append(record)
+    if skips.total:
+        print(f"{what}: skipped {skips.report()}", file=sys.stderr)
+    if not records:
+        raise RenovoError(f"{what}: no usable labelled spectra in {', '.join(map(str, paths))}")
+    return records
+
+
+class RenovoDataModule(L.LightningDataModule):
+    def __init__(self, config: Mapping, tokenizer: Tokenizer):
+        super().__init__()
+        from renovo.data import SpectrumCollator
+
+        self.config = config
+        self.tokenizer = tokenizer
+        d = config["data"]
+        self.collator = SpectrumCollator(tokenizer, _preprocess_config(config), int(d["max_peaks"]))
+        self.train_records: list | None = None
+        self.val_records: list | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        d = self.config["data"]
+        max_length = int(d["max_length"])
+        if d["train"] and self.train_records is None:
+            self.train_records = read_labelled(d["train"], self.tokenizer, max_length, "training data")
+        if self.val_records is None:
+            if d["val"]:
+                self.val_records = read_labelled(d["val"], self.tokenizer, max_length, "validation data")
+            else:
+                simulator = _simulator(self.config, self.tokenizer)
+                seed = int(self.config["seed"]) + int(d["val_seed_offset"])
+                self.val_records = [simulator.spectrum(seed, i) for i in range(int(d["val_size"]))]
+
+    def _loader_kwargs(self) -> dict:
+        workers = int(self.config["data"]["num_workers"])
+        return {"num_workers": workers, "persistent_workers": workers > 0}
+
+    def train_dataloader(self) -> DataLoader:
+        d = self.config["data"]
+        if self.train_records is not None:
+            return DataLoader(RecordList(self.train_records), batch_size=int(d["batch_size"]), shuffle=True,
+                              collate_fn=self.collator, drop_last=False, **self._loader_kwargs())
+        trainer = self.trainer
+        dataset = SimulatedBatches(
+            _simulator(self.config, self.tokenizer), self.collator, int(self.config["seed"]), int(d["batch_size"]),
+            start_batch=trainer.global_step if trainer is not None else 0,
+            rank=trainer.global_rank if trainer is not None else 0,
+            world_size=trainer.world_size if trainer is not None else 1,
+        )
+        return DataLoader(dataset, batch_size=None, **self._loader_kwargs())
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(RecordList(self.val_records), batch_size=int(self.config["data"]["val_batch_size"]),
+                          shuffle=False, collate_fn=self.collator, **self._loader_kwargs())
+
+
+def to_device(batch: Mapping, device: torch.device) -> dict:
+    return {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in batch.items()}

@@ -1,0 +1,174 @@
+"""The Lightning module: model + objective + curriculum + optimiser schedule.
+
+Logged every step (CSV / TensorBoard, see docs/training.md): ``train/ce``,
+``train/spectrum``, ``train/precursor`` (unweighted), ``train/total``,
+``train/w_spectrum``, ``train/w_precursor``, ``train/token_acc``,
+``train/stage``, ``lr``, and ``grad/total_norm_post_clip`` (measured after
+clipping). Validation: ``val/ce``, ``val/spectrum``, ``val/precursor``,
+``val/total``, ``val/token_acc``, ``val/peptide_acc`` (teacher forced).
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import lightning as L
+import torch
+
+from renovo.chem import Tokenizer, default_vocabulary
+from renovo.chem.vocabulary import Vocabulary
+from renovo.model import build_model, model_config
+from renovo.train.curriculum import Curriculum
+from renovo.train.objective import COMPONENTS, Objective, token_accuracy
+
+MODEL_KEYS = ("d_model", "n_encoder_layers", "n_decoder_layers", "n_heads", "dim_feedforward", "dropout",
+              "max_charge", "norm_first")
+
+
+def tokenizer_from_config(config: Mapping) -> Tokenizer:
+    t = config["tokenizer"]
+    return Tokenizer(default_vocabulary(), merge_il=bool(t["merge_il"]), reverse=bool(t["reverse"]))
+
+
+def tokenizer_state(tokenizer: Tokenizer) -> dict:
+    """Plain-dict description of a tokenizer, enough to rebuild it (checkpoints)."""
+    v = tokenizer.vocabulary
+    return {
+        "tokens": list(tokenizer.tokens),
+        "masses_da": {t: float(v.mass_da(t)) for t in v.tokens},
+        "fixed": dict(v.fixed),
+        "merge_il": bool(tokenizer.merge_il),
+        "reverse": bool(tokenizer.reverse),
+    }
+
+
+def tokenizer_from_state(state: Mapping) -> Tokenizer:
+    vocabulary = default_vocabulary()
+    if dict(vocabulary.masses_da) != dict(state["masses_da"]) or dict(vocabulary.fixed) != dict(state["fixed"]):
+        vocabulary = Vocabulary(masses_da=dict(state["masses_da"]), fixed=dict(state["fixed"]))
+    tokenizer = Tokenizer(vocabulary, merge_il=bool(state["merge_il"]), reverse=bool(state["reverse"]))
+    if list(tokenizer.tokens) != list(state["tokens"]):
+        raise ValueError("checkpoint tokenizer does not match its stored token list")
+    return tokenizer
+
+
+def build_model_from_config(config: Mapping, tokenizer: Tokenizer):
+    m = config["model"]
+    return build_model(model_config(m["preset"], **{k: m.get(k) for k in MODEL_KEYS}), tokenizer)
+
+
+def lr_lambda(warmup_steps: int, max_steps: int, min_lr_ratio: float):
+    """Linear warmup to 1, then cosine decay to ``min_lr_ratio`` at ``max_steps``."""
+
+    def factor(step: int) -> float:
+        if warmup_steps > 0 and step < warmup_steps:
+            return (step + 1) / warmup_steps
+        span = max(max_steps - warmup_steps, 1)
+        progress = min(max((step - warmup_steps) / span, 0.0), 1.0)
+        return min_lr_ratio + (1.0 - min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def effective_warmup(config: Mapping) -> int:
+    """``optim.warmup_steps`` capped at 10% of ``trainer.max_steps``."""
+    return int(min(config["optim"]["warmup_steps"], config["trainer"]["max_steps"] // 10))
+
+
+class RenovoModule(L.LightningModule):
+    def __init__(self, config: Mapping):
+        super().__init__()
+        self.config = dict(config)
+        self.tokenizer = tokenizer_from_config(self.config)
+        self.model = build_model_from_config(self.config, self.tokenizer)
+        self.objective = Objective(self.config["loss"], self.tokenizer)
+        self.curriculum = Curriculum.from_config(self.config)
+        self.gradient_flow_every = int(self.config["monitors"]["gradient_flow_every_n_steps"])
+        # Set each training step for the monitors (NaN guard, gradient flow).
+        self.last_components: dict[str, torch.Tensor] = {}
+        self.last_weights: tuple[float, float] = (0.0, 0.0)
+        self.track_gradient_flow = False
+        self.last_batch: Mapping | None = None
+
+    # --- steps -----------------------------------------------------------------
+    def forward(self, batch: Mapping) -> torch.Tensor:
+        return self.model(batch)
+
+    def weights_now(self) -> tuple[float, float]:
+        return self.curriculum.weights(self.global_step)
+
+    def gradient_flow_due(self) -> bool:
+        # Per-component autograd.grad calls do not mix with DDP's gradient hooks.
+        return (
+            self.gradient_flow_every > 0
+            and self.global_step % self.gradient_flow_every == 0
+            and self.trainer.world_size == 1
+        )
+
+    def training_step(self, batch: Mapping, batch_idx: int) -> torch.Tensor:
+        weights = self.weights_now()
+        self.track_gradient_flow = self.gradient_flow_due()
+        logits = self.model(batch)  # (B, T, vocab)
+        out = self.objective(logits, batch, weights)
+        self.last_components = out
+        self.last_batch = batch if self.track_gradient_flow else None
+        self.last_weights = weights
+        size = batch["tokens"].shape[0]
+        metrics = {f"train/{k}": v.detach().float() for k, v in out.items()}
+        metrics["train/w_spectrum"] = float(weights[0])
+        metrics["train/w_precursor"] = float(weights[1])
+        metrics["train/stage"] = float(self.curriculum.stage_index(self.global_step) + 1)
+        metrics["train/token_acc"] = token_accuracy(logits, batch["tokens"])
+        metrics["lr"] = float(self.optimizers().param_groups[0]["lr"]) if self._trainer is not None else 0.0
+        self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=size)
+        short = {"ce": out["ce"], "spec": out.get("spectrum"), "prec": out.get("precursor")}
+        self.log_dict({k: v.detach().float() for k, v in short.items() if v is not None},
+                      prog_bar=True, logger=False, on_step=True, on_epoch=False, batch_size=size)
+        return out["total"]
+
+    def validation_step(self, batch: Mapping, batch_idx: int) -> None:
+        weights = self.weights_now()
+        logits = self.model(batch)
+        out = self.objective(logits, batch, weights)
+        size = batch["tokens"].shape[0]
+        tokens = batch["tokens"]
+        real = tokens != Tokenizer.PAD
+        exact = ((logits.argmax(-1) == tokens) | ~real).all(dim=1) & real.any(dim=1)
+        metrics = {f"val/{k}": v.float() for k, v in out.items()}
+        metrics["val/token_acc"] = token_accuracy(logits, tokens)
+        metrics["val/peptide_acc"] = exact.float().sum() / real.any(dim=1).float().sum().clamp_min(1)
+        self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=size, sync_dist=True)
+
+    # --- optimisation ------------------------------------------------------------
+    def configure_optimizers(self):
+        o = self.config["optim"]
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=float(o["lr"]), betas=tuple(o["betas"]), weight_decay=float(o["weight_decay"])
+        )
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            lr_lambda(effective_warmup(self.config), int(self.config["trainer"]["max_steps"]), float(o["min_lr_ratio"])),
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
+        self.clip_gradients(optimizer, gradient_clip_val=gradient_clip_val, gradient_clip_algorithm=gradient_clip_algorithm)
+        # Measured, not inferred: the norm the optimizer actually sees.
+        self.log("grad/total_norm_post_clip", grad_norm(self.parameters()), on_step=True, on_epoch=False)
+
+    # --- checkpoints -----------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # Plain dicts only, so `torch.load(weights_only=True)` can read it.
+        checkpoint["renovo"] = {"config": self.config, "tokenizer": tokenizer_state(self.tokenizer)}
+
+
+def grad_norm(parameters) -> float:
+    """L2 norm over all gradients (inf/nan if any gradient is non-finite); 0 with none."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return 0.0
+    norms = torch._foreach_norm(grads)
+    return float(torch.linalg.vector_norm(torch.stack([n.float() for n in norms])))
+
+
+__all__ = ["RenovoModule", "COMPONENTS", "grad_norm", "lr_lambda", "tokenizer_from_state", "tokenizer_state"]

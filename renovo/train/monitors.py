@@ -1,0 +1,167 @@
+"""Training monitors (Lightning callbacks); everything they measure goes to the logs.
+
+- `NaNGuard`: a non-finite loss component or gradient skips the optimizer
+  step (gradients dropped before the step: the parameters and AdamW state do
+  not move), logs which component, and stops the run after N in a row.
+- `GradientFlowMonitor`: every K steps, the gradient each loss component puts
+  on the shared (all) model parameters, by separate ``torch.autograd.grad``
+  calls: its norm, its norm times the component's weight, its cosine with the
+  cross-entropy gradient.
+- `SpeedMonitor`: steps/s, spectra/s, peak RSS, CUDA max allocated.
+
+Column names are documented in docs/training.md.
+"""
+from __future__ import annotations
+
+import math
+import resource
+import sys
+import time
+from collections import deque
+
+import lightning as L
+import torch
+from lightning.pytorch.utilities import rank_zero_warn
+
+from renovo.errors import RenovoError
+from renovo.train.module import grad_norm
+
+
+class NonFiniteLossError(RenovoError):
+    """Training stopped: too many consecutive non-finite steps."""
+
+
+class NaNGuard(L.Callback):
+    def __init__(self, max_consecutive: int = 10):
+        self.max_consecutive = int(max_consecutive)
+        self.consecutive = 0
+        self.skipped_total = 0
+        self.last_bad: list[str] = []
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        bad = [name for name, value in pl_module.last_components.items() if not bool(torch.isfinite(value).all())]
+        norm = grad_norm(pl_module.parameters())
+        if not math.isfinite(norm):
+            bad.append("gradient")
+        # DDP: gradients are already all-reduced, but components are per rank;
+        # every rank must take the same decision or the replicas diverge.
+        skip = trainer.strategy.reduce_boolean_decision(bool(bad), all=False)
+        pl_module.log("grad/total_norm_pre_clip", norm if math.isfinite(norm) else float("nan"),
+                      on_step=True, on_epoch=False)
+        if not skip:
+            self.consecutive = 0
+            pl_module.log("nan_guard/skipped", 0.0, on_step=True, on_epoch=False)
+            self._log_components(pl_module, [])
+            return
+        for p in pl_module.parameters():
+            p.grad = None  # AdamW leaves parameters without a gradient untouched (no decay, no moment update)
+        self.consecutive += 1
+        self.skipped_total += 1
+        self.last_bad = bad or ["another rank"]
+        pl_module.log("nan_guard/skipped", 1.0, on_step=True, on_epoch=False)
+        self._log_components(pl_module, bad)
+        rank_zero_warn(
+            f"step {trainer.global_step}: non-finite {', '.join(self.last_bad)}; optimizer step skipped "
+            f"({self.consecutive} in a row)"
+        )
+        if self.consecutive >= self.max_consecutive:
+            raise NonFiniteLossError(
+                f"{self.consecutive} consecutive steps had non-finite values (last: {', '.join(self.last_bad)}) "
+                f"at step {trainer.global_step}; stopped. Lower optim.lr or the physics weights, or resume from "
+                f"the last checkpoint."
+            )
+
+    @staticmethod
+    def _log_components(pl_module, bad: list[str]) -> None:
+        # Logged every step (0 or 1): Lightning repeats a hook's last value on later rows otherwise.
+        for name in ("ce", "spectrum", "precursor", "total", "gradient"):
+            pl_module.log(f"nan_guard/nonfinite_{name}", float(name in bad), on_step=True, on_epoch=False)
+
+    def state_dict(self) -> dict:
+        return {"consecutive": self.consecutive, "skipped_total": self.skipped_total}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.consecutive = int(state_dict.get("consecutive", 0))
+        self.skipped_total = int(state_dict.get("skipped_total", 0))
+
+
+class GradientFlowMonitor(L.Callback):
+    """Per-component gradient norms and cosines on the steps the module marks."""
+
+    def on_before_backward(self, trainer, pl_module, loss) -> None:
+        if not pl_module.track_gradient_flow or pl_module.last_batch is None:
+            return
+        batch = pl_module.last_batch
+        pl_module.last_batch = None
+        w_spec, w_prec = pl_module.last_weights
+        weights = {"ce": 1.0, "spectrum": w_spec, "precursor": w_prec}
+        # A forward pass of its own (same parameters, same batch): the step's own
+        # graph is back-propagated once by Lightning and not disturbed (custom
+        # autograd Functions may free or reuse their saved tensors in backward).
+        with trainer.precision_plugin.forward_context():
+            logits = pl_module.model(batch)
+        components = pl_module.objective(logits, batch, (w_spec, w_prec), graph_for_all=True)
+        params = [p for p in pl_module.model.parameters() if p.requires_grad]
+        flat: dict[str, torch.Tensor] = {}
+        names = [n for n in ("ce", "spectrum", "precursor")
+                 if n in components and components[n].requires_grad and torch.isfinite(components[n])]
+        for i, name in enumerate(names):
+            grads = torch.autograd.grad(components[name], params, retain_graph=i < len(names) - 1, allow_unused=True)
+            flat[name] = torch.cat([
+                (g if g is not None else torch.zeros_like(p)).reshape(-1).double() for g, p in zip(grads, params)
+            ])
+        metrics = {}
+        ce = flat.get("ce")
+        for name, g in flat.items():
+            norm = float(g.norm())
+            metrics[f"grad/{name}_norm"] = norm
+            metrics[f"grad/{name}_weighted_norm"] = norm * weights[name]
+            if ce is not None and name != "ce":
+                denominator = float(ce.norm()) * norm
+                metrics[f"grad/{name}_cos_ce"] = float(g @ ce) / denominator if denominator > 0 else 0.0
+        if metrics and trainer.is_global_zero:
+            # Straight to the loggers, as a row of its own at this step: through
+            # self.log, Lightning would repeat these values on every later row.
+            metrics["grad/w_spectrum"] = w_spec
+            metrics["grad/w_precursor"] = w_prec
+            for logger in trainer.loggers:
+                logger.log_metrics(metrics, step=pl_module.global_step)
+
+
+class SpeedMonitor(L.Callback):
+    """Throughput (wall time between consecutive steps, data loading included) and memory."""
+
+    def __init__(self, window: int = 10):
+        self.ends: deque[float] = deque(maxlen=window + 1)
+        self.step_start: float | None = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.step_start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        now = time.perf_counter()
+        size = int(batch["tokens"].shape[0]) * trainer.world_size
+        metrics = {}
+        if self.step_start is not None:
+            metrics["speed/step_time_s"] = now - self.step_start
+        self.ends.append(now)
+        if len(self.ends) > 1:  # mean over the last `window` steps
+            interval = (self.ends[-1] - self.ends[0]) / (len(self.ends) - 1)
+            metrics["speed/steps_per_s"] = 1.0 / interval
+            metrics["speed/spectra_per_s"] = size / interval
+        metrics["memory/peak_rss_mb"] = peak_rss_mb()
+        if torch.cuda.is_available() and pl_module.device.type == "cuda":
+            metrics["memory/cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated(pl_module.device) / 2**20
+        pl_module.log_dict(metrics, on_step=True, on_epoch=False, batch_size=size)
+        if "speed/spectra_per_s" in metrics:
+            pl_module.log("sps", metrics["speed/spectra_per_s"], prog_bar=True, logger=False, on_step=True,
+                          on_epoch=False, batch_size=size)
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        self.ends.clear()  # validation time is not training throughput
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024

@@ -1,0 +1,185 @@
+"""Build and run the Lightning trainer; run folders; loading a trained model.
+
+A run folder holds ``config.yaml`` (the resolved config, seed included),
+``metrics.csv`` (CSV logger), ``tensorboard/`` and ``checkpoints/``
+(``last.ckpt`` and ``best-*.ckpt`` on ``trainer.checkpoint_monitor``).
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+from renovo.errors import RenovoError
+from renovo.train.config import save_config
+from renovo.train.data import RenovoDataModule
+from renovo.train.module import RenovoModule, build_model_from_config, tokenizer_from_state
+from renovo.train.monitors import GradientFlowMonitor, NaNGuard, SpeedMonitor
+
+
+def default_run_dir(config: Mapping) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(config["trainer"]["out"]) / f"{config['name']}_{config['model']['preset']}_s{config['seed']}_{stamp}"
+
+
+def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequence[L.Callback] = ()) -> L.Trainer:
+    """The Lightning trainer for ``config``, logging and checkpointing into ``run_dir``.
+
+    ``extra_callbacks`` (e.g. decoded-metric validation from renovo.decode) run
+    after renovo's own monitors.
+    """
+    run_dir = Path(run_dir)
+    t = config["trainer"]
+    max_steps = int(t["max_steps"])
+    val_every = max(1, min(int(t["val_every_n_steps"]), max_steps))
+    monitor = str(t["checkpoint_monitor"])
+    checkpoints = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        filename="best-{step}",
+        monitor=monitor,
+        mode="max" if "acc" in monitor or "recall" in monitor or "precision" in monitor else "min",
+        save_top_k=1,
+        save_last=True,
+        every_n_train_steps=val_every,
+        auto_insert_metric_name=False,
+    )
+    callbacks: list[L.Callback] = [
+        NaNGuard(int(config["monitors"]["nan_guard_max_consecutive"])),
+        GradientFlowMonitor(),
+        SpeedMonitor(),
+        checkpoints,
+    ]
+    if t["progress_bar"]:
+        callbacks.append(TQDMProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))))
+    callbacks.extend(extra_callbacks)
+    strategy = t["strategy"]
+    if strategy == "ddp" and (t["accelerator"] == "cpu" or not torch.cuda.is_available()):
+        from lightning.pytorch.strategies import DDPStrategy
+
+        strategy = DDPStrategy(process_group_backend="gloo")
+    loggers = [
+        CSVLogger(save_dir=str(run_dir), name="", version=""),
+        TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", default_hp_metric=False),
+    ]
+    return L.Trainer(
+        max_steps=max_steps,
+        max_epochs=-1,
+        val_check_interval=val_every,
+        check_val_every_n_epoch=None,
+        num_sanity_val_steps=0,
+        log_every_n_steps=int(t["log_every_n_steps"]),
+        accelerator=t["accelerator"],
+        devices=t["devices"],
+        strategy=strategy,
+        precision=t["precision"],
+        gradient_clip_val=float(config["optim"]["gradient_clip"]) or None,
+        gradient_clip_algorithm="norm",
+        callbacks=callbacks,
+        logger=loggers,
+        enable_progress_bar=bool(t["progress_bar"]),
+        enable_model_summary=False,
+        default_root_dir=str(run_dir),
+        deterministic=False,
+        use_distributed_sampler=True,
+    )
+
+
+def train(
+    config: Mapping,
+    run_dir: str | Path | None = None,
+    *,
+    resume: str | Path | None = None,
+    extra_callbacks: Sequence[L.Callback] = (),
+) -> Path:
+    """Train ``config`` into ``run_dir`` (resuming from a checkpoint if given); returns the run folder."""
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
+    L.seed_everything(int(config["seed"]), workers=True, verbose=False)
+    module = RenovoModule(config)
+    data = RenovoDataModule(config, module.tokenizer)
+    trainer = build_trainer(config, run_dir, extra_callbacks)
+    if trainer.is_global_zero:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, run_dir / "config.yaml")
+    with warnings.catch_warnings():
+        # Iterable (endless simulated) training data has no length: expected, not a problem.
+        warnings.filterwarnings("ignore", message=".*(IterableDataset|does not have many workers|has `shuffle=True`).*")
+        warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended.*")
+        # The CSV logger deletes an existing metrics.csv; on resume we keep it and merge below.
+        warnings.filterwarnings("ignore", message=".*Experiment logs directory.*exists and is not empty.*")
+        previous = None
+        metrics_path = run_dir / "metrics.csv"
+        if resume and trainer.is_global_zero and metrics_path.is_file():
+            previous = metrics_path.with_name("metrics.before_resume.csv")
+            metrics_path.replace(previous)
+        try:
+            trainer.fit(module, datamodule=data, ckpt_path=str(resume) if resume else None)
+        finally:
+            if previous is not None:
+                merge_metrics(previous, metrics_path)
+    # The last step may fall between checkpoint intervals: always leave last.ckpt at the final step.
+    trainer.save_checkpoint(run_dir / "checkpoints" / "last.ckpt")
+    return run_dir
+
+
+def merge_metrics(previous: Path, current: Path) -> None:
+    """Rows of ``previous`` before ``current``'s first step, then ``current``; union of columns."""
+    import csv
+
+    with open(previous, newline="") as f:
+        old = list(csv.DictReader(f))
+    new: list[dict] = []
+    if current.is_file():
+        with open(current, newline="") as f:
+            new = list(csv.DictReader(f))
+    first = min((int(float(r["step"])) for r in new if r.get("step")), default=None)
+    rows = [r for r in old if first is None or int(float(r["step"] or 0)) < first] + new
+    columns = sorted({k for r in rows for k in r})
+    with open(current, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    previous.unlink()
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise RenovoError(f"checkpoint {path} not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # unpickling errors name the offending type
+        raise RenovoError(f"{path}: not a loadable renovo checkpoint ({error})") from None
+
+
+def load_model(ckpt_path: str | Path, map_location: str | torch.device = "cpu"):
+    """The trained `SpectrumTransformer` of a checkpoint, in eval mode, with its tokenizer.
+
+    Loads with ``weights_only=True``: the config and tokenizer are stored as
+    plain dicts (``checkpoint["renovo"]``). The model's ``.config_dict``
+    attribute holds the run's resolved config.
+    """
+    checkpoint = read_checkpoint(ckpt_path)
+    if "renovo" not in checkpoint:
+        raise RenovoError(f"{ckpt_path}: not a renovo training checkpoint (no 'renovo' entry)")
+    config = checkpoint["renovo"]["config"]
+    tokenizer = tokenizer_from_state(checkpoint["renovo"]["tokenizer"])
+    model = build_model_from_config(config, tokenizer)
+    prefix = "model."
+    state = {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
+    model.load_state_dict(state)
+    model.config_dict = config
+    return model.to(map_location).eval()
+
+
+def checkpoint_config(ckpt_path: str | Path) -> dict:
+    """The resolved config stored in a renovo checkpoint."""
+    checkpoint = read_checkpoint(ckpt_path)
+    if "renovo" not in checkpoint:
+        raise RenovoError(f"{ckpt_path}: not a renovo training checkpoint (no 'renovo' entry)")
+    return dict(checkpoint["renovo"]["config"])
