@@ -89,11 +89,14 @@ class RecordBuilder:
             return None
         mz = np.asarray(mz, dtype=np.float64)  # (points,)
         intensity = np.asarray(intensity, dtype=np.float64)  # (points,)
-        if mz.shape[0] == 0 or not np.any(intensity > 0):
+        if mz.shape[0] == 0:
             skip(R.NO_PEAKS, where)
             return None
         if not (np.all(np.isfinite(mz)) and np.all(np.isfinite(intensity))) or mz.min() < 0 or intensity.min() < 0:
             skip(R.BAD_VALUES, where)
+            return None
+        if not np.any(intensity > 0):
+            skip(R.NO_PEAKS, where)
             return None
         if np.any(np.diff(mz) < 0):
             order = np.argsort(mz, kind="stable")

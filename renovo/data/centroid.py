@@ -56,6 +56,8 @@ def centroid(mz: np.ndarray, intensity: np.ndarray, max_gap_da: float = PROFILE_
     if n >= 3:
         valley = np.zeros(n, dtype=bool)
         valley[1:-1] = (intensity[1:-1] < intensity[:-2]) & (intensity[1:-1] <= intensity[2:])
+        # Only inside one run: both neighbours must be contiguous with the point.
+        valley[1:-1] &= ~start[1:-1] & ~start[2:]
         start |= valley
     peak_id = np.cumsum(start) - 1  # (points,)
     n_peaks = int(peak_id[-1]) + 1

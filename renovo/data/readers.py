@@ -12,7 +12,8 @@ from renovo.data.records import MalformedFileError, SkipCounter, SpectrumRecord
 MGF_SUFFIXES = (".mgf",)
 MZML_SUFFIXES = (".mzml",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
-SPECTRUM_SUFFIXES = MGF_SUFFIXES + MZML_SUFFIXES + PARQUET_SUFFIXES
+LIBRARY_SUFFIXES = (".msp", ".sptxt")
+SPECTRUM_SUFFIXES = MGF_SUFFIXES + MZML_SUFFIXES + PARQUET_SUFFIXES + LIBRARY_SUFFIXES
 #: A label table beside a spectrum file with the same stem is joined automatically.
 SIBLING_LABEL_SUFFIXES = (".peprec",)
 
@@ -47,7 +48,7 @@ def read_spectra(
     on_unknown_mod: str = "skip",
     centroid: bool = True,
 ) -> Iterator[SpectrumRecord]:
-    """Read the spectra of an MGF, mzML or renovo Parquet file (by extension).
+    """Read the spectra of an MGF, mzML, renovo Parquet, NIST MSP or SpectraST sptxt file (by extension).
 
     ``labels``: a label table (MS2PIP peprec, or TSV/CSV with title + peptide
     columns) or a ``{title: peptide}`` mapping, joined on the spectrum title;
@@ -77,4 +78,8 @@ def read_spectra(
         from renovo.data.parquet import read_parquet
 
         return read_parquet(path, builder, table)
+    if suffix in LIBRARY_SUFFIXES:
+        from renovo.data.library import read_library
+
+        return read_library(path, builder, table)
     raise MalformedFileError(path, None, f"unknown spectrum format {suffix!r}; renovo reads {', '.join(SPECTRUM_SUFFIXES)}")
