@@ -123,6 +123,8 @@ def parse_msp_mods(text: str) -> list[tuple[int, str, str]]:
     Name line's ``(4,C,CAM)(7,M,Oxidation)``; raises :class:`PeptideParseError`.
     """
     text = text.strip()
+    if not text:
+        return []
     if text.startswith("("):
         parts = [p for p in re.findall(r"\(([^()]*)\)", text)]
     else:
