@@ -15,6 +15,10 @@ from renovo.data.labels import Label
 from renovo.data.records import SkipCounter, SpectrumRecord
 
 ON_UNKNOWN_MOD = ("skip", "error")
+#: Larger charges are garbage (Parquet stores the charge as int16; top-down spectra stay below ~100).
+MAX_CHARGE = 100
+#: Intensities are stored as float32; a larger value would become inf.
+_MAX_INTENSITY = float(np.finfo(np.float32).max)
 
 
 def parse_charge(text: str | None) -> tuple[int | None, str | None]:
@@ -84,7 +88,7 @@ class RecordBuilder:
             return None
         if charge is None and label is not None and label.charge:
             charge, charge_reason = label.charge, None
-        if charge is None or charge <= 0:
+        if charge is None or charge <= 0 or charge > MAX_CHARGE:
             skip(charge_reason or (R.NO_CHARGE if charge is None else R.BAD_CHARGE), where)
             return None
         mz = np.asarray(mz, dtype=np.float64)  # (points,)
@@ -92,7 +96,8 @@ class RecordBuilder:
         if mz.shape[0] == 0:
             skip(R.NO_PEAKS, where)
             return None
-        if not (np.all(np.isfinite(mz)) and np.all(np.isfinite(intensity))) or mz.min() < 0 or intensity.min() < 0:
+        if not (np.all(np.isfinite(mz)) and np.all(np.isfinite(intensity))) or mz.min() < 0 or intensity.min() < 0 \
+                or intensity.max() > _MAX_INTENSITY:
             skip(R.BAD_VALUES, where)
             return None
         if not np.any(intensity > 0):

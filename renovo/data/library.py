@@ -334,7 +334,7 @@ def _entries(path: Path) -> Iterator[tuple[int, dict[str, str], list[str], int]]
     expected: int | None = None
     peaks: list[str] = []
     first_peak = 0
-    with open(path, "r", encoding="utf-8", errors="replace") as handle:
+    with open(path, "r", encoding="utf-8-sig", errors="replace") as handle:  # -sig: drop a BOM
         for line_number, raw in enumerate(handle, start=1):
             line = raw.strip()
             if expected is not None and len(peaks) < expected:

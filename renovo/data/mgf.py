@@ -72,7 +72,7 @@ def read_mgf(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] 
     in_block = False
     block_start = 0
     index = 0
-    with open(path, "r", encoding="utf-8", errors="replace") as handle:
+    with open(path, "r", encoding="utf-8-sig", errors="replace") as handle:  # -sig: drop a BOM
         for line_number, raw in enumerate(handle, start=1):
             line = raw.strip()
             if not line or line[0] in "#;!/":

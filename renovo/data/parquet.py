@@ -114,6 +114,19 @@ def open_parquet(path: str | Path):
     missing = [c for c in ("mz", "intensity", "precursor_mz", "precursor_charge") if c not in names]
     if missing:
         raise MalformedFileError(path, None, f"Parquet file lacks renovo columns {missing} (schema {SCHEMA_VERSION}, see docs/data.md)")
+    import pyarrow as pa
+
+    types = handle.schema_arrow
+    wrong = [
+        f"{name}: {types.field(name).type}" for name, ok in (
+            ("mz", lambda t: pa.types.is_list(t) and pa.types.is_floating(t.value_type)),
+            ("intensity", lambda t: pa.types.is_list(t) and (pa.types.is_floating(t.value_type) or pa.types.is_integer(t.value_type))),
+            ("precursor_mz", pa.types.is_floating),
+            ("precursor_charge", pa.types.is_integer),
+        ) if not ok(types.field(name).type)
+    ]
+    if wrong:
+        raise MalformedFileError(path, None, f"Parquet columns of the wrong type ({', '.join(wrong)}; schema {SCHEMA_VERSION})")
     return handle
 
 
