@@ -1,4 +1,5 @@
-"""Field-standard metrics of predicted peptides, precision–coverage, reports."""
+"""Field-standard metrics of predicted peptides, precision–coverage, prediction files and reports."""
+from renovo.evaluate.io import PSM, read_csv, read_mztab, read_predictions, write_csv, write_mztab
 from renovo.evaluate.metrics import (
     CONFUSION_PAIRS,
     PeptideMatch,
@@ -7,8 +8,10 @@ from renovo.evaluate.metrics import (
     match_peptide,
     precision_coverage,
 )
+from renovo.evaluate.report import evaluate_psms, format_table, join_predictions, write_report
 
 __all__ = [
-    "CONFUSION_PAIRS", "PeptideMatch", "area_under_curve", "evaluate_peptides", "match_peptide",
-    "precision_coverage",
+    "CONFUSION_PAIRS", "PSM", "PeptideMatch", "area_under_curve", "evaluate_peptides", "evaluate_psms",
+    "format_table", "join_predictions", "match_peptide", "precision_coverage", "read_csv", "read_mztab",
+    "read_predictions", "write_csv", "write_mztab", "write_report",
 ]
