@@ -18,6 +18,7 @@ the loss (1 for an empty predicted or observed spectrum).
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
@@ -50,15 +51,113 @@ def _safe_cosine(dot: torch.Tensor, norm_a2: torch.Tensor, norm_b2: torch.Tensor
     return cos.clamp(0.0, 1.0)
 
 
-def _pair_kernel(x: torch.Tensor, vx: torch.Tensor, y: torch.Tensor, vy: torch.Tensor, v_ref: float) -> torch.Tensor:
+def _exp_floor(dtype: torch.dtype) -> float:
+    return 0.9 * math.log(torch.finfo(dtype).tiny)
+
+
+def _gaussian(exponent: torch.Tensor) -> torch.Tensor:
+    """exp(exponent) for exponent <= 0, flushed to 0 where it would be tiny anyway.
+
+    Vectorised exp falls back to a much slower path for arguments whose result
+    is subnormal or 0 (most peak pairs are hundreds of m/z apart), so the
+    argument is clamped at 0.9 · log(smallest normal) (-78.6 in float32, -637
+    in float64) and results below twice exp(that floor) (1.4e-34 in float32)
+    are set to 0, value and gradient alike.
+    """
+    floor = _exp_floor(exponent.dtype)
+    return nn.functional.threshold(torch.exp(exponent.clamp_min(floor)), 2 * math.exp(floor), 0.0)
+
+
+def _pair_kernel(x: torch.Tensor, vx: torch.Tensor | None, y: torch.Tensor, vy: torch.Tensor | None, v_ref: float) -> torch.Tensor:
     """Overlap of unit-area Gaussians N(x_i, vx_i) and N(y_j, vy_j), scaled by sqrt(2π·v_ref).
 
-    x: (batch, P), vx: broadcastable to x; y: (batch, Q), vy: broadcastable to y.
-    Returns (batch, P, Q). With vx = vy = v_ref / 2 this is exp(-Δ²/(2 v_ref)).
+    x: (batch, P), vx: (batch, P) or None; y: (batch, Q), vy: (batch, Q) or
+    None, where None means a variance of v_ref / 2. Returns (batch, P, Q).
+    With both None this is exp(-Δ²/(2 v_ref)), computed without the
+    per-pair variance tensors.
     """
-    total_var = vx.unsqueeze(-1) + vy.unsqueeze(-2)  # (batch, P, Q) or broadcast
-    delta = x.unsqueeze(-1) - y.unsqueeze(-2)  # (batch, P, Q)
-    return torch.exp(-delta.square() / (2.0 * total_var)) * torch.sqrt(v_ref / total_var)
+    delta2 = (x.unsqueeze(-1) - y.unsqueeze(-2)).square()  # (batch, P, Q)
+    if vx is None and vy is None:
+        return _gaussian(delta2 * (-0.5 / v_ref))
+    half = x.new_tensor(v_ref / 2)
+    vx = half.expand_as(x) if vx is None else vx
+    vy = half.expand_as(y) if vy is None else vy
+    total_var = vx.unsqueeze(-1) + vy.unsqueeze(-2)  # (batch, P, Q)
+    return _gaussian(-delta2 / (2.0 * total_var)) * torch.sqrt(v_ref / total_var)
+
+
+def _quadratic_form(u: torch.Tensor, kernel: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """uᵀ K w per spectrum: u (batch, P), K (batch, P, Q), w (batch, Q) -> (batch,)."""
+    return torch.bmm(torch.bmm(u.unsqueeze(1), kernel), w.unsqueeze(-1)).view(-1)
+
+
+# Spectra per block in the closed form: a block's (P, Q) kernels stay in cache
+# (~1 MB), and memory stays O(block) instead of O(batch).
+_BLOCK_ELEMENTS = 1 << 18
+
+
+def _blocks(batch: int, pairs: int):
+    step = max(1, _BLOCK_ELEMENTS // max(pairs, 1))
+    return [slice(start, start + step) for start in range(0, batch, step)]
+
+
+def _gaussian_block(x: torch.Tensor, y: torch.Tensor, c: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Δ_ij = x_i - y_j and K_ij = exp(-c Δ_ij²) (as `_gaussian`, in place), both (block, P, Q)."""
+    delta = x.unsqueeze(-1) - y.unsqueeze(-2)
+    floor = _exp_floor(delta.dtype)
+    kernel = delta.square().mul_(-c).clamp_min_(floor).exp_()
+    return delta, nn.functional.threshold_(kernel, 2 * math.exp(floor), 0.0)
+
+
+class _GaussianQuadraticForm(torch.autograd.Function):
+    """uᵀ K w with K_ij = exp(-c (x_i - y_j)²), blockwise, with a hand-written backward.
+
+    Same value as `_quadratic_form(u, _pair_kernel(...), w)` for equal widths,
+    but it never holds more than one block of kernels: the backward recomputes
+    them (∂/∂x_i = -2c u_i Σ_j K_ij Δ_ij w_j, ∂/∂y_j = 2c w_j Σ_i u_i K_ij Δ_ij)
+    instead of keeping autograd's (batch, P, Q) intermediates.
+    """
+
+    @staticmethod
+    def forward(ctx, x, y, u, w, c):
+        out = x.new_zeros(x.shape[0])  # (batch,)
+        for block in _blocks(x.shape[0], x.shape[1] * y.shape[1]):
+            _, kernel = _gaussian_block(x[block], y[block], c)
+            out[block] = _quadratic_form(u[block], kernel, w[block])
+        ctx.save_for_backward(x, y, u, w)
+        ctx.c = c
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):  # grad: (batch,)
+        x, y, u, w = ctx.saved_tensors
+        need_x, need_y, need_u, need_w = ctx.needs_input_grad[:4]
+        grad_x = torch.zeros_like(x) if need_x else None
+        grad_y = torch.zeros_like(y) if need_y else None
+        grad_u = torch.zeros_like(u) if need_u else None
+        grad_w = torch.zeros_like(w) if need_w else None
+        for block in _blocks(x.shape[0], x.shape[1] * y.shape[1]):
+            delta, kernel = _gaussian_block(x[block], y[block], ctx.c)
+            g = grad[block].unsqueeze(-1)  # (block, 1)
+            ub, wb = u[block], w[block]
+            if need_u:
+                grad_u[block] = g * torch.bmm(kernel, wb.unsqueeze(-1)).squeeze(-1)
+            if need_w:
+                grad_w[block] = g * torch.bmm(ub.unsqueeze(1), kernel).squeeze(1)
+            if need_x or need_y:
+                weighted = kernel.mul_(delta)  # K∘Δ, (block, P, Q)
+                scale = -2.0 * ctx.c * g
+                if need_x:
+                    grad_x[block] = scale * ub * torch.bmm(weighted, wb.unsqueeze(-1)).squeeze(-1)
+                if need_y:
+                    grad_y[block] = -scale * wb * torch.bmm(ub.unsqueeze(1), weighted).squeeze(1)
+        return grad_x, grad_y, grad_u, grad_w, None
+
+
+def _gaussian_quadratic_form(x, y, u, w, v_ref: float) -> torch.Tensor:
+    """uᵀ K w with K_ij = exp(-(x_i - y_j)² / (2 v_ref)); (batch,)."""
+    return _GaussianQuadraticForm.apply(x, y, u, w, 0.5 / v_ref)
 
 
 class GaussianSpectralLoss(nn.Module):
@@ -163,14 +262,14 @@ class GaussianSpectralLoss(nn.Module):
     @staticmethod
     def _cosine_analytic(pred_mz, a, obs_mz, b, sigma, extra_var):
         base = sigma * sigma
-        v_obs = torch.full_like(obs_mz[:, :1], base)  # (batch, 1)
-        v_pred = v_obs if extra_var is None else base + extra_var  # (batch, 1) or (batch, P)
-        k_po = _pair_kernel(pred_mz, v_pred, obs_mz, v_obs, 2 * base)  # (batch, P, Q)
-        k_pp = _pair_kernel(pred_mz, v_pred, pred_mz, v_pred, 2 * base)  # (batch, P, P)
-        k_oo = _pair_kernel(obs_mz, v_obs, obs_mz, v_obs, 2 * base)  # (batch, Q, Q)
-        dot = torch.einsum("bp,bpq,bq->b", a, k_po, b)
-        pp = torch.einsum("bp,bpq,bq->b", a, k_pp, a)
-        oo = torch.einsum("bp,bpq,bq->b", b, k_oo, b)
+        oo = _gaussian_quadratic_form(obs_mz, obs_mz, b, b, 2 * base)
+        if extra_var is None:
+            dot = _gaussian_quadratic_form(pred_mz, obs_mz, a, b, 2 * base)
+            pp = _gaussian_quadratic_form(pred_mz, pred_mz, a, a, 2 * base)
+        else:
+            v_pred = base + extra_var  # (batch, P)
+            dot = _quadratic_form(a, _pair_kernel(pred_mz, v_pred, obs_mz, None, 2 * base), b)
+            pp = _quadratic_form(a, _pair_kernel(pred_mz, v_pred, pred_mz, v_pred, 2 * base), a)
         return _safe_cosine(dot, pp, oo)
 
     def _cosine_grid(self, pred_mz, a, obs_mz, b, sigma, extra_var):
@@ -184,8 +283,7 @@ class GaussianSpectralLoss(nn.Module):
             pred_var = base + extra_var  # (batch, P)
             height = a * torch.sqrt(base / pred_var)  # same area as the unit-height σ peak
         pred_spec = (
-            height.unsqueeze(-1)
-            * torch.exp(-(grid - pred_mz.unsqueeze(-1)).square() / (2.0 * pred_var.unsqueeze(-1)))
+            height.unsqueeze(-1) * torch.exp(-(grid - pred_mz.unsqueeze(-1)).square() / (2.0 * pred_var.unsqueeze(-1)))
         ).sum(1)  # (batch, bins)
         obs_spec = (b.unsqueeze(-1) * torch.exp(-(grid - obs_mz.unsqueeze(-1)).square() / (2.0 * base))).sum(1)
         dot = (pred_spec * obs_spec).sum(-1)
