@@ -54,3 +54,11 @@ def test_data_stats_side_by_side(real_dir, tmp_path, capsys):
     stats = json.loads((tmp_path / "s.json").read_text())
     assert stats["massivekb_500.mgf"]["spectra"] == 500
     assert main(["data", "stats"]) == 2
+
+
+def test_bench_data_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "data", "-n", "40", "--files", "-o", str(out)]) == 0
+    rates = json.loads(out.read_text())["spectra_per_s"]
+    assert set(rates) == {"simulate", "collate", "write_parquet", "stream_parquet", "read_parquet_validated"}
+    assert all(value > 0 for value in rates.values())
