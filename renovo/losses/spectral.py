@@ -55,109 +55,127 @@ def _exp_floor(dtype: torch.dtype) -> float:
     return 0.9 * math.log(torch.finfo(dtype).tiny)
 
 
-def _gaussian(exponent: torch.Tensor) -> torch.Tensor:
-    """exp(exponent) for exponent <= 0, flushed to 0 where it would be tiny anyway.
-
-    Vectorised exp falls back to a much slower path for arguments whose result
-    is subnormal or 0 (most peak pairs are hundreds of m/z apart), so the
-    argument is clamped at 0.9 · log(smallest normal) (-78.6 in float32, -637
-    in float64) and results below twice exp(that floor) (1.4e-34 in float32)
-    are set to 0, value and gradient alike.
-    """
-    floor = _exp_floor(exponent.dtype)
-    return nn.functional.threshold(torch.exp(exponent.clamp_min(floor)), 2 * math.exp(floor), 0.0)
-
-
-def _pair_kernel(x: torch.Tensor, vx: torch.Tensor | None, y: torch.Tensor, vy: torch.Tensor | None, v_ref: float) -> torch.Tensor:
-    """Overlap of unit-area Gaussians N(x_i, vx_i) and N(y_j, vy_j), scaled by sqrt(2π·v_ref).
-
-    x: (batch, P), vx: (batch, P) or None; y: (batch, Q), vy: (batch, Q) or
-    None, where None means a variance of v_ref / 2. Returns (batch, P, Q).
-    With both None this is exp(-Δ²/(2 v_ref)), computed without the
-    per-pair variance tensors.
-    """
-    delta2 = (x.unsqueeze(-1) - y.unsqueeze(-2)).square()  # (batch, P, Q)
-    if vx is None and vy is None:
-        return _gaussian(delta2 * (-0.5 / v_ref))
-    half = x.new_tensor(v_ref / 2)
-    vx = half.expand_as(x) if vx is None else vx
-    vy = half.expand_as(y) if vy is None else vy
-    total_var = vx.unsqueeze(-1) + vy.unsqueeze(-2)  # (batch, P, Q)
-    return _gaussian(-delta2 / (2.0 * total_var)) * torch.sqrt(v_ref / total_var)
-
-
 def _quadratic_form(u: torch.Tensor, kernel: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """uᵀ K w per spectrum: u (batch, P), K (batch, P, Q), w (batch, Q) -> (batch,)."""
+    """uᵀ K w per spectrum: u (block, P), K (block, P, Q), w (block, Q) -> (block,)."""
     return torch.bmm(torch.bmm(u.unsqueeze(1), kernel), w.unsqueeze(-1)).view(-1)
 
 
+def _matvec(kernel: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """K w: (block, P, Q) @ (block, Q) -> (block, P)."""
+    return torch.bmm(kernel, w.unsqueeze(-1)).squeeze(-1)
+
+
+def _vecmat(u: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """uᵀ K: (block, P) @ (block, P, Q) -> (block, Q)."""
+    return torch.bmm(u.unsqueeze(1), kernel).squeeze(1)
+
+
 # Spectra per block in the closed form: a block's (P, Q) kernels stay in cache
-# (~1 MB), and memory stays O(block) instead of O(batch).
+# (about 1 MB), and memory is O(block · P · Q) instead of O(batch · P · Q).
 _BLOCK_ELEMENTS = 1 << 18
 
 
-def _blocks(batch: int, pairs: int):
+def _blocks(batch: int, pairs: int) -> list[slice]:
     step = max(1, _BLOCK_ELEMENTS // max(pairs, 1))
     return [slice(start, start + step) for start in range(0, batch, step)]
 
 
-def _gaussian_block(x: torch.Tensor, y: torch.Tensor, c: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Δ_ij = x_i - y_j and K_ij = exp(-c Δ_ij²) (as `_gaussian`, in place), both (block, P, Q)."""
+def _overlap_block(x, y, vx, vy, v_ref):
+    """Pairwise overlaps of one block of spectra.
+
+    Returns (Δ, K, V): Δ_ij = x_i - y_j, V_ij = vx_i + vy_j (None when both
+    widths are the default v_ref / 2) and K_ij = sqrt(v_ref / V_ij) ·
+    exp(-Δ_ij² / (2 V_ij)), all (block, P, Q).
+
+    Vectorised exp falls back to a much slower path where its result is
+    subnormal or 0 — most peak pairs are hundreds of m/z apart — so the
+    exponent is floored at 0.9 · log(smallest normal) (-78.6 in float32, -637
+    in float64) and results below twice exp(floor) (1.4e-34 in float32) are
+    set to exactly 0.
+    """
     delta = x.unsqueeze(-1) - y.unsqueeze(-2)
     floor = _exp_floor(delta.dtype)
-    kernel = delta.square().mul_(-c).clamp_min_(floor).exp_()
-    return delta, nn.functional.threshold_(kernel, 2 * math.exp(floor), 0.0)
+    if vx is None and vy is None:
+        total_var = None
+        kernel = delta.square().mul_(-0.5 / v_ref)
+    else:
+        vx = x.new_full(x.shape, v_ref / 2) if vx is None else vx
+        vy = y.new_full(y.shape, v_ref / 2) if vy is None else vy
+        total_var = vx.unsqueeze(-1) + vy.unsqueeze(-2)
+        kernel = delta.square().div_(total_var).mul_(-0.5)
+    kernel = nn.functional.threshold_(kernel.clamp_min_(floor).exp_(), 2 * math.exp(floor), 0.0)
+    if total_var is not None:
+        kernel = kernel.mul_(torch.sqrt(v_ref / total_var))
+    return delta, kernel, total_var
 
 
-class _GaussianQuadraticForm(torch.autograd.Function):
-    """uᵀ K w with K_ij = exp(-c (x_i - y_j)²), blockwise, with a hand-written backward.
+def _exp_floor(dtype: torch.dtype) -> float:
+    return 0.9 * math.log(torch.finfo(dtype).tiny)
 
-    Same value as `_quadratic_form(u, _pair_kernel(...), w)` for equal widths,
-    but it never holds more than one block of kernels: the backward recomputes
-    them (∂/∂x_i = -2c u_i Σ_j K_ij Δ_ij w_j, ∂/∂y_j = 2c w_j Σ_i u_i K_ij Δ_ij)
-    instead of keeping autograd's (batch, P, Q) intermediates.
+
+class _OverlapQuadraticForm(torch.autograd.Function):
+    """uᵀ K w for the Gaussian-overlap kernel of `_overlap_block`, blockwise.
+
+    The backward recomputes each block's kernel instead of keeping autograd's
+    (batch, P, Q) intermediates. With A_ij = u_i K_ij w_j:
+    ∂/∂x_i = -Σ_j A_ij Δ_ij / V_ij, ∂/∂y_j = Σ_i A_ij Δ_ij / V_ij,
+    ∂/∂vx_i = Σ_j A_ij (Δ_ij² / V_ij - 1) / (2 V_ij), and the same sum over i
+    for ∂/∂vy_j; ∂/∂u = K w, ∂/∂w = Kᵀ u.
     """
 
     @staticmethod
-    def forward(ctx, x, y, u, w, c):
+    def forward(ctx, x, y, vx, vy, u, w, v_ref):
         out = x.new_zeros(x.shape[0])  # (batch,)
-        for block in _blocks(x.shape[0], x.shape[1] * y.shape[1]):
-            _, kernel = _gaussian_block(x[block], y[block], c)
-            out[block] = _quadratic_form(u[block], kernel, w[block])
-        ctx.save_for_backward(x, y, u, w)
-        ctx.c = c
+        for blk in _blocks(x.shape[0], x.shape[1] * y.shape[1]):
+            _, kernel, _ = _overlap_block(
+                x[blk], y[blk], None if vx is None else vx[blk], None if vy is None else vy[blk], v_ref
+            )
+            out[blk] = _quadratic_form(u[blk], kernel, w[blk])
+        ctx.save_for_backward(x, y, vx, vy, u, w)
+        ctx.v_ref = v_ref
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):  # grad: (batch,)
-        x, y, u, w = ctx.saved_tensors
-        need_x, need_y, need_u, need_w = ctx.needs_input_grad[:4]
-        grad_x = torch.zeros_like(x) if need_x else None
-        grad_y = torch.zeros_like(y) if need_y else None
-        grad_u = torch.zeros_like(u) if need_u else None
-        grad_w = torch.zeros_like(w) if need_w else None
-        for block in _blocks(x.shape[0], x.shape[1] * y.shape[1]):
-            delta, kernel = _gaussian_block(x[block], y[block], ctx.c)
-            g = grad[block].unsqueeze(-1)  # (block, 1)
-            ub, wb = u[block], w[block]
-            if need_u:
-                grad_u[block] = g * torch.bmm(kernel, wb.unsqueeze(-1)).squeeze(-1)
-            if need_w:
-                grad_w[block] = g * torch.bmm(ub.unsqueeze(1), kernel).squeeze(1)
-            if need_x or need_y:
-                weighted = kernel.mul_(delta)  # K∘Δ, (block, P, Q)
-                scale = -2.0 * ctx.c * g
-                if need_x:
-                    grad_x[block] = scale * ub * torch.bmm(weighted, wb.unsqueeze(-1)).squeeze(-1)
-                if need_y:
-                    grad_y[block] = -scale * wb * torch.bmm(ub.unsqueeze(1), weighted).squeeze(1)
-        return grad_x, grad_y, grad_u, grad_w, None
+        x, y, vx, vy, u, w = ctx.saved_tensors
+        need = ctx.needs_input_grad[:6]
+        grads = [torch.zeros_like(t) if (n and t is not None) else None for t, n in zip((x, y, vx, vy, u, w), need)]
+        grad_x, grad_y, grad_vx, grad_vy, grad_u, grad_w = grads
+        for blk in _blocks(x.shape[0], x.shape[1] * y.shape[1]):
+            delta, kernel, total_var = _overlap_block(
+                x[blk], y[blk], None if vx is None else vx[blk], None if vy is None else vy[blk], ctx.v_ref
+            )
+            g = grad[blk].unsqueeze(-1)  # (block, 1)
+            ub, wb = u[blk], w[blk]
+            if grad_u is not None:
+                grad_u[blk] = g * _matvec(kernel, wb)
+            if grad_w is not None:
+                grad_w[blk] = g * _vecmat(ub, kernel)
+            inv_var = (1.0 / ctx.v_ref) if total_var is None else total_var.reciprocal()
+            if grad_vx is not None or grad_vy is not None:
+                # K (Δ²/V - 1) / (2V): computed before K is overwritten below
+                dvar = kernel * (delta.square() * inv_var - 1.0) * (0.5 * inv_var)
+                if grad_vx is not None:
+                    grad_vx[blk] = g * ub * _matvec(dvar, wb)
+                if grad_vy is not None:
+                    grad_vy[blk] = g * wb * _vecmat(ub, dvar)
+            if grad_x is not None or grad_y is not None:
+                dpos = kernel.mul_(delta).mul_(inv_var)  # K Δ / V
+                if grad_x is not None:
+                    grad_x[blk] = -g * ub * _matvec(dpos, wb)
+                if grad_y is not None:
+                    grad_y[blk] = g * wb * _vecmat(ub, dpos)
+        return grad_x, grad_y, grad_vx, grad_vy, grad_u, grad_w, None
 
 
-def _gaussian_quadratic_form(x, y, u, w, v_ref: float) -> torch.Tensor:
-    """uᵀ K w with K_ij = exp(-(x_i - y_j)² / (2 v_ref)); (batch,)."""
-    return _GaussianQuadraticForm.apply(x, y, u, w, 0.5 / v_ref)
+def _overlap_quadratic_form(x, y, u, w, v_ref: float, vx=None, vy=None) -> torch.Tensor:
+    """Σ_ij u_i w_j ∫N(x_i, vx_i) N(y_j, vy_j) scaled by sqrt(2π v_ref); (batch,).
+
+    x, u: (batch, P); y, w: (batch, Q); vx, vy: variances (batch, P) / (batch, Q),
+    None meaning v_ref / 2 (then K_ij = exp(-Δ_ij² / (2 v_ref))).
+    """
+    return _OverlapQuadraticForm.apply(x, y, vx, vy, u, w, v_ref)
 
 
 class GaussianSpectralLoss(nn.Module):
@@ -261,15 +279,11 @@ class GaussianSpectralLoss(nn.Module):
 
     @staticmethod
     def _cosine_analytic(pred_mz, a, obs_mz, b, sigma, extra_var):
-        base = sigma * sigma
-        oo = _gaussian_quadratic_form(obs_mz, obs_mz, b, b, 2 * base)
-        if extra_var is None:
-            dot = _gaussian_quadratic_form(pred_mz, obs_mz, a, b, 2 * base)
-            pp = _gaussian_quadratic_form(pred_mz, pred_mz, a, a, 2 * base)
-        else:
-            v_pred = base + extra_var  # (batch, P)
-            dot = _quadratic_form(a, _pair_kernel(pred_mz, v_pred, obs_mz, None, 2 * base), b)
-            pp = _quadratic_form(a, _pair_kernel(pred_mz, v_pred, pred_mz, v_pred, 2 * base), a)
+        v_ref = 2 * sigma * sigma  # two peaks of width σ
+        v_pred = None if extra_var is None else sigma * sigma + extra_var  # (batch, P)
+        dot = _overlap_quadratic_form(pred_mz, obs_mz, a, b, v_ref, vx=v_pred)
+        pp = _overlap_quadratic_form(pred_mz, pred_mz, a, a, v_ref, vx=v_pred, vy=v_pred)
+        oo = _overlap_quadratic_form(obs_mz, obs_mz, b, b, v_ref)
         return _safe_cosine(dot, pp, oo)
 
     def _cosine_grid(self, pred_mz, a, obs_mz, b, sigma, extra_var):

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from renovo.losses import GaussianSpectralLoss
+from renovo.losses import GaussianSpectralLoss, spectral
 
 from .helpers import random_spectra
 
@@ -190,3 +190,32 @@ def test_variance_aware_requires_variance():
         GaussianSpectralLoss(render="bins")
     with pytest.raises(ValueError):
         GaussianSpectralLoss(sigma=[0.05, 0.5], sigma_weights=[1.0])
+
+
+def reference_quadratic_form(x, y, u, w, v_ref, vx=None, vy=None):
+    """Plain-autograd uᵀ K w with K_ij = sqrt(v_ref / V_ij) exp(-Δ_ij² / (2 V_ij))."""
+    vx = torch.full_like(x, v_ref / 2) if vx is None else vx
+    vy = torch.full_like(y, v_ref / 2) if vy is None else vy
+    total = vx.unsqueeze(-1) + vy.unsqueeze(-2)
+    kernel = torch.exp(-(x.unsqueeze(-1) - y.unsqueeze(-2)).square() / (2 * total)) * torch.sqrt(v_ref / total)
+    return torch.einsum("bp,bpq,bq->b", u, kernel, w)
+
+
+@pytest.mark.parametrize("with_variance", [False, True])
+def test_blockwise_kernel_matches_autograd_reference(monkeypatch, with_variance):
+    monkeypatch.setattr(spectral, "_BLOCK_ELEMENTS", 50)  # several blocks of spectra
+    g = torch.Generator().manual_seed(11)
+    b, p, q = 7, 6, 9
+    x = (100 + 3 * torch.rand(b, p, generator=g, dtype=torch.float64)).requires_grad_(True)
+    y = (100 + 3 * torch.rand(b, q, generator=g, dtype=torch.float64)).requires_grad_(True)
+    u = torch.rand(b, p, generator=g, dtype=torch.float64).requires_grad_(True)
+    w = torch.rand(b, q, generator=g, dtype=torch.float64).requires_grad_(True)
+    vx = (0.01 + torch.rand(b, p, generator=g, dtype=torch.float64)).requires_grad_(True) if with_variance else None
+    vy = (0.01 + torch.rand(b, q, generator=g, dtype=torch.float64)).requires_grad_(True) if with_variance else None
+    inputs = [t for t in (x, y, u, w, vx, vy) if t is not None]
+    ours = spectral._overlap_quadratic_form(x, y, u, w, 0.08, vx=vx, vy=vy)
+    ref = reference_quadratic_form(x, y, u, w, 0.08, vx=vx, vy=vy)
+    torch.testing.assert_close(ours, ref)
+    weights = torch.rand(b, generator=g, dtype=torch.float64)
+    for a, r in zip(torch.autograd.grad((ours * weights).sum(), inputs), torch.autograd.grad((ref * weights).sum(), inputs)):
+        torch.testing.assert_close(a, r)
