@@ -104,3 +104,17 @@ def test_garbage_mzml_is_malformed(tmp_path):
     path.write_text("<mzML><run><spectrumList><spectrum index='0'>oops</spectrumList></mzML>")
     with pytest.raises(MalformedFileError, match="bad.mzML"):
         list(read_spectra(path))
+
+
+def test_mzml_reading_opens_no_socket(tmp_path, monkeypatch):
+    """pyteomics loads the PSI-MS vocabulary through psims; it must come from disk, not the network."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("renovo tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    path = tmp_path / "offline.mzML"
+    path.write_text(mzml_text([spectrum_xml(0, *PEAKS)]))
+    assert len(list(read_spectra(path))) == 1
