@@ -54,6 +54,7 @@ def theoretical_fragments(
     mass_mode: str = "expected",
     *,
     reverse: bool = False,
+    nterm_token_mask: torch.Tensor | None = None,
 ) -> TheoreticalFragments:
     """b/y fragment m/z, their mass variances and the peptide's neutral mass.
 
@@ -70,6 +71,12 @@ def theoretical_fragments(
             expected mass's gradient backward.
         reverse: True when positions run C→N (the tokenizer's default decoding
             order): the prefix sums over positions are then y-ion residues.
+            Pass ``reverse=tokenizer.reverse``.
+        nterm_token_mask: (vocab,) bool, True for tokens that are N-terminal
+            modifications (``"[Acetyl]-"``): such a token is its own position
+            but no bond separates it from the first residue, so when the
+            N-terminal position's argmax token is one, b_1 (the modification
+            alone) and y_{L-1} are masked; the other b ions carry its mass.
 
     Fragment i (i = 1..L-1): b_i = sum of the first i residues (N→C) + proton,
     y_i = sum of the last i residues + H2O + proton, both at charge 1. The
@@ -126,6 +133,13 @@ def theoretical_fragments(
         last_m = rev_m.gather(1, start) if n_cuts else first_m
         last_v = rev_v.gather(1, start) if n_cuts else first_v
         valid = k.unsqueeze(0) < lengths.unsqueeze(1)  # (batch, T-1): i <= L-1
+        b_valid = y_valid = valid
+        if nterm_token_mask is not None:
+            nterm_pos = (lengths - 1).clamp_min(0) if reverse else torch.zeros_like(lengths)  # (batch,)
+            nterm_token = probs.argmax(dim=-1).gather(1, nterm_pos.clamp_max(max(positions - 1, 0)).unsqueeze(1))
+            is_mod = nterm_token_mask.to(device=device, dtype=torch.bool)[nterm_token.squeeze(1)] & (lengths > 0)
+            b_valid = valid & ~(is_mod.unsqueeze(1) & (k == 1).unsqueeze(0))
+            y_valid = valid & ~(is_mod.unsqueeze(1) & (k.unsqueeze(0) == (lengths - 1).unsqueeze(1)))
 
         if reverse:  # positions C→N: leading positions are the C-terminal residues
             b_m, b_v, y_m, y_v = last_m, last_v, first_m, first_v
@@ -138,7 +152,7 @@ def theoretical_fragments(
         for z in charges:
             mz_parts += [(b_neutral + z * PROTON_MASS_DA) / z, (y_neutral + z * PROTON_MASS_DA) / z]
             var_parts += [b_v / z**2, y_v / z**2]
-            mask_parts += [valid, valid]
+            mask_parts += [b_valid, y_valid]
         mz = torch.cat(mz_parts, dim=-1)  # (batch, peaks)
         var = torch.cat(var_parts, dim=-1)
         mask = torch.cat(mask_parts, dim=-1)
@@ -154,9 +168,11 @@ def theoretical_peaks(
     mass_mode: str = "expected",
     *,
     reverse: bool = False,
+    nterm_token_mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """b and y fragment m/z ``(batch, peaks)`` and their mask; see `theoretical_fragments`."""
     fragments = theoretical_fragments(
-        token_probs, residue_masses_da, lengths, charges, mass_mode, reverse=reverse
+        token_probs, residue_masses_da, lengths, charges, mass_mode, reverse=reverse,
+        nterm_token_mask=nterm_token_mask,
     )
     return fragments.mz, fragments.mask

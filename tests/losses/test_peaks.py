@@ -159,3 +159,26 @@ def test_rejects_bad_arguments():
         theoretical_peaks(probs, residue_masses_da(), lengths, charges=(0,))
     with pytest.raises(ValueError):
         theoretical_peaks(probs, residue_masses_da()[:-1], lengths)
+
+
+@pytest.mark.parametrize("reverse", [True, False])
+def test_matches_renovo_chem_ladder_with_nterm_modification(reverse):
+    chem = pytest.importorskip("renovo.chem")
+    tokenizer = chem.Tokenizer(reverse=reverse)
+    nterm = torch.tensor([token.endswith("-") for token in tokenizer.tokens])
+    peptides = ["[Acetyl]-PEPC[Carbamidomethyl]M[Oxidation]K", "PEPTIDEK", "[Acetyl]-AK"]
+    ids = [tokenizer.encode(chem.parse_peptide(p)) for p in peptides]
+    width = max(map(len, ids))
+    tokens = torch.tensor([i + [tokenizer.PAD] * (width - len(i)) for i in ids])
+    probs = torch.nn.functional.one_hot(tokens, tokenizer.vocab_size).double()
+    lengths = torch.tensor([len(i) - 1 for i in ids])  # residue positions before EOS
+    fragments = theoretical_fragments(
+        probs, tokenizer.residue_masses_da, lengths, charges=(1, 2), reverse=reverse, nterm_token_mask=nterm
+    )
+    for row, text in enumerate(peptides):
+        ladder = chem.fragment_ladder(chem.parse_peptide(text), charges=(1, 2))
+        expected = sorted(float(v) for values in ladder.values() for v in values)
+        ours = sorted(fragments.mz[row][fragments.mask[row]].tolist())
+        assert len(ours) == len(expected)
+        assert max(abs(a - b) for a, b in zip(ours, expected)) <= 1e-6
+        assert fragments.peptide_mass_da[row].item() == pytest.approx(chem.peptide_mass_da(chem.parse_peptide(text)), abs=1e-6)
