@@ -1,0 +1,118 @@
+"""`renovo bench decode`: decoding speed (spectra/s) for greedy, beam 5 and beam 5 with the mass constraint.
+
+Weights are randomly initialised (speed does not depend on training, but the
+decoded lengths do: an untrained model rarely chooses the stop token, so
+unconstrained decoding runs to ``--max-length`` — a worst case; the mean
+decoded length is reported beside each rate). Spectra are simulated.
+Reference on the project's 2-core CPU (from the issue): Casanovo decodes about
+100 spectra/s greedy and about 2 spectra/s with 5 beams; renovo's target for
+beam 5 is ≥ 40 spectra/s (20×).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+REFERENCE = {"casanovo_greedy_spectra_per_s": 100.0, "casanovo_beam5_spectra_per_s": 2.0, "target_beam5_spectra_per_s": 40.0}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = __doc__.split("\n\n")[0]
+    parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    parser.add_argument("--preset", default="small", help="model preset (default small)")
+    parser.add_argument("--batch-size", type=int, default=32, help="spectra per batch (default 32)")
+    parser.add_argument("--batches", type=int, default=4, help="timed batches per mode (default 4)")
+    parser.add_argument("--max-length", type=int, default=30, help="most residues decoded (default 30, training's data.max_length)")
+    parser.add_argument("--tolerance-ppm", type=float, default=50.0, help="mass-constraint tolerance, ppm (default 50)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for weights and simulated spectra (default 0)")
+    parser.add_argument("--uncached", action="store_true",
+                        help="also time beam 5 without the incremental-decoding cache (one batch; slow)")
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    from renovo.chem import Tokenizer
+    from renovo.data import SpectrumCollator
+    from renovo.data.simulate import simulate_records
+    from renovo.decode import beam_search
+    from renovo.model import build_model, model_config
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    tokenizer = Tokenizer()
+    model = build_model(model_config(args.preset), tokenizer).to(args.device).eval()
+    collate = SpectrumCollator(tokenizer)
+    records = list(simulate_records(args.batch_size * args.batches, seed=args.seed))
+    batches = [collate(records[i : i + args.batch_size]) for i in range(0, len(records), args.batch_size)]
+
+    modes = {
+        "greedy": dict(beam_size=1),
+        "beam5": dict(beam_size=5),
+        "beam5_mass": dict(beam_size=5, precursor_tolerance_ppm=args.tolerance_ppm),
+    }
+    if args.uncached:
+        modes["beam5_uncached"] = dict(beam_size=5, use_cache=False)
+    beam_search(model, batches[0], beam_size=2, max_length=4)  # warm-up: allocations, feasibility table
+    beam_search(model, batches[0], beam_size=2, max_length=4, precursor_tolerance_ppm=args.tolerance_ppm)
+    results = {}
+    for name, options in modes.items():
+        timed = batches[:1] if name == "beam5_uncached" else batches
+        seconds, lengths, matched = [], [], 0
+        for batch in timed:
+            if args.device != "cpu":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            predictions = beam_search(model, batch, max_length=args.max_length, **options)
+            if args.device != "cpu":
+                torch.cuda.synchronize()
+            seconds.append(time.perf_counter() - start)
+            lengths.extend(len(p[0].residue_scores) for p in predictions if p)
+            matched += sum(bool(p and p[0].precursor_match) for p in predictions)
+        n = sum(len(b["peptides"]) for b in timed)
+        per_batch = [len(b["peptides"]) / s for b, s in zip(timed, seconds)]
+        results[name] = {
+            "spectra_per_s": round(n / sum(seconds), 2),
+            "spectra_per_s_median_batch": round(statistics.median(per_batch), 2),
+            "spectra": n,
+            "seconds": round(sum(seconds), 3),
+            "mean_decoded_length": round(statistics.mean(lengths), 2) if lengths else 0.0,
+            **({"precursor_in_tolerance": matched} if "precursor_tolerance_ppm" in options else {}),
+        }
+        print(f"{name:<16} {results[name]['spectra_per_s']:8.1f} spectra/s  "
+              f"(median batch {results[name]['spectra_per_s_median_batch']:.1f}; mean length {results[name]['mean_decoded_length']})")
+    beam5 = results["beam5"]["spectra_per_s"]
+    print(f"beam 5: {beam5 / REFERENCE['casanovo_beam5_spectra_per_s']:.0f}× Casanovo's reference "
+          f"({REFERENCE['casanovo_beam5_spectra_per_s']} spectra/s); target ≥ {REFERENCE['target_beam5_spectra_per_s']:.0f}")
+    report = {
+        "benchmark": "decode",
+        "preset": args.preset,
+        "weights": f"random init (seed {args.seed}); unconstrained decoding runs to max_length",
+        "spectra": "simulated (renovo.data.simulate, seed %d)" % args.seed,
+        "batch_size": args.batch_size,
+        "batches": args.batches,
+        "max_length": args.max_length,
+        "tolerance_ppm": args.tolerance_ppm,
+        "device": args.device,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "results": results,
+        "reference": REFERENCE,
+        "beam5_vs_casanovo": round(beam5 / REFERENCE["casanovo_beam5_spectra_per_s"], 1),
+    }
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
