@@ -1,13 +1,28 @@
-"""Training: configs + curriculum, objective, Lightning module, data module, monitors, checkpoints."""
-from renovo.train.config import ConfigError, available_configs, load_config, merge_config, save_config
-from renovo.train.curriculum import Curriculum, CurriculumError
-from renovo.train.objective import Objective, peptide_lengths, token_accuracy
-from renovo.train.module import RenovoModule
-from renovo.train.monitors import GradientFlowMonitor, NaNGuard, NonFiniteLossError, SpeedMonitor
-from renovo.train.trainer import build_trainer, checkpoint_config, load_model, train
+"""Training: configs + curriculum, objective, Lightning module, data module, monitors, checkpoints.
 
-__all__ = [
-    "ConfigError", "Curriculum", "CurriculumError", "GradientFlowMonitor", "NaNGuard", "NonFiniteLossError",
-    "Objective", "RenovoModule", "SpeedMonitor", "available_configs", "build_trainer", "checkpoint_config",
-    "load_config", "load_model", "merge_config", "peptide_lengths", "save_config", "token_accuracy", "train",
-]
+Names are imported on first use, so that ``renovo.train.config`` (and the CLI's
+``--help``) does not load torch and Lightning.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "ConfigError": "config", "available_configs": "config", "load_config": "config", "merge_config": "config",
+    "save_config": "config",
+    "Curriculum": "curriculum", "CurriculumError": "curriculum",
+    "Objective": "objective", "peptide_lengths": "objective", "token_accuracy": "objective",
+    "RenovoModule": "module",
+    "GradientFlowMonitor": "monitors", "NaNGuard": "monitors", "NonFiniteLossError": "monitors",
+    "SpeedMonitor": "monitors",
+    "build_trainer": "trainer", "checkpoint_config": "trainer", "load_model": "trainer", "train": "trainer",
+    "sanity_report": "sanity",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"renovo.train.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'renovo.train' has no attribute {name!r}")

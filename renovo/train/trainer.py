@@ -23,6 +23,24 @@ from renovo.train.module import RenovoModule, build_model_from_config, tokenizer
 from renovo.train.monitors import GradientFlowMonitor, NaNGuard, SpeedMonitor
 
 
+class FinalCheckpoint(L.Callback):
+    """Saves ``last.ckpt`` at ``max_steps`` when that falls between checkpoint intervals.
+
+    Saved inside the loop (like ModelCheckpoint), so Lightning's step counters
+    in the file match those of its periodic checkpoints and a resumed run logs
+    the next step under the right number.
+    """
+
+    def __init__(self, path: Path, every: int):
+        self.path = Path(path)
+        self.every = int(every)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        step = trainer.global_step
+        if step >= trainer.max_steps and step % self.every != 0:
+            trainer.save_checkpoint(self.path)
+
+
 def default_run_dir(config: Mapping) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path(config["trainer"]["out"]) / f"{config['name']}_{config['model']['preset']}_s{config['seed']}_{stamp}"
@@ -54,6 +72,7 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
         GradientFlowMonitor(),
         SpeedMonitor(),
         checkpoints,
+        FinalCheckpoint(run_dir / "checkpoints" / "last.ckpt", val_every),
     ]
     if t["progress_bar"]:
         callbacks.append(TQDMProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))))
@@ -122,8 +141,6 @@ def train(
         finally:
             if previous is not None:
                 merge_metrics(previous, metrics_path)
-    # The last step may fall between checkpoint intervals: always leave last.ckpt at the final step.
-    trainer.save_checkpoint(run_dir / "checkpoints" / "last.ckpt")
     return run_dir
 
 

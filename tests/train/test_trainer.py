@@ -1,0 +1,165 @@
+"""End to end: `renovo train` on the simulator, resume, checkpoint loading, the NaN guard."""
+from __future__ import annotations
+
+import csv
+import math
+
+import lightning as L
+import pytest
+import torch
+import yaml
+
+from renovo.cli import main
+from renovo.errors import RenovoError
+from renovo.train import load_config, load_model, train
+from renovo.train.monitors import NonFiniteLossError
+from renovo.train.objective import Objective
+from renovo.train.sanity import read_metrics, sanity_report
+
+FAST = ["model.preset=tiny", "data.batch_size=4", "data.val_size=8", "data.val_batch_size=8",
+        "trainer.log_every_n_steps=1", "trainer.progress_bar=false", "monitors.gradient_flow_every_n_steps=5"]
+
+
+def fast_config(name="gaussian_losses", steps=12, extra=()):
+    return load_config(name, FAST + [f"trainer.max_steps={steps}", f"trainer.val_every_n_steps={steps // 2}",
+                                      *extra])
+
+
+class StopAt(L.Callback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step >= self.step:
+            trainer.should_stop = True
+
+
+def test_cli_train_writes_run_folder_and_sanity(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "--config", "gaussian_losses", "--preset", "tiny", "--max-steps", "20", "--batch-size", "4",
+                 "--seed", "3", "--out", str(out), "--no-progress", "--sanity",
+                 "--set", "data.val_size=8", "--set", "trainer.val_every_n_steps=10",
+                 "--set", "trainer.log_every_n_steps=1", "--set", "monitors.gradient_flow_every_n_steps=5"])
+    printed = capsys.readouterr().out
+    assert code in (0, 1)  # PASS/FAIL is the run's verdict, not a crash
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["seed"] == 3 and config["name"] == "gaussian_losses" and config["trainer"]["max_steps"] == 20
+    assert (out / "checkpoints" / "last.ckpt").is_file()
+    assert list((out / "checkpoints").glob("best-*.ckpt"))
+    assert (out / "tensorboard").is_dir()
+    metrics = read_metrics(out / "metrics.csv")
+    train_steps = [s for s, m in metrics.items() if "train/ce" in m]
+    assert train_steps == list(range(20))
+    row = metrics[10]
+    for key in ("train/ce", "train/spectrum", "train/precursor", "train/total", "train/w_spectrum", "lr",
+                "grad/total_norm_pre_clip", "grad/total_norm_post_clip", "speed/spectra_per_s",
+                "memory/peak_rss_mb", "nan_guard/skipped"):
+        assert key in row and math.isfinite(row[key]), key
+    # Gradient flow every 5 steps: per-component norms and cosines with CE.
+    for step in (0, 5, 10, 15):
+        for key in ("grad/ce_norm", "grad/spectrum_norm", "grad/precursor_norm", "grad/spectrum_cos_ce",
+                    "grad/precursor_cos_ce", "grad/spectrum_weighted_norm"):
+            assert key in metrics[step], (step, key)
+        assert -1.0 <= metrics[step]["grad/spectrum_cos_ce"] <= 1.0
+    assert "grad/ce_norm" not in metrics[3]
+    assert metrics[15]["train/w_spectrum"] == 0.25  # a 20-step run reaches the last stage
+    assert metrics[19]["grad/total_norm_post_clip"] <= 1.0 + 1e-4
+    val = [m for m in metrics.values() if "val/ce" in m]
+    assert len(val) == 2 and all("val/token_acc" in m and "val/spectrum" in m for m in val)
+    assert "No NaN losses" in printed and "Sanity check:" in printed and (out / "sanity.txt").is_file()
+
+
+def test_load_model_weights_only(tmp_path):
+    run = train(fast_config(steps=4), tmp_path / "run")
+    model = load_model(run / "checkpoints" / "last.ckpt")
+    assert not model.training and model.tokenizer.vocab_size > 20
+    assert model.config_dict["model"]["preset"] == "tiny"
+    raw = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert raw["global_step"] == 4 and isinstance(raw["renovo"]["config"], dict)
+    with pytest.raises(RenovoError, match="not found"):
+        load_model(tmp_path / "missing.ckpt")
+
+
+def test_resume_is_exact(tmp_path):
+    config = fast_config(steps=12, extra=["monitors.gradient_flow_every_n_steps=0", "trainer.val_every_n_steps=5"])
+    full = train(config, tmp_path / "full")
+    # A run that dies at step 8: its last checkpoint is the periodic one of step 5.
+    part = train(config, tmp_path / "part", extra_callbacks=[StopAt(8)])
+    assert torch.load(part / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 5
+    code = main(["train", "--resume", str(part / "checkpoints" / "last.ckpt"), "--no-progress"])
+    assert code == 0
+    a = torch.load(full / "checkpoints" / "last.ckpt", weights_only=True)
+    b = torch.load(part / "checkpoints" / "last.ckpt", weights_only=True)
+    assert b["global_step"] == 12
+    for key, value in a["state_dict"].items():
+        torch.testing.assert_close(b["state_dict"][key], value, rtol=0, atol=1e-6, msg=key)
+    steps = [s for s, m in read_metrics(part / "metrics.csv").items() if "train/ce" in m]
+    assert steps == list(range(12))  # the log of both segments, each step once
+
+
+def _inject_nan(monkeypatch, steps):
+    original = Objective.forward
+    calls = {"n": 0}
+
+    def forward(self, logits, batch, weights, **kwargs):
+        out = original(self, logits, batch, weights, **kwargs)
+        if kwargs.get("graph_for_all"):
+            return out  # the gradient-flow monitor's own pass
+        step = calls["n"]
+        calls["n"] += 1
+        if self.training_flag and step in steps:
+            out = dict(out)
+            out["spectrum"] = out["spectrum"] * float("nan")
+            out["total"] = out["total"] + out["spectrum"]
+        return out
+
+    monkeypatch.setattr(Objective, "training_flag", True, raising=False)
+    monkeypatch.setattr(Objective, "forward", forward)
+
+
+class ParamWatch(L.Callback):
+    def __init__(self):
+        self.changed = {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.before = [p.detach().clone() for p in pl_module.parameters()]
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        after = list(pl_module.parameters())
+        self.changed[trainer.global_step - 1] = any(not torch.equal(a, b) for a, b in zip(self.before, after))
+
+
+def test_nan_guard_skips_the_step(tmp_path, monkeypatch):
+    _inject_nan(monkeypatch, steps={2})
+    watch = ParamWatch()
+    config = fast_config(steps=4, extra=["curriculum.force_final=true", "monitors.gradient_flow_every_n_steps=0",
+                                          "trainer.val_every_n_steps=100"])
+    run = train(config, tmp_path / "run", extra_callbacks=[watch])
+    assert watch.changed == {0: True, 1: True, 2: False, 3: True}
+    metrics = read_metrics(run / "metrics.csv")
+    assert metrics[2]["nan_guard/skipped"] == 1.0 and metrics[2]["nan_guard/nonfinite_spectrum"] == 1.0
+    assert metrics[2]["nan_guard/nonfinite_ce"] == 0.0 and metrics[3]["nan_guard/skipped"] == 0.0
+    text, passed = sanity_report(run)
+    assert not passed and "[FAIL] No NaN losses" in text
+
+
+def test_nan_guard_stops_after_n_in_a_row(tmp_path, monkeypatch):
+    _inject_nan(monkeypatch, steps=set(range(100)))
+    config = fast_config(steps=20, extra=["curriculum.force_final=true", "monitors.nan_guard_max_consecutive=3",
+                                           "monitors.gradient_flow_every_n_steps=0"])
+    with pytest.raises(NonFiniteLossError, match="3 consecutive steps.*spectrum"):
+        train(config, tmp_path / "run")
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert main(["train", "--config", "nope", "--out", str(tmp_path / "x")]) == 2
+    assert "shipped configs" in capsys.readouterr().err
+    assert main(["train", "--set", "optim.learnrate=1", "--out", str(tmp_path / "x")]) == 2
+    assert "valid keys under optim" in capsys.readouterr().err
+
+
+def test_help_lists_configs(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert "gaussian_variance_aware" in text and "old_losses" in text
