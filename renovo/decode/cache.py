@@ -61,7 +61,7 @@ class IncrementalDecoder:
         self.beams = beams
         self.spectra = memory.shape[0]
         self.step = 0
-        # Memory keys/values per spectrum, shared by its beams. # (N, heads, P, head_dim)
+        # Memory keys (transposed) and values per spectrum, shared by its beams.
         self.memory_kv = []
         for layer in self.layers:
             attention = layer.multihead_attn
@@ -69,7 +69,9 @@ class IncrementalDecoder:
             weight, bias = attention.in_proj_weight, attention.in_proj_bias
             k = F.linear(memory, weight[d : 2 * d], None if bias is None else bias[d : 2 * d])
             v = F.linear(memory, weight[2 * d :], None if bias is None else bias[2 * d :])
-            self.memory_kv.append((_heads(k, attention.num_heads), _heads(v, attention.num_heads)))
+            # Stored contiguous (keys pre-transposed) so no step copies them again.
+            k_t = _heads(k, attention.num_heads).transpose(-1, -2).contiguous()  # (N, heads, head_dim, P)
+            self.memory_kv.append((k_t, _heads(v, attention.num_heads).contiguous()))
         blocked = torch.zeros(memory_mask.shape, dtype=memory.dtype, device=memory.device)
         self.memory_bias = blocked.masked_fill(~memory_mask.bool(), float("-inf"))[:, None, None, :]  # (N, 1, 1, P)
         precursor = model.precursor_encoder(precursor_mass_da, precursor_charge).to(memory.dtype)  # (N, 1, D)
@@ -99,8 +101,8 @@ class IncrementalDecoder:
         heads = attention.num_heads
         # The beams of a spectrum are the query rows of one attention over its memory.
         q = q.view(self.spectra, self.beams, heads, d // heads).transpose(1, 2)  # (N, h, K, hd)
-        k, v = self.memory_kv[index]  # (N, h, P, hd)
-        scores = q @ k.transpose(-1, -2) / ((d // heads) ** 0.5) + self.memory_bias  # (N, h, K, P)
+        k_t, v = self.memory_kv[index]  # (N, h, hd, P), (N, h, P, hd)
+        scores = q @ k_t / ((d // heads) ** 0.5) + self.memory_bias  # (N, h, K, P)
         out = torch.softmax(scores, dim=-1) @ v  # (N, h, K, hd)
         return attention.out_proj(out.transpose(1, 2).reshape(x.shape))
 
