@@ -44,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads", type=int, default=0,
+        help="torch CPU threads per case (default 0: torch's default). On a shared, oversubscribed "
+        "machine 1 gives stable timings; the thread count is recorded in the JSON",
+    )
 
 
 def _parse_list(text: str, kind=str) -> list:
@@ -82,6 +87,7 @@ def run_bench(args: argparse.Namespace) -> int:
         "repeats": args.repeats,
         "max_seconds": args.max_seconds,
         "seed": args.seed,
+        "threads": args.threads,
     }
     cases = [
         {**config, "loss": loss, "batch": batch, "device": device}
@@ -158,6 +164,8 @@ def run_case(case: dict) -> dict:
     import torch
 
     torch.manual_seed(case["seed"])
+    if case.get("threads"):
+        torch.set_num_threads(case["threads"])
     device = torch.device(case["device"])
     dtype = getattr(torch, case["dtype"])
     batch, n_pred, n_obs = case["batch"], case["n_pred"], case["n_obs"]
@@ -210,6 +218,7 @@ def run_case(case: dict) -> dict:
         spent += times[-1]
 
     result = {
+        "threads": torch.get_num_threads(),
         "time_s_median": statistics.median(times),
         "time_s_min": min(times),
         "runs": len(times),
@@ -229,17 +238,17 @@ def run_case(case: dict) -> dict:
 
 def table_markdown(results: list[dict]) -> str:
     lines = [
-        "| device | batch | loss | fwd+bwd time (ms, median) | runs | peak memory (MiB) |",
-        "|---|---:|---|---:|---:|---:|",
+        "| device | threads | batch | loss | fwd+bwd time (ms, median) | runs | peak memory (MiB) |",
+        "|---|---:|---:|---|---:|---:|---:|",
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['device']} | {r['batch']} | {r['loss']} | error: {r['error']} | | |")
+            lines.append(f"| {r['device']} | | {r['batch']} | {r['loss']} | error: {r['error']} | | |")
             continue
         mem = r["peak_mem_bytes"] / 2**20
         mark = " (≤)" if r["peak_mem_kind"] == "upper bound" else ""
         lines.append(
-            f"| {r['device']} | {r['batch']} | {r['loss']} | {1000 * r['time_s_median']:.2f} | {r['runs']} "
+            f"| {r['device']} | {r.get('threads', '')} | {r['batch']} | {r['loss']} | {1000 * r['time_s_median']:.2f} | {r['runs']} "
             f"| {mem:.1f}{mark} |"
         )
     return "\n".join(lines)

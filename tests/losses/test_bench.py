@@ -45,7 +45,7 @@ def test_command_runs_cases_in_subprocesses(tmp_path, capsys):
     assert [r["loss"] for r in report["results"]] == ["grid", "analytic"]
     assert report["config"]["n_pred"] == 100 and report["config"]["max_mz"] == 2000.0
     assert report["analytic_vs_grid"][0]["batch"] == 1
-    assert "| cpu | 1 | grid |" in capsys.readouterr().out
+    assert "| 1 | grid |" in capsys.readouterr().out
 
 
 def test_unknown_loss_is_a_user_error(capsys):

@@ -201,21 +201,29 @@ def reference_quadratic_form(x, y, u, w, v_ref, vx=None, vy=None):
     return torch.einsum("bp,bpq,bq->b", u, kernel, w)
 
 
+@pytest.mark.parametrize("spread", [3.0, 300.0])  # clustered: windows hold every peak; spread: a few
 @pytest.mark.parametrize("with_variance", [False, True])
-def test_blockwise_kernel_matches_autograd_reference(monkeypatch, with_variance):
-    monkeypatch.setattr(spectral, "_BLOCK_ELEMENTS", 50)  # several blocks of spectra
+def test_windowed_kernel_matches_dense_reference(with_variance, spread):
     g = torch.Generator().manual_seed(11)
     b, p, q = 7, 6, 9
-    x = (100 + 3 * torch.rand(b, p, generator=g, dtype=torch.float64)).requires_grad_(True)
-    y = (100 + 3 * torch.rand(b, q, generator=g, dtype=torch.float64)).requires_grad_(True)
-    u = torch.rand(b, p, generator=g, dtype=torch.float64).requires_grad_(True)
-    w = torch.rand(b, q, generator=g, dtype=torch.float64).requires_grad_(True)
+    x = (100 + spread * torch.rand(b, p, generator=g, dtype=torch.float64)).requires_grad_(True)
+    y = (100 + spread * torch.rand(b, q, generator=g, dtype=torch.float64)).requires_grad_(True)
+    u = torch.rand(b, p, generator=g, dtype=torch.float64)
+    w = torch.rand(b, q, generator=g, dtype=torch.float64)
+    x_mask = torch.ones(b, p, dtype=torch.bool)
+    x_mask[:, -2:] = False  # padding: weight 0, parked out of every window
+    u[~x_mask] = 0
+    w[0] = 0  # all-zero intensities: gradients still as the dense sum's
+    u.requires_grad_(True)
+    w.requires_grad_(True)
     vx = (0.01 + torch.rand(b, p, generator=g, dtype=torch.float64)).requires_grad_(True) if with_variance else None
     vy = (0.01 + torch.rand(b, q, generator=g, dtype=torch.float64)).requires_grad_(True) if with_variance else None
     inputs = [t for t in (x, y, u, w, vx, vy) if t is not None]
-    ours = spectral._overlap_quadratic_form(x, y, u, w, 0.08, vx=vx, vy=vy)
+    ours = spectral._overlap_quadratic_form(x, y, u, w, 0.08, vx=vx, vy=vy, x_mask=x_mask)
     ref = reference_quadratic_form(x, y, u, w, 0.08, vx=vx, vy=vy)
     torch.testing.assert_close(ours, ref)
     weights = torch.rand(b, generator=g, dtype=torch.float64)
     for a, r in zip(torch.autograd.grad((ours * weights).sum(), inputs), torch.autograd.grad((ref * weights).sum(), inputs)):
+        if a.shape == x_mask.shape:  # parked padding: its gradient is 0 by design
+            r = torch.where(x_mask, r, torch.zeros_like(r))
         torch.testing.assert_close(a, r)
