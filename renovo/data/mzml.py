@@ -8,6 +8,7 @@ and MSn (n > 2) spectra are counted as "not an MS2 spectrum".
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -17,6 +18,18 @@ from renovo.data import records as R
 from renovo.data.builder import RecordBuilder
 from renovo.data.labels import Label
 from renovo.data.records import MalformedFileError, SpectrumRecord
+
+
+@lru_cache(maxsize=1)
+def _psi_ms_vocabulary():
+    """psims' bundled PSI-MS vocabulary, loaded once. Without it pyteomics calls
+    ``psims.load_psims()`` on every open, which first tries to download
+    psi-ms.obo from purl.obolibrary.org (a network access, and ~0.4 s per file)."""
+    from psims.controlled_vocabulary.controlled_vocabulary import ControlledVocabulary
+    from psims.controlled_vocabulary.vendor import _use_vendored_psims_obo
+
+    with _use_vendored_psims_obo() as handle:
+        return ControlledVocabulary.from_obo(handle)
 
 
 def _first(mapping, *keys):
@@ -54,7 +67,7 @@ def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label]
 
     path = Path(path)
     try:
-        reader = mzml.MzML(str(path), use_index=False, decode_binary=True)
+        reader = mzml.MzML(str(path), use_index=False, decode_binary=True, cv=_psi_ms_vocabulary())
     except (OSError, XMLSyntaxError, PyteomicsError) as error:
         raise MalformedFileError(path, getattr(error, "lineno", None), f"cannot read mzML: {error}") from None
     index = 0

@@ -179,9 +179,14 @@ def records_from_table(table, path: str | Path, builder: RecordBuilder | None, l
 
 def read_parquet(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] | None = None) -> Iterator[SpectrumRecord]:
     """Records of a renovo Parquet file, one row group in memory at a time."""
+    import pyarrow as pa
+
     handle = open_parquet(path)
     first_row = 0
     for group in range(handle.num_row_groups):
-        table = handle.read_row_group(group)
+        try:
+            table = handle.read_row_group(group)
+        except (OSError, pa.ArrowException) as error:  # corrupt pages: pyarrow raises OSError / ArrowInvalid
+            raise MalformedFileError(path, None, f"row group {group} is unreadable: {error}") from None
         yield from records_from_table(table, path, builder, labels, first_row)
         first_row += table.num_rows
