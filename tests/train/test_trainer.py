@@ -163,3 +163,19 @@ def test_help_lists_configs(capsys):
         main(["train", "--help"])
     text = capsys.readouterr().out
     assert "gaussian_variance_aware" in text and "old_losses" in text
+
+
+@pytest.mark.slow  # ~20 s idle, over a minute on a loaded 2-core machine (greedy-decoded validation)
+def test_train_on_real_mgf_files(tmp_path, shared_data):
+    train_file = shared_data / "real" / "massivekb_500.mgf"
+    val_file = shared_data / "real" / "casanovo_mouse_128.mgf"
+    out = tmp_path / "real"
+    code = main(["train", "--config", "huber_l1", "--preset", "tiny", "--max-steps", "3", "--batch-size", "8",
+                 "--train", str(train_file), "--val", str(val_file), "--out", str(out), "--no-progress",
+                 "--set", "trainer.log_every_n_steps=1", "--set", "data.val_batch_size=64"])
+    assert code == 0
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["data"]["train"] == [str(train_file)]
+    metrics = read_metrics(out / "metrics.csv")
+    assert [s for s, m in metrics.items() if "train/ce" in m] == [0, 1, 2]
+    assert any("val/ce" in m and math.isfinite(m["val/ce"]) for m in metrics.values())
