@@ -1,0 +1,314 @@
+"""Experiment plans: configs × seeds × steps × preset × data, run one `renovo train` at a time.
+
+A plan is YAML (shipped ones in ``renovo/configs/plans/``)::
+
+    name: compare
+    title: "Phase 2: …"
+    question: "…"
+    configs: [old_losses, gaussian_losses, ce_only]
+    comparisons: [[gaussian_losses, old_losses], …]   # (candidate, reference) for the accuracy verdict
+    sanity: false                                     # judge each run by the seed's Phase 1 criteria
+    data: {train: [], val: []}                        # empty = simulated stream + fixed simulated validation
+    set: []                                           # config overrides for every run
+    sizes:
+      quick: {preset: tiny, max_steps: 300, seeds: [0, 1], batch_size: 16, set: [trainer.val_every_n_steps=100]}
+      cpu:   {…}
+      gpu:   {…}
+
+Each run is a subprocess ``python -m renovo.cli train …`` into
+``<out>/runs/<config>-seed<seed>/`` with its log in ``train.log``. Runs go one
+at a time: on a shared CPU concurrent runs would distort each other's speed
+figures. A finished run leaves ``done.json`` (rc, wall time) and is skipped
+when the plan is run again; an unfinished one resumes from its
+``checkpoints/last.ckpt`` (or restarts if it has none, or if resuming fails);
+a failed one leaves ``failed.json`` with its log's tail, is reported, and the
+plan goes on (it is retried the next time the plan runs).
+"""
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import yaml
+
+from renovo.errors import RenovoError
+
+PLAN_DIR = Path(__file__).resolve().parents[1] / "configs" / "plans"
+SIZES = ("quick", "cpu", "gpu")
+SIZE_KEYS = {"preset", "max_steps", "seeds", "batch_size", "set", "accelerator", "precision", "description"}
+PLAN_KEYS = {"name", "title", "question", "configs", "comparisons", "sanity", "data", "set", "sizes", "notes"}
+LOG_TAIL_LINES = 40
+
+
+class PlanError(RenovoError):
+    """A plan name, file or size a user gave is invalid."""
+
+
+def available_plans() -> list[str]:
+    return sorted(p.stem for p in PLAN_DIR.glob("*.yaml"))
+
+
+@dataclass
+class RunSpec:
+    config: str
+    seed: int
+    run_dir: Path
+    command: list[str]
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
+
+
+@dataclass
+class Plan:
+    name: str
+    size: str
+    title: str
+    question: str
+    configs: list[str]
+    comparisons: list[tuple[str, str]]
+    sanity: bool
+    preset: str
+    max_steps: int
+    seeds: list[int]
+    batch_size: int | None
+    train_files: list[str]
+    val_files: list[str]
+    overrides: list[str]
+    accelerator: str | None = None
+    precision: str | None = None
+    description: str = ""
+    notes: str = ""
+    source: str = ""
+    runs: list[RunSpec] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "size": self.size, "title": self.title, "question": self.question,
+            "source": self.source, "configs": self.configs, "comparisons": [list(c) for c in self.comparisons],
+            "sanity": self.sanity, "preset": self.preset, "max_steps": self.max_steps, "seeds": self.seeds,
+            "batch_size": self.batch_size, "data": {"train": self.train_files, "val": self.val_files},
+            "overrides": self.overrides, "accelerator": self.accelerator, "precision": self.precision,
+            "description": self.description,
+            "runs": [{"name": r.name, "config": r.config, "seed": r.seed, "run_dir": str(r.run_dir),
+                      "command": shlex.join(r.command)} for r in self.runs],
+        }
+
+
+def _read_plan_file(name_or_path: str | Path) -> tuple[dict, str]:
+    text = str(name_or_path)
+    if text in available_plans():
+        path = PLAN_DIR / f"{text}.yaml"
+    else:
+        path = Path(text)
+        if not path.is_file():
+            raise PlanError(f"unknown plan {text!r}; shipped plans: {', '.join(available_plans())} (or a YAML path)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise PlanError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise PlanError(f"{path}: a plan must be a mapping")
+    unknown = set(data) - PLAN_KEYS
+    if unknown:
+        raise PlanError(f"{path}: unknown plan keys {sorted(unknown)}; valid: {sorted(PLAN_KEYS)}")
+    return data, str(path)
+
+
+def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: Sequence[str] = ()) -> Plan:
+    """The plan resolved at ``size``, with one `RunSpec` per config × seed under ``out/runs``."""
+    from renovo.train.config import available_configs, load_config
+
+    data, source = _read_plan_file(name_or_path)
+    sizes = data.get("sizes") or {}
+    if size not in sizes:
+        raise PlanError(f"plan {data.get('name', name_or_path)!r} has no size {size!r}; sizes: {', '.join(sizes)}")
+    s = sizes[size]
+    unknown = set(s) - SIZE_KEYS
+    if unknown:
+        raise PlanError(f"{source}: size {size}: unknown keys {sorted(unknown)}; valid: {sorted(SIZE_KEYS)}")
+    configs = list(data.get("configs") or [])
+    if not configs:
+        raise PlanError(f"{source}: a plan needs at least one config")
+    for config in configs:
+        if config not in available_configs() and not Path(config).is_file():
+            raise PlanError(f"{source}: unknown config {config!r}; shipped: {', '.join(available_configs())}")
+    comparisons = [tuple(c) for c in data.get("comparisons") or []]
+    for pair in comparisons:
+        if len(pair) != 2 or any(c not in configs for c in pair):
+            raise PlanError(f"{source}: comparison {list(pair)} must name two of the plan's configs {configs}")
+    seeds = [int(x) for x in s.get("seeds", [0])]
+    data_section = data.get("data") or {}
+    all_overrides = [str(o) for o in (data.get("set") or [])] + [str(o) for o in (s.get("set") or [])] + list(overrides)
+    plan = Plan(
+        name=str(data.get("name") or Path(source).stem), size=size, title=str(data.get("title", "")),
+        question=str(data.get("question", "")).strip(), configs=configs, comparisons=comparisons,  # type: ignore[arg-type]
+        sanity=bool(data.get("sanity", False)), preset=str(s.get("preset", "small")),
+        max_steps=int(s["max_steps"]), seeds=seeds, batch_size=s.get("batch_size"),
+        train_files=[str(p) for p in data_section.get("train") or []],
+        val_files=[str(p) for p in data_section.get("val") or []],
+        overrides=all_overrides, accelerator=s.get("accelerator"), precision=s.get("precision"),
+        description=str(s.get("description", "")).strip(), notes=str(data.get("notes", "")).strip(), source=source,
+    )
+    out = Path(out)
+    for config in configs:
+        # Validate every run's config now: a typo in an override should fail before hours of training.
+        load_config(config, plan.overrides)
+        for seed in seeds:
+            run_dir = out / "runs" / f"{Path(config).stem}-seed{seed}"
+            plan.runs.append(RunSpec(config, seed, run_dir, train_command(plan, config, seed, run_dir)))
+    return plan
+
+
+def train_command(plan: Plan, config: str, seed: int, run_dir: Path) -> list[str]:
+    command = [sys.executable, "-m", "renovo.cli", "train", "--config", config, "--preset", plan.preset,
+               "--max-steps", str(plan.max_steps), "--seed", str(seed), "--out", str(run_dir), "--no-progress"]
+    if plan.batch_size:
+        command += ["--batch-size", str(plan.batch_size)]
+    if plan.train_files:
+        command += ["--train", *plan.train_files]
+    if plan.val_files:
+        command += ["--val", *plan.val_files]
+    if plan.accelerator:
+        command += ["--accelerator", plan.accelerator]
+    if plan.precision:
+        command += ["--precision", plan.precision]
+    for override in plan.overrides:
+        command += ["--set", override]
+    return command
+
+
+# ---------------------------------------------------------------- runner
+
+Launcher = Callable[[list[str], Path], int]
+
+
+def subprocess_launcher(command: list[str], log_path: Path) -> int:
+    """Run ``command``, appending its stdout + stderr to ``log_path``; its exit code."""
+    with open(log_path, "a") as log:
+        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} $ {shlex.join(command)}\n")
+        log.flush()
+        return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
+
+
+def run_status(run_dir: Path) -> str:
+    """done | failed | partial (a checkpoint to resume from) | pending."""
+    done = run_dir / "done.json"
+    if done.is_file():
+        try:
+            if json.loads(done.read_text()).get("rc") == 0:
+                return "done"
+        except (json.JSONDecodeError, OSError):
+            pass
+    if (run_dir / "failed.json").is_file():
+        return "failed"
+    if (run_dir / "checkpoints" / "last.ckpt").is_file():
+        return "partial"
+    return "pending"
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    if not path.is_file():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _clear_run(run_dir: Path) -> None:
+    """Remove a run's outputs (not its log) before a restart from scratch."""
+    for name in ("checkpoints", "tensorboard"):
+        shutil.rmtree(run_dir / name, ignore_errors=True)
+    for name in ("metrics.csv", "metrics.before_resume.csv", "config.yaml", "done.json", "failed.json"):
+        (run_dir / name).unlink(missing_ok=True)
+
+
+def execute_run(spec: RunSpec, launcher: Launcher = subprocess_launcher) -> dict:
+    """Run (or resume, or skip) one run; returns its record {name, status, rc, wall_s, resumed}."""
+    run_dir = spec.run_dir
+    status = run_status(run_dir)
+    if status == "done":
+        record = json.loads((run_dir / "done.json").read_text())
+        return {**record, "name": spec.name, "status": "done", "skipped": True}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = run_dir / "train.log"
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    resumed = checkpoint.is_file()
+    start = time.perf_counter()
+    if resumed:
+        (run_dir / "failed.json").unlink(missing_ok=True)
+        rc = launcher(spec.command + ["--resume", str(checkpoint)], log_path)
+        if rc != 0:  # a truncated or incompatible checkpoint: start over rather than fail forever
+            _clear_run(run_dir)
+            resumed = False
+            rc = launcher(spec.command, log_path)
+    else:
+        _clear_run(run_dir)
+        rc = launcher(spec.command, log_path)
+    wall_s = time.perf_counter() - start
+    record = {"name": spec.name, "config": spec.config, "seed": spec.seed, "rc": rc, "wall_s": round(wall_s, 2),
+              "resumed": resumed, "command": shlex.join(spec.command),
+              "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if rc == 0:
+        (run_dir / "failed.json").unlink(missing_ok=True)
+        (run_dir / "done.json").write_text(json.dumps(record, indent=2) + "\n")
+        return {**record, "status": "done", "skipped": False}
+    record["log_tail"] = log_tail(log_path)
+    (run_dir / "failed.json").write_text(json.dumps(record, indent=2) + "\n")
+    return {**record, "status": "failed", "skipped": False}
+
+
+def run_plan(plan: Plan, out: Path, *, command_line: str = "", report_only: bool = False,
+             launcher: Launcher = subprocess_launcher, say: Callable[[str], None] = print) -> Path:
+    """Execute every run of ``plan`` (one at a time) and write the report; the report's path."""
+    from renovo.experiments.report import write_report
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    resolved = {"command": command_line, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **plan.to_dict()}
+    (out / "plan.resolved.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
+    if not report_only:
+        total = len(plan.runs)
+        for i, spec in enumerate(plan.runs, 1):
+            status = run_status(spec.run_dir)
+            if status == "done":
+                say(f"[{i}/{total}] {spec.name}: done, skipped")
+                continue
+            verb = "resuming" if status == "partial" else ("retrying" if status == "failed" else "running")
+            say(f"[{i}/{total}] {spec.name}: {verb} ({plan.max_steps} steps, preset {plan.preset}) → {spec.run_dir}/train.log")
+            record = execute_run(spec, launcher)
+            if record["status"] == "done":
+                say(f"[{i}/{total}] {spec.name}: done in {record['wall_s']:.0f} s")
+            else:
+                say(f"[{i}/{total}] {spec.name}: FAILED (rc {record['rc']}); last log lines:\n"
+                    + "\n".join("    " + line for line in record.get("log_tail", "").splitlines()[-10:]))
+    return write_report(plan, out, command_line=command_line)
+
+
+def run_plan_command(args) -> int:
+    """`renovo experiment PLAN`: resolve the plan at ``args.size``, run it, print where the report is."""
+    size = args.size
+    if size not in SIZES:
+        raise PlanError(f"unknown size {size!r}; sizes: {', '.join(SIZES)}")
+    plan_name = Path(str(args.plan)).stem
+    out = Path(args.out) if args.out else Path("experiments") / f"{plan_name}-{size}"
+    plan = load_plan(args.plan, size, out, overrides=list(getattr(args, "overrides", []) or []))
+    command_line = "renovo " + shlex.join(sys.argv[1:]) if sys.argv and "experiment" in sys.argv else (
+        f"renovo experiment {args.plan} --size {size} --out {out}"
+        + "".join(f" --set {shlex.quote(o)}" for o in getattr(args, "overrides", []) or [])
+        + (" --report-only" if getattr(args, "report_only", False) else ""))
+    print(f"plan {plan.name} ({size}): {len(plan.configs)} configs × {len(plan.seeds)} seeds = {len(plan.runs)} runs "
+          f"of {plan.max_steps} steps, preset {plan.preset}, one at a time → {out}")
+    report = run_plan(plan, out, command_line=command_line, report_only=bool(getattr(args, "report_only", False)))
+    print(f"report: {report}")
+    results = json.loads((out / "results.json").read_text())
+    failed = [r["name"] for r in results.get("runs", []) if r.get("status") == "failed"]
+    if failed:
+        print(f"{len(failed)} run(s) failed: {', '.join(failed)} (see report)")
+    return 1 if failed else 0

@@ -1,0 +1,151 @@
+"""Loss-stability measures and the small statistics the reports need.
+
+- `detect_spikes`: logged steps whose loss exceeds the rolling median of the
+  preceding ``window`` values by more than ``k`` × their median absolute
+  deviation (MAD, unscaled). The window trails: a value is judged against the
+  past only, so a loss that falls (as training losses do) is never a spike.
+- `mean_sd`: mean and sample standard deviation (ddof 1) over seeds.
+- `welch_t_test`: Welch's unequal-variance t-test, two-sided p-value from the
+  Student t distribution (regularised incomplete beta; no scipy needed).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+SPIKE_WINDOW = 50  # logged steps
+SPIKE_K = 5.0
+SPIKE_MIN_HISTORY = 10  # no verdict before this many preceding values
+
+
+def detect_spikes(
+    values: Sequence[float],
+    window: int = SPIKE_WINDOW,
+    k: float = SPIKE_K,
+    min_history: int = SPIKE_MIN_HISTORY,
+) -> np.ndarray:
+    """Indices of spikes in ``values`` (a logged loss series, in step order).
+
+    A finite value ``x[i]`` is a spike when ``x[i] > median(W) + k · MAD(W)``,
+    W = the finite values among ``x[max(0, i - window):i]`` (at least
+    ``min_history`` of them). A MAD of 0 (a flat past) uses the smallest
+    positive spacing the float allows, so a flat series with one jump still
+    flags the jump. Non-finite values are not spikes (they are counted apart).
+    """
+    x = np.asarray(values, dtype=np.float64)  # (steps,)
+    spikes = []
+    for i in range(len(x)):
+        if not math.isfinite(x[i]):
+            continue
+        past = x[max(0, i - window):i]
+        past = past[np.isfinite(past)]
+        if len(past) < min_history:
+            continue
+        median = float(np.median(past))
+        mad = float(np.median(np.abs(past - median)))
+        threshold = median + k * mad if mad > 0 else np.nextafter(median, math.inf)
+        if x[i] > threshold:
+            spikes.append(i)
+    return np.asarray(spikes, dtype=np.int64)
+
+
+def count_nonfinite(values: Sequence[float]) -> int:
+    return int(np.sum(~np.isfinite(np.asarray(values, dtype=np.float64))))
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
+    """(mean, sample sd, n) of the finite values; sd is NaN for n < 2, both NaN for n = 0."""
+    x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
+    if len(x) == 0:
+        return float("nan"), float("nan"), 0
+    return float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else float("nan"), int(len(x))
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (Lentz; Numerical Recipes 6.4)."""
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 3e-14:
+            break
+    return h
+
+
+def regularized_incomplete_beta(a: float, b: float, x: float) -> float:
+    """I_x(a, b) for a, b > 0, 0 ≤ x ≤ 1."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
+
+
+def t_two_sided_p(t: float, df: float) -> float:
+    """Two-sided p-value of Student's t with ``df`` degrees of freedom."""
+    if not math.isfinite(t) or not df > 0:
+        return float("nan") if not math.isinf(t) else 0.0
+    return regularized_incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
+
+
+def welch_t_test(a: Sequence[float], b: Sequence[float]) -> dict:
+    """Welch's t-test of mean(a) vs mean(b): {diff, t, df, p}; NaN where undefined (n < 2)."""
+    xa = np.asarray([v for v in a if math.isfinite(v)], dtype=np.float64)
+    xb = np.asarray([v for v in b if math.isfinite(v)], dtype=np.float64)
+    nan = float("nan")
+    diff = float(xa.mean() - xb.mean()) if len(xa) and len(xb) else nan
+    if len(xa) < 2 or len(xb) < 2:
+        return {"diff": diff, "t": nan, "df": nan, "p": nan}
+    va, vb = xa.var(ddof=1) / len(xa), xb.var(ddof=1) / len(xb)
+    se2 = va + vb
+    if se2 == 0:
+        # Identical, constant samples: no difference (p 1) or a difference no noise explains (p 0).
+        return {"diff": diff, "t": nan if diff == 0 else math.copysign(math.inf, diff), "df": nan,
+                "p": 1.0 if diff == 0 else 0.0}
+    t = diff / math.sqrt(se2)
+    df = se2**2 / (va**2 / (len(xa) - 1) + vb**2 / (len(xb) - 1))
+    return {"diff": diff, "t": float(t), "df": float(df), "p": t_two_sided_p(t, df)}
+
+
+def compare_means(a: Sequence[float], b: Sequence[float], higher_is_better: bool = True) -> tuple[str, dict]:
+    """A cautious one-phrase verdict on mean(a) vs mean(b), and the numbers behind it.
+
+    "no evidence of a difference" when the difference of means is within one
+    sd of either group (or fewer than 2 values each); otherwise better/worse,
+    "significant" only at Welch p < 0.05.
+    """
+    test = welch_t_test(a, b)
+    ma, sa, na = mean_sd(a)
+    mb, sb, nb = mean_sd(b)
+    test.update({"mean_a": ma, "sd_a": sa, "n_a": na, "mean_b": mb, "sd_b": sb, "n_b": nb})
+    if na < 2 or nb < 2 or not math.isfinite(test["diff"]):
+        return "too few runs to compare", test
+    spread = max(s for s in (sa, sb) if math.isfinite(s))
+    if abs(test["diff"]) <= spread:
+        return "no evidence of a difference (within 1 sd)", test
+    better = (test["diff"] > 0) == higher_is_better
+    word = "better" if better else "worse"
+    if math.isfinite(test["p"]) and test["p"] < 0.05:
+        return f"{word} (Welch p = {test['p']:.3g})", test
+    return f"{word} by more than 1 sd, but not significant (Welch p = {test['p']:.2g})", test

@@ -1,0 +1,83 @@
+"""Report aggregation on fabricated metrics.csv files: mean ± sd, stability counts, figures, verdicts."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from renovo.experiments.report import aggregate, read_series, summarize_run, verdicts, write_report
+
+from .conftest import fabricate_run
+
+
+def test_read_series_merges_rows_by_step(tmp_path):
+    fabricate_run(tmp_path / "r", "gaussian_losses", 0, 0.3)
+    series = read_series(tmp_path / "r" / "metrics.csv")
+    steps, values = series["val/aa_precision"]
+    assert steps.tolist() == [49, 99] and values.tolist() == [0.15, 0.3]
+    assert len(series["train/ce"][0]) == 20
+
+
+def test_summary_counts_spikes_nonfinite_and_stages(tmp_path):
+    fabricate_run(tmp_path / "r", "gaussian_losses", 0, 0.3, spike_at=74, nan_at=89)
+    s = summarize_run(tmp_path / "r", "gaussian_losses", 0)
+    m = s["metrics"]
+    assert s["status"] == "done" and s["has_physics"] is True
+    assert m["val/aa_precision"] == 0.3
+    assert m["stability/nonfinite"] == 1 and m["stability/skipped"] == 1
+    assert m["stability/spikes_total"] == 1 and m["stability/spikes_ce"] == 1
+    assert s["spike_steps_total"] == [74]
+    assert m["speed/steps_per_s"] == 10.0 and m["memory/peak_rss_mb"] == 499.0
+    assert m["loss/spectrum_change_pct"] < 0
+    # 100 steps of the seed's 5-stage table scaled from 100k: stages begin at 0, 10, 20, 30, 40.
+    assert m["gradflow/stage1/ce_norm"] == 1.0
+    assert m["gradflow/stage5/spectrum_weighted_norm"] == pytest.approx(0.5)
+    assert m["primary/ce_over_weighted_min"] > 1
+
+
+def test_aggregate_mean_and_sd(tmp_path, make_plan):
+    plan = make_plan()
+    for spec, aa in zip(plan.runs, (0.2, 0.4, 0.6, 0.1, 0.1, 0.1)):
+        fabricate_run(spec.run_dir, spec.config, spec.seed, aa)
+    runs = [summarize_run(s.run_dir, s.config, s.seed) for s in plan.runs]
+    agg = aggregate(runs, plan.configs)
+    stat = agg["gaussian_losses"]["val/aa_precision"]
+    assert stat["n"] == 3
+    assert stat["mean"] == pytest.approx(0.4)
+    assert stat["sd"] == pytest.approx(0.2)
+    assert agg["ce_only"]["val/aa_precision"]["sd"] == pytest.approx(0.0)
+    assert agg["gaussian_losses"]["speed/steps_per_s"]["mean"] == pytest.approx(11.0)
+
+
+def test_write_report(tmp_path, make_plan):
+    plan = make_plan(sanity=True)
+    for spec, aa in zip(plan.runs, (0.2, 0.4, 0.6, 0.1, 0.1, 0.1)):
+        fabricate_run(spec.run_dir, spec.config, spec.seed, aa)
+    report = write_report(plan, tmp_path / "out", command_line="renovo experiment fake.yaml --size quick")
+    text = report.read_text()
+    assert text.split("```")[1].strip() == "renovo experiment fake.yaml --size quick"
+    assert text.index("renovo experiment fake.yaml") < 200  # at the top
+    assert "0.400 ± 0.200" in text and "0.100 ± 0.000" in text
+    assert "Phase 1 sanity check" in text
+    for name in ("losses.png", "primary.png", "gradients.png", "validation.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 1000
+        assert f"]({name})" in text
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert {v["hypothesis"] for v in results["verdicts"]} >= {
+        "Stable training (no NaN, no spikes)", "Auxiliary losses decrease", "CE stays the primary signal",
+        "Better final accuracy"}
+    accuracy = next(v for v in results["verdicts"] if v["hypothesis"] == "Better final accuracy")
+    # 0.4 ± 0.2 vs 0.1 ± 0: the difference exceeds 1 sd, p ≈ 0.15 with 3 seeds: not significant.
+    assert "not significant" in accuracy["detail"]
+    stable = next(v for v in results["verdicts"] if v["hypothesis"].startswith("Stable"))
+    assert stable["verdict"].startswith("supported")
+
+
+def test_nonfinite_run_makes_stability_unsupported(tmp_path, make_plan):
+    plan = make_plan()
+    for spec in plan.runs:
+        fabricate_run(spec.run_dir, spec.config, spec.seed, 0.3, nan_at=59 if spec.seed == 1 else None)
+    runs = [summarize_run(s.run_dir, s.config, s.seed) for s in plan.runs]
+    judged = verdicts(plan, runs, aggregate(runs, plan.configs))
+    stable = next(v for v in judged if v["hypothesis"].startswith("Stable"))
+    assert stable["verdict"].startswith("not supported")
