@@ -82,6 +82,33 @@ class SimulatedBatches(IterableDataset):
             k += workers
 
 
+class LabelledStream(IterableDataset):
+    """Labelled records (peptide ≤ max_length residues) of a streamed dataset; a new shuffle each pass."""
+
+    def __init__(self, dataset, tokenizer: Tokenizer, max_length: int):
+        self.dataset = dataset
+        self.tokenizer = tokenizer
+        self.max_length = int(max_length)
+        self.passes = 0
+
+    def __iter__(self):
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(self.passes)
+        self.passes += 1
+        for record in self.dataset:
+            if record.peptide is None:
+                continue
+            try:
+                if len(self.tokenizer.encode(record.peptide)) - 1 > self.max_length:
+                    continue
+            except (KeyError, ValueError):
+                continue
+            yield record
+
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
 def read_labelled(paths: Sequence[str], tokenizer: Tokenizer, max_length: int, what: str) -> list:
     """Labelled records of the files whose peptide fits ``max_length`` residues; skips printed."""
     from renovo.data import SkipCounter, read_spectra
@@ -114,12 +141,14 @@ class RenovoDataModule(L.LightningDataModule):
         d = config["data"]
         self.collator = SpectrumCollator(tokenizer, _preprocess_config(config), int(d["max_peaks"]))
         self.train_records: list | None = None
+        self.stream_parquet = False
         self.val_records: list | None = None
 
     def setup(self, stage: str | None = None) -> None:
         d = self.config["data"]
         max_length = int(d["max_length"])
-        if d["train"] and self.train_records is None:
+        self.stream_parquet = bool(d["train"]) and all(str(p).lower().endswith(PARQUET_SUFFIXES) for p in d["train"])
+        if d["train"] and self.train_records is None and not self.stream_parquet:
             self.train_records = read_labelled(d["train"], self.tokenizer, max_length, "training data")
         if self.val_records is None:
             if d["val"]:
@@ -135,6 +164,20 @@ class RenovoDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         d = self.config["data"]
+        if self.stream_parquet:
+            # Parquet shards stream row group by row group (never loaded whole), split across
+            # workers and DDP ranks by renovo.data; resuming restarts the epoch's stream.
+            from renovo.data.datasets import ParquetSpectra
+
+            trainer = self.trainer
+            stream = ParquetSpectra(
+                d["train"], shuffle_buffer=int(d["shuffle_buffer"]), seed=int(self.config["seed"]),
+                rank=trainer.global_rank if trainer is not None else None,
+                world_size=trainer.world_size if trainer is not None else None,
+                vocabulary=self.tokenizer.vocabulary,
+            )
+            return DataLoader(LabelledStream(stream, self.tokenizer, int(d["max_length"])),
+                              batch_size=int(d["batch_size"]), collate_fn=self.collator, **self._loader_kwargs())
         if self.train_records is not None:
             return DataLoader(RecordList(self.train_records), batch_size=int(d["batch_size"]), shuffle=True,
                               collate_fn=self.collator, drop_last=False, **self._loader_kwargs())

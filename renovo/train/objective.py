@@ -96,6 +96,10 @@ class Objective(nn.Module):
         special = torch.zeros(tokenizer.vocab_size, dtype=torch.bool)
         special[[Tokenizer.PAD, Tokenizer.BOS, Tokenizer.EOS]] = True
         self.register_buffer("special_tokens", special, persistent=False)
+        nterm = torch.zeros(tokenizer.vocab_size, dtype=torch.bool)
+        nterm[list(tokenizer.n_terminal_ids)] = True
+        # An N-terminal modification token is not a residue of its own: no cleavage after it.
+        self.register_buffer("nterm_tokens", nterm, persistent=False)
 
     @property
     def has_physics(self) -> bool:
@@ -149,7 +153,7 @@ class Objective(nn.Module):
             probs = self.residue_probabilities(logits)  # (B, T, vocab)
             fragments = theoretical_fragments(
                 probs, self.residue_masses_da, lengths, self.charges, self.mass_mode,
-                reverse=self.tokenizer.reverse,
+                reverse=self.tokenizer.reverse, nterm_token_mask=self.nterm_tokens,
             )
             if need_spec:
                 with nullcontext() if spec_grad else torch.no_grad():
