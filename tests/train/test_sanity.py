@@ -1,0 +1,46 @@
+"""The Phase 1 report judges logged numbers: synthetic metrics.csv files."""
+from __future__ import annotations
+
+import csv
+
+from renovo.train.sanity import read_metrics, sanity_report
+
+COLUMNS = ["step", "train/ce", "train/spectrum", "train/precursor", "train/total", "train/w_spectrum",
+           "train/w_precursor", "nan_guard/skipped", "grad/ce_norm"]
+
+
+def write(path, rows):
+    with open(path / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def row(step, ce, spec, prec, w_spec=0.25, w_prec=0.05, skipped=0.0):
+    return {"step": step, "train/ce": ce, "train/spectrum": spec, "train/precursor": prec,
+            "train/total": ce + w_spec * spec + w_prec * prec, "train/w_spectrum": w_spec,
+            "train/w_precursor": w_prec, "nan_guard/skipped": skipped}
+
+
+def test_pass(tmp_path):
+    write(tmp_path, [row(s, 3.0 - s / 100, 1.0 - s / 1000, 0.8 - s / 500) for s in range(100)])
+    text, passed = sanity_report(tmp_path)
+    assert passed and text.count("[PASS]") == 4 and "Sanity check: PASS" in text
+
+
+def test_fail_when_loss_rises_or_nan_or_physics_dominates(tmp_path):
+    write(tmp_path, [row(s, 3.0, 0.9 + s / 1000, 0.5, skipped=float(s == 50)) for s in range(100)])
+    text, passed = sanity_report(tmp_path)
+    assert not passed
+    assert "[FAIL] No NaN losses" in text and "[FAIL] Spectrum loss decreases" in text
+    assert "[FAIL] Precursor loss decreases" in text  # flat is not a decrease
+    write(tmp_path, [row(s, 0.1, 1.0 - s / 1000, 0.8 - s / 500, w_spec=1.0) for s in range(100)])
+    text, passed = sanity_report(tmp_path)
+    assert not passed and "[FAIL] CE loss stays the primary signal" in text
+
+
+def test_rows_of_one_step_merge(tmp_path):
+    rows = [row(0, 3.0, 1.0, 0.8), {"step": 0, "grad/ce_norm": 1.5}]
+    write(tmp_path, rows)
+    merged = read_metrics(tmp_path / "metrics.csv")
+    assert merged[0]["grad/ce_norm"] == 1.5 and merged[0]["train/ce"] == 3.0
