@@ -36,13 +36,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "Train a de novo sequencing transformer. With no --train files, training data are simulated on the "
             "fly and validation is a fixed simulated set. Shipped configs: " + ", ".join(names) + "."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--config", default="gaussian_losses",
                         help="shipped config name (" + ", ".join(names) + ") or a YAML path")
     parser.add_argument("--max-steps", type=int, default=None,
                         help="optimizer steps (default: the config's, or %d with --sanity)" % SANITY_STEPS)
-    parser.add_argument("--preset", choices=["tiny", "small", "base"], default=None, help="model size")
+    parser.add_argument("--preset", choices=["tiny", "small", "base"], default=None, help="model size (default: the config's, small)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", default=None, help="run folder (default: runs/<config>_<preset>_s<seed>_<time>)")
     parser.add_argument("--batch-size", type=int, default=None)
