@@ -22,7 +22,9 @@ figures. A finished run leaves ``done.json`` (rc, wall time) and is skipped
 when the plan is run again; an unfinished one resumes from its
 ``checkpoints/last.ckpt`` (or restarts if it has none, or if resuming fails);
 a failed one leaves ``failed.json`` with its log's tail, is reported, and the
-plan goes on (it is retried the next time the plan runs).
+plan goes on (it is retried the next time the plan runs). Runs go seed by seed
+(every config at seed 0, then at seed 1, …), so a plan stopped part-way still
+compares every config.
 """
 from __future__ import annotations
 
@@ -162,7 +164,9 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
     for config in configs:
         # Validate every run's config now: a typo in an override should fail before hours of training.
         load_config(config, plan.overrides)
-        for seed in seeds:
+    # Seed-major order: a plan stopped part-way has every config at the seeds it finished.
+    for seed in seeds:
+        for config in configs:
             run_dir = out / "runs" / f"{Path(config).stem}-seed{seed}"
             plan.runs.append(RunSpec(config, seed, run_dir, train_command(plan, config, seed, run_dir)))
     return plan
