@@ -277,6 +277,12 @@ def run_plan(plan: Plan, out: Path, *, command_line: str = "", report_only: bool
     out.mkdir(parents=True, exist_ok=True)
     resolved = {"command": command_line, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **plan.to_dict()}
     (out / "plan.resolved.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
+    # Every invocation that ran (or could run) training, so a rebuilt report still names the commands behind it.
+    history = out / "commands.log"
+    if not report_only and command_line:
+        with open(history, "a") as f:
+            f.write(command_line + "\n")
+    run_commands = [line for line in (history.read_text().splitlines() if history.is_file() else []) if line.strip()]
     if not report_only:
         total = len(plan.runs)
         for i, spec in enumerate(plan.runs, 1):
@@ -292,7 +298,7 @@ def run_plan(plan: Plan, out: Path, *, command_line: str = "", report_only: bool
             else:
                 say(f"[{i}/{total}] {spec.name}: FAILED (rc {record['rc']}); last log lines:\n"
                     + "\n".join("    " + line for line in record.get("log_tail", "").splitlines()[-10:]))
-    return write_report(plan, out, command_line=command_line)
+    return write_report(plan, out, command_line=command_line, run_commands=list(dict.fromkeys(run_commands)))
 
 
 def run_plan_command(args) -> int:

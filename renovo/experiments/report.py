@@ -290,7 +290,7 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
     out.append({"hypothesis": "Stable training (no NaN, no spikes)", "verdict": verdict, "detail": detail})
 
     # 2. Auxiliary losses decrease.
-    bits, small = [], []
+    bits, small, rose = [], [], []
     fell_everywhere = True
     for c in physics:
         for key in ("spectrum", "precursor"):
@@ -304,6 +304,8 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
                         f"{fell}/{stat['n']} seeds)")
             if abs(stat["mean"]) < 2.0:
                 small.append(f"{_label(c)} {key}")
+            elif fell < stat["n"] and stat["mean"] > 0:
+                rose.append(f"{_label(c)} {key} ({stat['mean']:+.0f}%, rose in {stat['n'] - fell}/{stat['n']} seeds)")
     control_bits = []
     for c in controls:
         for key in ("spectrum", "precursor"):
@@ -318,8 +320,10 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
         verdict = ("supported in direction: both auxiliary losses fell from the first to the last 10% of logged "
                    "steps in every seed" if fell_everywhere else
                    "partly: not every auxiliary loss fell in every seed")
+        if rose:
+            verdict += f"; it ROSE for {', '.join(rose)}"
         if small:
-            verdict += f"; but by less than 2% for {', '.join(small)} — a negligible decrease"
+            verdict += f"; the change is under 2% (negligible) for {', '.join(small)}"
         if control_bits:
             attributable = []
             for c in physics:
@@ -335,12 +339,13 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
                 "detail": "; ".join(bits + control_bits)})
 
     # 3. CE stays the primary signal: in loss value (the seed's criterion) and in gradient norm.
-    bits, value_primary, grad_dominant = [], True, []
+    bits, value_fail, grad_dominant = [], [], []
     for c in physics:
         stat = _stat(agg, c, "primary/ce_over_weighted_min")
         if stat:
             low = min(stat["values"])
-            value_primary &= low > 1.0
+            if low <= 1.0:
+                value_fail.append(f"{_label(c)} (CE / largest weighted term down to {low:.2f})")
             bits.append(f"{_label(c)}: smallest CE / largest weighted physics term {low:.1f}")
         stages = sorted({int(k.split("/")[1][5:]) for k in agg.get(c, {}) if k.startswith("gradflow/stage")})
         if stages:
@@ -359,8 +364,9 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
         verdict = "not applicable: no physics loss has weight"
     else:
         verdict = ("in loss value, supported: CE exceeded every weighted physics term at every logged step of every "
-                   "run" if value_primary else
-                   "in loss value, not supported: a weighted physics term exceeded CE at some logged step")
+                   "run" if not value_fail else
+                   "in loss value, not supported for " + ", ".join(value_fail)
+                   + ": a weighted physics term exceeded CE at some logged step")
         if grad_dominant:
             verdict += ("; in gradient norm, NOT supported: in the last curriculum stage the weighted gradient of "
                         + ", ".join(grad_dominant) + " exceeds CE's, so the physics loss, not CE, sets most of "
@@ -382,10 +388,13 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
                 continue
             phrase, _ = compare_means(sa["values"], sb["values"])
             bits.append(f"{_label(a)} vs {_label(b)} {label}: {fmt(sa)} vs {fmt(sb)} → {phrase}")
+    significant = [b.split(": ", 1)[0] + ": " + b.rsplit("→ ", 1)[1] for b in bits
+                   if "→ " in b and b.rsplit("→ ", 1)[1].startswith(("better (", "worse ("))]
     if not plan.comparisons:
         verdict = "not tested by this plan (no comparison)"
-    elif any(("better" in b or "worse" in b) and "not significant" not in b and "no evidence" not in b for b in bits):
-        verdict = "see the comparisons: at least one difference is significant at p < 0.05 (few seeds: treat as tentative)"
+    elif significant:
+        verdict = ("significant differences (p < 0.05; with this few seeds, tentative): " + "; ".join(significant)
+                   + "; every other accuracy comparison shows no evidence of a difference")
     else:
         verdict = ("no evidence either way at this scale: no difference exceeds the seed-to-seed spread with "
                    "significance")
@@ -405,7 +414,7 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
     return out
 
 
-def write_report(plan, out: str | Path, command_line: str = "") -> Path:
+def write_report(plan, out: str | Path, command_line: str = "", run_commands: Sequence[str] = ()) -> Path:
     """Summarize every run of ``plan`` under ``out`` into report.md, results.json and PNGs."""
     from renovo.experiments.plots import make_figures
 
@@ -424,7 +433,7 @@ def write_report(plan, out: str | Path, command_line: str = "") -> Path:
                                              higher_is_better=not key.startswith(("stability", "memory")))
                 comparisons.append({"candidate": a, "reference": b, "metric": key, "verdict": phrase, **test})
     results = {
-        "command": command_line, "plan": plan.to_dict(),
+        "command": command_line, "run_commands": list(run_commands), "plan": plan.to_dict(),
         "runs": [{k: v for k, v in r.items() if k != "sanity"} | ({"sanity_passed": r["sanity"]["passed"]}
                                                                    if "sanity" in r else {}) for r in runs],
         "aggregate": {c: {k: {kk: vv for kk, vv in s.items()} for k, s in a.items()} for c, a in agg.items()},
@@ -432,7 +441,7 @@ def write_report(plan, out: str | Path, command_line: str = "") -> Path:
     }
     (out / "results.json").write_text(json.dumps(results, indent=1, default=_json_default) + "\n")
     report = out / "report.md"
-    report.write_text(format_report(plan, runs, agg, judged, comparisons, figures, command_line))
+    report.write_text(format_report(plan, runs, agg, judged, comparisons, figures, command_line, run_commands))
     return report
 
 
@@ -444,11 +453,16 @@ def _json_default(value):
     raise TypeError(type(value).__name__)
 
 
-def format_report(plan, runs, agg, judged, comparisons, figures, command_line: str) -> str:
+def format_report(plan, runs, agg, judged, comparisons, figures, command_line: str,
+                  run_commands: Sequence[str] = ()) -> str:
     L: list[str] = []
     title = plan.title or plan.name
     L += [f"# {title} — size `{plan.size}`", ""]
     L += ["Made by:", "", "```", command_line or f"renovo experiment {plan.name} --size {plan.size}", "```", ""]
+    earlier = [c for c in run_commands if c != command_line]
+    if earlier:
+        L += ["from runs made by (in order; a later invocation skips finished runs and resumes unfinished ones):",
+              "", "```", *earlier, "```", ""]
     if plan.question:
         L += [plan.question, ""]
     data = "simulated (renovo's calibrated simulator; training stream + fixed simulated validation set)" \
