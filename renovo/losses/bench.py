@@ -95,6 +95,7 @@ def run_bench(args: argparse.Namespace) -> int:
         for batch in batch_sizes
         for loss in losses
     ]
+    load_at_start = os.getloadavg()
     results = []
     for case in tqdm(cases, desc="bench losses", unit="case", file=sys.stderr):
         results.append(_run_subprocess(case))
@@ -115,7 +116,8 @@ def run_bench(args: argparse.Namespace) -> int:
                 "torch_threads": torch.get_num_threads(),
                 "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
                 # the machine may be shared: wall times inflate with its load
-                "load_average_1_5_15min": os.getloadavg(),
+                "load_average_1_5_15min_at_start": load_at_start,
+                "load_average_1_5_15min_at_end": os.getloadavg(),
             },
             "results": results,
             "analytic_vs_grid": ratios,

@@ -38,14 +38,15 @@ def test_ratios_and_tables():
 
 def test_command_runs_cases_in_subprocesses(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    code = main(["bench", "losses", "--batch-sizes", "1", "--losses", "grid,analytic",
-                 "--repeats", "1", "--device", "cpu", "--json", str(out)])
+    code = main(["bench", "losses", "--batch-sizes", "2", "--losses", "analytic",
+                 "--repeats", "1", "--device", "cpu", "--threads", "1", "--json", str(out)])
     assert code == 0
     report = json.loads(out.read_text())
-    assert [r["loss"] for r in report["results"]] == ["grid", "analytic"]
+    (result,) = report["results"]
+    assert result["loss"] == "analytic" and result["threads"] == 1 and result["runs"] == 1
     assert report["config"]["n_pred"] == 100 and report["config"]["max_mz"] == 2000.0
-    assert report["analytic_vs_grid"][0]["batch"] == 1
-    assert "| 1 | grid |" in capsys.readouterr().out
+    assert report["analytic_vs_grid"] == []  # no grid case to compare with
+    assert "| cpu | 1 | 2 | analytic |" in capsys.readouterr().out
 
 
 def test_unknown_loss_is_a_user_error(capsys):
