@@ -379,14 +379,14 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
     bits = []
     for a, b in plan.comparisons:
         for key, label in (("val/aa_precision", "AA precision"), ("val/peptide_recall", "peptide recall"),
-                           ("val/token_acc", "token accuracy (teacher-forced)")):
+                           ("val/token_acc", "token accuracy (teacher-forced)"), ("val/ce", "validation CE")):
             sa, sb = _stat(agg, a, key), _stat(agg, b, key)
             if not sa or not sb:
                 continue
             if max(abs(v) for v in sa["values"] + sb["values"]) == 0:
                 bits.append(f"{_label(a)} vs {_label(b)} {label}: 0 in every run — uninformative at this scale")
                 continue
-            phrase, _ = compare_means(sa["values"], sb["values"])
+            phrase, _ = compare_means(sa["values"], sb["values"], higher_is_better=key != "val/ce")
             bits.append(f"{_label(a)} vs {_label(b)} {label}: {fmt(sa)} vs {fmt(sb)} → {phrase}")
     significant = [b.split(": ", 1)[0] + ": " + b.rsplit("→ ", 1)[1] for b in bits
                    if "→ " in b and b.rsplit("→ ", 1)[1].startswith(("better (", "worse ("))]
@@ -425,12 +425,12 @@ def write_report(plan, out: str | Path, command_line: str = "", run_commands: Se
     figures = make_figures(plan, out) if any(r["status"] == "done" for r in runs) else {}
     comparisons = []
     for a, b in plan.comparisons:
-        for key in ("val/aa_precision", "val/peptide_recall", "val/token_acc", "stability/spikes_total",
+        for key in ("val/aa_precision", "val/peptide_recall", "val/token_acc", "val/ce", "stability/spikes_total",
                     "speed/steps_per_s", "memory/peak_rss_mb"):
             sa, sb = _stat(agg, a, key), _stat(agg, b, key)
             if sa and sb:
                 phrase, test = compare_means(sa["values"], sb["values"],
-                                             higher_is_better=not key.startswith(("stability", "memory")))
+                                             higher_is_better=not key.startswith(("stability", "memory", "val/ce")))
                 comparisons.append({"candidate": a, "reference": b, "metric": key, "verdict": phrase, **test})
     results = {
         "command": command_line, "run_commands": list(run_commands), "plan": plan.to_dict(),
@@ -475,8 +475,9 @@ def format_report(plan, runs, agg, judged, comparisons, figures, command_line: s
         f"- data: {data}",
         f"- overrides for every run: {', '.join(f'`{o}`' for o in plan.overrides) or 'none'}",
         "- runs executed **one at a time** (each a `renovo train` subprocess): concurrent runs on a shared CPU "
-        "would distort each other's speed figures. Other work on the machine can still slow a run; compare "
-        "speeds within one report, not across machines.",
+        "would distort each other's speed figures. Other work on the machine can still slow a run (the steps/s "
+        "column then measures contention as much as the loss); compare speeds within one report only, and use "
+        "`renovo bench train` for speed figures on an otherwise idle machine.",
         f"- resolved plan with every run's exact command: `plan.resolved.yaml`; per-run logs: `runs/*/train.log`, "
         "`runs/*/metrics.csv`",
     ]
