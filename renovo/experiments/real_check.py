@@ -102,7 +102,12 @@ def score_candidates(candidates: list[tuple[str, ...]], tokenizer: Tokenizer, ob
     lengths = torch.tensor([len(i) for i in ids])
     probs = torch.nn.functional.one_hot(token_ids, tokenizer.vocab_size).to(torch.float64)
     charges = (1, 2) if charge >= 3 else (1,)
-    pred_mz, pred_mask = theoretical_peaks(probs, tokenizer.residue_masses_da, lengths, charges=charges, reverse=tokenizer.reverse)
+    nterm_tokens = torch.zeros(tokenizer.vocab_size, dtype=torch.bool)
+    nterm_tokens[tokenizer.n_terminal_ids] = True
+    pred_mz, pred_mask = theoretical_peaks(
+        probs, tokenizer.residue_masses_da, lengths, charges=charges, reverse=tokenizer.reverse,
+        nterm_token_mask=nterm_tokens,
+    )
     n = len(candidates)
     obs_mz_t = torch.as_tensor(obs_mz, dtype=torch.float64).expand(n, -1)
     obs_int_t = torch.as_tensor(obs_intensity, dtype=torch.float64).expand(n, -1)
