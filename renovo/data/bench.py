@@ -1,72 +1,478 @@
-"""`renovo bench data`: throughput of simulation, reading, Parquet streaming and collation.
+"""`renovo bench data`: a million spectra in bounded memory, and per-stage throughput.
 
-Writes a JSON of spectra per second (and the settings) so data loading can be
-compared with a training step's time.
+Scale (issue 7): simulate ``--n-spectra`` spectra into Parquet shards (one
+process per shard, ``--workers`` at a time; shards already in ``--out`` with
+the same count, seed and shard size are reused), then stream one epoch
+through the training DataLoader — :class:`ParquetSpectra` with DataLoader
+workers and the shuffle buffer on, collated by :class:`SpectrumCollator` —
+while a thread samples the resident memory of the main process and its
+workers every ``--sample-s`` seconds. Reported: peak RSS, RSS at 10/50/90 %
+of the epoch (flat = no growth with spectra read), loader spectra/s, and a
+few training steps of the ``--preset`` model at the same batch size on the
+loader's own batches, so "the loader feeds the model faster than it trains"
+is measured, not assumed. Targets: peak RSS < 2 GB, flat, loader faster.
+
+RSS is summed over the main process and the workers (pages shared after
+fork are counted once per process, so the sum over-states); PSS, which
+splits shared pages, is recorded beside it where the OS provides it.
+
+Throughput (``spectra_per_s``): simulate, collate, write and stream Parquet
+and validated reading on ``min(n, --throughput-count)`` spectra, plus real
+files when given (``--files``; default ../shared/data/real/*.mgf).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import platform
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+#: Targets from issue 7.
+PEAK_RSS_TARGET_BYTES = 2 * 2**30
+#: "Flat": RSS at 90 % of the epoch exceeds RSS at 10 % by less than this.
+FLAT_GROWTH_BYTES = 100 * 2**20
+MANIFEST = "manifest.json"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-n", "--count", type=int, default=2000, help="simulated spectra to time (default 2000)")
+    parser.add_argument("-n", "--n-spectra", "--count", dest="n_spectra", type=int, default=1_000_000,
+                        help="spectra to simulate and stream (default 1,000,000)")
+    parser.add_argument("--shard-size", type=int, default=100_000, help="spectra per Parquet shard (default 100,000)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="simulation processes and DataLoader workers (default 2)")
+    parser.add_argument("--out", default=None,
+                        help="folder for the shards, reused by later runs (default: a temporary folder, deleted)")
+    parser.add_argument("--json", "-o", "--output", dest="json", default=None, metavar="FILE",
+                        help="write the results as JSON")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--shuffle-buffer", type=int, default=10_000)
+    parser.add_argument("--sample-s", type=float, default=0.5, help="RSS sampling interval, seconds (default 0.5)")
+    parser.add_argument("--preset", default="small", help="model preset timed for comparison (default small)")
+    parser.add_argument("--train-steps", type=int, default=None,
+                        help="timed training steps (0: skip; default 5, or 0 below 1,000 spectra — a smoke run)")
+    parser.add_argument("--throughput-count", type=int, default=2000,
+                        help="spectra for the per-stage throughput section (default 2000; 0: skip)")
     parser.add_argument("--files", nargs="*", default=None,
                         help="spectrum files to time reading (default: ../shared/data/real/*.mgf when present)")
-    parser.add_argument("-o", "--output", default="bench_data.json", help="JSON output (default bench_data.json)")
 
+
+# ----------------------------------------------------------------------------- shards
+
+def _expected_rows(path: Path) -> int | None:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(str(path)).metadata.num_rows
+    except Exception:  # a partial or foreign file is simply rewritten
+        return None
+
+
+_progress = None
+
+
+def _init_worker(counter) -> None:
+    global _progress
+    _progress = counter
+
+
+def _write_shard(task: tuple) -> tuple[str, int, float]:
+    """Simulate spectra [start, start + count) into ``path`` (atomically: temp file, then rename)."""
+    from renovo.data.parquet import write_parquet
+    from renovo.data.simulate import simulate_records
+
+    path, start, count, seed = task
+    path = Path(path)
+    t0 = time.perf_counter()
+
+    def records():
+        pending = 0
+        for record in simulate_records(count, seed, start_index=start):
+            yield record
+            pending += 1
+            if pending == 256 and _progress is not None:
+                with _progress.get_lock():
+                    _progress.value += pending
+                pending = 0
+        if pending and _progress is not None:
+            with _progress.get_lock():
+                _progress.value += pending
+
+    partial = path.with_name(path.name + ".partial")
+    written = write_parquet(records(), partial)
+    partial.replace(path)
+    return str(path), written, time.perf_counter() - t0
+
+
+def make_shards(out: Path, n_spectra: int, shard_size: int, seed: int, workers: int, progress: bool = True) -> dict:
+    """Simulated spectra [0, n) in shards of ``shard_size`` under ``out``; returns a summary with ``paths``.
+
+    Shard ``k`` holds spectra [k·shard_size, …) and depends only on (seed,
+    shard_size, k), so complete shards from an earlier run with the same seed
+    and shard size are reused (also by a run with a larger n)."""
+    import multiprocessing as mp
+
+    from tqdm import tqdm
+
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {"shard_size": shard_size, "seed": seed}
+    manifest_path = out / MANIFEST
+    if manifest_path.is_file():
+        try:
+            previous = json.loads(manifest_path.read_text()).get("settings")
+        except ValueError:
+            previous = None
+        if previous != settings:  # other spectra: start over rather than mix
+            for stale in out.glob("shard_*.parquet"):
+                stale.unlink()
+    manifest_path.write_text(json.dumps({"settings": settings, "n_spectra": n_spectra, "complete": False}, indent=2))
+    n_shards = max(1, math.ceil(n_spectra / shard_size))
+    tasks, reused, paths = [], 0, []
+    for shard in range(n_shards):
+        start = shard * shard_size
+        count = min(shard_size, n_spectra - start)
+        path = out / f"shard_{shard:05d}.parquet"
+        paths.append(path)
+        if path.is_file() and _expected_rows(path) == count:
+            reused += count
+            continue
+        tasks.append((str(path), start, count, seed))
+    t0 = time.perf_counter()
+    simulated = sum(t[2] for t in tasks)
+    if tasks:
+        context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        counter = context.Value("q", 0)
+        bar = tqdm(total=simulated, unit="spectra", desc="simulate shards", disable=not progress, smoothing=0.05)
+        with context.Pool(max(1, min(workers, len(tasks))), initializer=_init_worker, initargs=(counter,)) as pool:
+            result = pool.map_async(_write_shard, tasks, chunksize=1)
+            while not result.ready():
+                result.wait(0.5)
+                bar.update(counter.value - bar.n)
+            result.get()  # re-raise a worker's error
+        bar.update(counter.value - bar.n)
+        bar.close()
+    seconds = time.perf_counter() - t0
+    manifest_path.write_text(json.dumps({"settings": settings, "n_spectra": n_spectra, "complete": True}, indent=2))
+    return {
+        "paths": paths,
+        "shards": n_shards,
+        "spectra_simulated": simulated,
+        "spectra_reused": reused,
+        "seconds": seconds,
+        "spectra_per_s": simulated / seconds if simulated and seconds > 0 else None,
+        "processes": workers,
+    }
+
+
+# ----------------------------------------------------------------------------- memory sampling
+
+class MemorySampler(threading.Thread):
+    """Samples RSS (and PSS) of this process plus its children every ``interval_s``."""
+
+    def __init__(self, interval_s: float = 0.5):
+        super().__init__(daemon=True)
+        import psutil
+
+        self.interval_s = interval_s
+        self.process = psutil.Process()
+        self.samples: list[dict] = []  # {"t_s", "spectra", "rss", "pss", "processes"}
+        self.spectra = 0  # updated by the consumer
+        self._stop_event = threading.Event()
+        self._t0 = time.perf_counter()
+
+    def sample(self) -> None:
+        import psutil
+
+        rss = pss = 0
+        have_pss = True
+        processes = [self.process]
+        try:
+            processes += self.process.children(recursive=True)
+        except psutil.Error:
+            pass
+        for process in processes:
+            try:
+                if have_pss:
+                    try:
+                        info = process.memory_full_info()
+                        rss += info.rss
+                        pss += getattr(info, "pss", 0)
+                        have_pss = hasattr(info, "pss")
+                        continue
+                    except psutil.AccessDenied:
+                        have_pss = False
+                rss += process.memory_info().rss
+            except psutil.NoSuchProcess:
+                continue
+        self.samples.append({"t_s": time.perf_counter() - self._t0, "spectra": self.spectra, "rss": rss,
+                             "pss": pss if have_pss else None, "processes": len(processes)})
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval_s):
+            self.sample()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+        self.sample()
+
+
+def rss_at_fraction(samples: list[dict], total: int, fraction: float, key: str = "rss") -> int | None:
+    """The sample value taken when ``fraction`` of ``total`` spectra had been read (first sample at or past it)."""
+    target = fraction * total
+    for sample in samples:
+        if sample["spectra"] >= target and sample[key] is not None:
+            return sample[key]
+    return samples[-1][key] if samples else None
+
+
+# ----------------------------------------------------------------------------- the epoch
+
+def stream_epoch(paths, *, batch_size: int, workers: int, shuffle_buffer: int, seed: int, sample_s: float,
+                 keep_batches: int = 0, progress: bool = True, rank: int | None = None,
+                 world_size: int | None = None) -> dict:
+    """One epoch of the training DataLoader over Parquet shards, with memory samples."""
+    import torch
+    from tqdm import tqdm
+
+    from renovo.chem import Tokenizer
+    from renovo.data.collate import SpectrumCollator
+    from renovo.data.datasets import ParquetSpectra
+
+    # even_shards=False: a single rank needs no padding, so every spectrum is read exactly once.
+    dataset = ParquetSpectra(paths, shuffle_buffer=shuffle_buffer, seed=seed, rank=rank, world_size=world_size,
+                             even_shards=False)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, num_workers=workers, collate_fn=SpectrumCollator(Tokenizer()),
+        persistent_workers=False, prefetch_factor=4 if workers > 0 else None,
+    )
+    sampler = MemorySampler(sample_s)
+    sampler.sample()
+    sampler.start()
+    kept = []
+    spectra = batches = labelled = 0
+    t0 = time.perf_counter()
+    first_batch_s = None
+    with tqdm(total=dataset.num_rows, unit="spectra", desc="stream epoch", disable=not progress, smoothing=0.05) as bar:
+        for batch in loader:
+            n = len(batch["peptides"])
+            if first_batch_s is None:
+                first_batch_s = time.perf_counter() - t0
+            spectra += n
+            batches += 1
+            labelled += sum(p is not None for p in batch["peptides"])
+            sampler.spectra = spectra
+            if len(kept) < keep_batches:
+                kept.append(batch)
+            bar.update(n)
+    seconds = time.perf_counter() - t0
+    sampler.stop()
+    samples = sampler.samples
+    peak = max(s["rss"] for s in samples)
+    at = {f"{int(f * 100)}%": rss_at_fraction(samples, spectra, f) for f in (0.1, 0.5, 0.9)}
+    pss_values = [s["pss"] for s in samples if s["pss"] is not None]
+    growth = (at["90%"] - at["10%"]) if at["90%"] is not None and at["10%"] is not None else None
+    step = max(1, len(samples) // 200)
+    return {
+        "spectra": spectra,
+        "rows_in_shards": dataset.num_rows,
+        "labelled": labelled,
+        "batches": batches,
+        "seconds": seconds,
+        "first_batch_s": first_batch_s,
+        "spectra_per_s": spectra / seconds if seconds > 0 else None,
+        "workers": workers,
+        "shuffle_buffer": shuffle_buffer,
+        "peak_rss_bytes": peak,
+        "peak_pss_bytes": max(pss_values) if pss_values else None,
+        "rss_bytes_at": at,
+        "pss_bytes_at": {f"{int(f * 100)}%": rss_at_fraction(samples, spectra, f, "pss") for f in (0.1, 0.5, 0.9)}
+        if pss_values else None,
+        "rss_growth_10_to_90_bytes": growth,
+        "samples": [{k: s[k] for k in ("t_s", "spectra", "rss", "pss")} for s in samples[::step]],
+        "_batches": kept,
+    }
+
+
+def time_training(batches: list, preset: str, steps: int, seed: int) -> dict:
+    """Seconds per training step of ``preset`` on the loader's own batches (forward, objective, backward, AdamW)."""
+    import torch
+
+    try:
+        from renovo.train.config import load_config
+        from renovo.train.module import RenovoModule
+    except ImportError as error:
+        return {"skipped": f"renovo.train not importable ({error})"}
+    config = load_config(None, [f"model.preset={preset}", f"seed={seed}", "curriculum.force_final=true"])
+    torch.manual_seed(seed)
+    module = RenovoModule(config).train()
+    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4)
+    weights = module.curriculum.weights(0)
+
+    def step(batch):
+        logits = module.model(batch)
+        out = module.objective(logits, batch, weights)
+        out["total"].backward()
+        torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    step(batches[0])  # warm-up (allocations, lazy init)
+    times = []
+    for i in range(steps):
+        t0 = time.perf_counter()
+        step(batches[(i + 1) % len(batches)])
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    median = times[len(times) // 2]
+    size = len(batches[0]["peptides"])
+    return {
+        "preset": preset,
+        "parameters": sum(p.numel() for p in module.parameters()),
+        "batch_size": size,
+        "steps": steps,
+        "step_s_median": median,
+        "spectra_per_s": size / median,
+        "torch_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "config": "default (model.preset overridden), curriculum at final weights",
+    }
+
+
+# ----------------------------------------------------------------------------- per-stage throughput
 
 def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
 
 
-def run_bench(args: argparse.Namespace) -> int:
+def throughput(count: int, seed: int, batch_size: int, files) -> dict:
     from renovo.chem import Tokenizer
     from renovo.data import ParquetSpectra, SpectrumCollator, read_spectra, simulate_records, write_parquet
 
-    results: dict = {"settings": vars(args), "machine": platform.platform(), "spectra_per_s": {}}
-    rates = results["spectra_per_s"]
-
+    rates: dict = {}
     start = time.perf_counter()
-    records = list(simulate_records(args.count, args.seed))
+    records = list(simulate_records(count, seed))
     rates["simulate"] = _rate(len(records), time.perf_counter() - start)
-
     collator = SpectrumCollator(Tokenizer())
     start = time.perf_counter()
-    for i in range(0, len(records), args.batch_size):
-        collator(records[i:i + args.batch_size])
+    for i in range(0, len(records), batch_size):
+        collator(records[i:i + batch_size])
     rates["collate"] = _rate(len(records), time.perf_counter() - start)
-
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.parquet"
         start = time.perf_counter()
         write_parquet(records, path, row_group_size=512)
         rates["write_parquet"] = _rate(len(records), time.perf_counter() - start)
         start = time.perf_counter()
-        count = sum(1 for _ in ParquetSpectra(path, shuffle_buffer=1000))
-        rates["stream_parquet"] = _rate(count, time.perf_counter() - start)
+        n = sum(1 for _ in ParquetSpectra(path, shuffle_buffer=1000))
+        rates["stream_parquet"] = _rate(n, time.perf_counter() - start)
         start = time.perf_counter()
-        count = sum(1 for _ in read_spectra(path))
-        rates["read_parquet_validated"] = _rate(count, time.perf_counter() - start)
-
-    files = args.files
+        n = sum(1 for _ in read_spectra(path))
+        rates["read_parquet_validated"] = _rate(n, time.perf_counter() - start)
     if files is None:
         real = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
         files = sorted(str(p) for p in real.glob("*.mgf")) if real.is_dir() else []
     for name in files:
         start = time.perf_counter()
-        count = sum(1 for _ in read_spectra(name))
-        rates[f"read {Path(name).name}"] = _rate(count, time.perf_counter() - start)
+        n = sum(1 for _ in read_spectra(name))
+        rates[f"read {Path(name).name}"] = _rate(n, time.perf_counter() - start)
+    return rates
 
-    Path(args.output).write_text(json.dumps(results, indent=2))
-    width = max(len(k) for k in rates)
-    for key, value in rates.items():
-        print(f"{key.ljust(width)}  {value:10.0f} spectra/s")
-    print(f"wrote {args.output}")
+
+# ----------------------------------------------------------------------------- command
+
+def _mb(value) -> str:
+    return "—" if value is None else f"{value / 2**20:,.0f} MB"
+
+
+def format_report(report: dict) -> str:
+    lines = [f"renovo bench data — {report['settings']['n_spectra']:,} spectra, {report['machine']}"]
+    sim = report.get("simulate")
+    if sim:
+        rate = f"{sim['spectra_per_s']:,.0f} spectra/s" if sim["spectra_per_s"] else "—"
+        lines.append(f"simulate: {sim['shards']} shards; {sim['spectra_simulated']:,} simulated in {sim['seconds']:.1f} s "
+                     f"({rate}, {sim['processes']} processes), {sim['spectra_reused']:,} reused")
+    epoch = report.get("epoch")
+    if epoch:
+        lines += [
+            f"epoch: {epoch['spectra']:,} spectra ({epoch['rows_in_shards']:,} rows in shards) in {epoch['batches']:,} "
+            f"batches of {report['settings']['batch_size']} in {epoch['seconds']:.1f} s = {epoch['spectra_per_s']:,.0f} "
+            f"spectra/s ({epoch['workers']} workers, shuffle buffer {epoch['shuffle_buffer']:,}; first batch after "
+            f"{epoch['first_batch_s']:.1f} s)",
+            f"memory (main + workers): peak RSS {_mb(epoch['peak_rss_bytes'])} (PSS {_mb(epoch['peak_pss_bytes'])}); "
+            "RSS at 10/50/90 % of the epoch: "
+            + " / ".join(_mb(epoch["rss_bytes_at"][k]) for k in ("10%", "50%", "90%"))
+            + f"; growth 10→90 %: {_mb(epoch['rss_growth_10_to_90_bytes'])}",
+        ]
+    training = report.get("training")
+    if training and "spectra_per_s" in training:
+        lines.append(f"training ({training['preset']}, {training['parameters']:,} parameters, batch "
+                     f"{training['batch_size']}, {training['torch_threads']} threads): {training['step_s_median']:.2f} "
+                     f"s/step = {training['spectra_per_s']:,.1f} spectra/s")
+    elif training:
+        lines.append(f"training: {training.get('skipped')}")
+    targets = report.get("targets")
+    if targets:
+        lines.append("targets: " + "; ".join(f"{k}: {'met' if v else 'NOT met' if v is not None else '—'}"
+                                             for k, v in targets.items()))
+    rates = report.get("spectra_per_s")
+    if rates:
+        lines.append("per-stage throughput (one process):")
+        width = max(len(k) for k in rates)
+        lines += [f"  {k.ljust(width)}  {v:10,.0f} spectra/s" for k, v in rates.items()]
+    return "\n".join(lines)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    # Idle OpenMP threads must sleep, not spin: on a shared 2-core machine spinning made a `small`
+    # training step 20-30× slower (see renovo/commands/train.py). Set before torch loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from renovo.errors import RenovoError
+
+    if args.n_spectra < 1 or args.shard_size < 1 or args.batch_size < 1 or args.workers < 0:
+        raise RenovoError("--n-spectra, --shard-size and --batch-size must be ≥ 1 and --workers ≥ 0")
+    report: dict = {"benchmark": "data", "settings": vars(args).copy(), "machine": platform.platform(),
+                    "cpus": os.cpu_count()}
+    if args.train_steps is None:
+        args.train_steps = 5 if args.n_spectra >= 1000 else 0
+    temporary = None
+    if args.out is None:
+        temporary = tempfile.TemporaryDirectory(prefix="renovo_bench_data_")
+        out = Path(temporary.name)
+    else:
+        out = Path(args.out)
+    try:
+        report["simulate"] = make_shards(out, args.n_spectra, args.shard_size, args.seed, args.workers)
+        paths = report["simulate"].pop("paths")
+        epoch = stream_epoch(paths, batch_size=args.batch_size, workers=args.workers,
+                             shuffle_buffer=args.shuffle_buffer, seed=args.seed, sample_s=args.sample_s,
+                             keep_batches=max(2, min(args.train_steps + 1, 8)))
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
+    batches = epoch.pop("_batches")
+    report["epoch"] = epoch
+    if args.train_steps > 0:
+        report["training"] = time_training(batches, args.preset, args.train_steps, args.seed)
+    training_rate = (report.get("training") or {}).get("spectra_per_s")
+    growth = epoch["rss_growth_10_to_90_bytes"]
+    report["targets"] = {
+        "peak RSS < 2 GB": epoch["peak_rss_bytes"] < PEAK_RSS_TARGET_BYTES,
+        "RSS flat (growth 10→90 % < 100 MB)": None if growth is None else growth < FLAT_GROWTH_BYTES,
+        "loader faster than training": None if training_rate is None else epoch["spectra_per_s"] > training_rate,
+        "every spectrum read once": epoch["spectra"] == args.n_spectra,
+    }
+    if args.throughput_count > 0:
+        report["spectra_per_s"] = throughput(min(args.n_spectra, args.throughput_count), args.seed,
+                                             args.batch_size, args.files)
+    print(format_report(report))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2, default=str))
+        print(f"wrote {args.json}")
     return 0

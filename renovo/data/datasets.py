@@ -44,6 +44,21 @@ def resolve_rank(rank: int | None = None, world_size: int | None = None) -> tupl
     return rank, world_size
 
 
+def _bind_rank(rank: int | None, world_size: int | None) -> tuple[int | None, int | None]:
+    """Resolve rank and world size now, in the rank's own process, when torch.distributed is initialised:
+    DataLoader worker processes do not see the process group (``dist.is_initialized()`` is False
+    there, measured), so resolving it lazily inside a worker gave every rank the same data."""
+    if rank is None or world_size is None:
+        try:
+            import torch.distributed as dist
+
+            if dist.is_available() and dist.is_initialized():
+                return resolve_rank(rank, world_size)
+        except ImportError:  # pragma: no cover
+            pass
+    return rank, world_size
+
+
 def shard_info(rank: int | None = None, world_size: int | None = None) -> tuple[int, int]:
     """(shard, n_shards) of the calling DataLoader worker on this rank."""
     rank, world_size = resolve_rank(rank, world_size)
@@ -82,8 +97,7 @@ class SimulatedSpectra(IterableDataset):
         self.fasta = str(fasta) if fasta is not None else None
         self.start_index = int(start_index)
         self.vocabulary = vocabulary
-        self.rank = rank
-        self.world_size = world_size
+        self.rank, self.world_size = _bind_rank(rank, world_size)
         self.fresh_each_epoch = fresh_each_epoch
         self.epoch = 0
         self._simulator: Simulator | None = None
@@ -171,8 +185,7 @@ class ParquetSpectra(IterableDataset):
         self.shuffle_buffer = int(shuffle_buffer)
         self.seed = int(seed)
         self.epoch = int(epoch)
-        self.rank = rank
-        self.world_size = world_size
+        self.rank, self.world_size = _bind_rank(rank, world_size)
         self.even_shards = even_shards
         self.shuffle_units = self.shuffle_buffer > 0 if shuffle_units is None else shuffle_units
         self.validate = validate or vocabulary is not None
