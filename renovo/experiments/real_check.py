@@ -65,6 +65,14 @@ def make_decoys(tokens: tuple[str, ...], rng: np.random.Generator, n_shuffles: i
     return decoys
 
 
+def _mass_or_nan(tokens: tuple[str, ...], vocabulary) -> float:
+    """A decoy's neutral mass (Da), NaN when it is not a valid peptide (e.g. pyro-Glu moved off its Q)."""
+    try:
+        return peptide_mass_da("".join(tokens), vocabulary)
+    except ValueError:
+        return float("nan")
+
+
 def spectrum_losses() -> dict:
     """The losses compared, by name. Variance-aware equals analytic on one-hot
     probabilities (zero variance), so it is not repeated here."""
@@ -176,7 +184,7 @@ def run_real_check(files: Iterable[Path], out_dir: Path, seed: int = 0, max_spec
             true_mass = peptide_mass_da(peptide, tokenizer.vocabulary)
             decoys = [
                 (kind, tokens) for kind, tokens in decoys
-                if abs(peptide_mass_da("".join(tokens), tokenizer.vocabulary) - true_mass) <= MASS_TOLERANCE_DA
+                if abs(_mass_or_nan(tokens, tokenizer.vocabulary) - true_mass) <= MASS_TOLERANCE_DA
             ]
             if not decoys:
                 continue

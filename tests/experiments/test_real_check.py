@@ -57,3 +57,12 @@ def test_gaussian_loss_ranks_true_peptide_above_shuffles(shared_data):
         scored += 1
     assert scored >= 8, f"only {scored} annotated spectra with shuffle decoys in {path.name}"
     assert wins / scored > 0.5, f"true peptide ranked first against shuffles in only {wins}/{scored} spectra"
+
+
+def test_invalid_decoys_are_dropped():
+    from renovo.chem import default_vocabulary
+    from renovo.experiments.real_check import _mass_or_nan
+
+    # A swap moves pyro-Glu's Q away from the N-terminus: not a peptide, so not a decoy.
+    assert np.isnan(_mass_or_nan(("[Gln->pyro-Glu]-", "Y", "Q", "H"), default_vocabulary()))
+    assert np.isfinite(_mass_or_nan(("[Gln->pyro-Glu]-", "Q", "Y", "H"), default_vocabulary()))
