@@ -419,6 +419,7 @@ def write_report(plan, out: str | Path, command_line: str = "", run_commands: Se
     from renovo.experiments.plots import make_figures
 
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     runs = [summarize_run(spec.run_dir, spec.config, spec.seed, sanity=plan.sanity) for spec in plan.runs]
     agg = aggregate(runs, plan.configs)
     judged = verdicts(plan, runs, agg)

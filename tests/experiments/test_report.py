@@ -83,3 +83,11 @@ def test_nonfinite_run_makes_stability_unsupported(tmp_path, make_plan):
     judged = verdicts(plan, runs, aggregate(runs, plan.configs))
     stable = next(v for v in judged if v["hypothesis"].startswith("Stable"))
     assert stable["verdict"].startswith("not supported")
+
+
+def test_report_of_a_plan_with_no_finished_runs(tmp_path, make_plan):
+    plan = make_plan()
+    text = write_report(plan, tmp_path / "out").read_text()
+    assert "no finished runs" in text and text.count("| missing |") == len(plan.runs)
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert {r["status"] for r in results["runs"]} == {"missing"} and results["figures"] == {}
