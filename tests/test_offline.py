@@ -143,7 +143,6 @@ def trained_run(tmp_path_factory):
     return tmp_path_factory.mktemp("offline_run") / "run"
 
 
-@pytest.mark.slow  # ~30-80 s on a shared 2-core machine: tiny training, beam search, plots
 def test_train_sequence_evaluate_gradients_offline(no_network, trained_run, tmp_path, capsys):
     out = trained_run
     code = main(["train", "--config", "gaussian_losses", "--preset", "tiny", "--max-steps", "3", "--batch-size", "4",
