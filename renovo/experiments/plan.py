@@ -290,7 +290,9 @@ def run_plan(plan: Plan, out: Path, *, command_line: str = "", report_only: bool
             if status == "done":
                 say(f"[{i}/{total}] {spec.name}: done, skipped")
                 continue
-            verb = "resuming" if status == "partial" else ("retrying" if status == "failed" else "running")
+            has_checkpoint = (spec.run_dir / "checkpoints" / "last.ckpt").is_file()
+            verb = ("resuming from last.ckpt" if has_checkpoint else "running") + (
+                " (previous attempt failed)" if status == "failed" else "")
             say(f"[{i}/{total}] {spec.name}: {verb} ({plan.max_steps} steps, preset {plan.preset}) → {spec.run_dir}/train.log")
             record = execute_run(spec, launcher)
             if record["status"] == "done":
