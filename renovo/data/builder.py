@@ -21,6 +21,19 @@ MAX_CHARGE = 100
 _MAX_INTENSITY = float(np.finfo(np.float32).max)
 
 
+def first_float(text: str | None) -> float | None:
+    """The first number in a header value (``PEPMASS=445.12 1234`` → 445.12), or None."""
+    if text is None:
+        return None
+    fields = text.replace(",", " ").split()
+    if not fields:
+        return None
+    try:
+        return float(fields[0])
+    except ValueError:
+        return None
+
+
 def parse_charge(text: str | None) -> tuple[int | None, str | None]:
     """Charge from MGF-style text ("2+", "2", "+2", "3+ and 4+"): (charge, skip reason)."""
     if text is None or not str(text).strip():

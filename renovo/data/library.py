@@ -58,7 +58,7 @@ import numpy as np
 from renovo.chem import PeptideParseError, UnknownModificationError, Vocabulary, default_vocabulary
 from renovo.chem.constants import AMINO_ACID_MASS_DA
 from renovo.chem.modifications import Modification
-from renovo.data.builder import RecordBuilder, parse_charge
+from renovo.data.builder import RecordBuilder, first_float, parse_charge
 from renovo.data.labels import Label
 from renovo.data.records import MalformedFileError, SpectrumRecord
 
@@ -300,18 +300,6 @@ def parse_comment(text: str) -> dict[str, str]:
     return {key: value.strip('"') for key, value in _COMMENT_PAIR.findall(text)}
 
 
-def _first_float(text: str | None) -> float | None:
-    if text is None:
-        return None
-    fields = text.replace(",", " ").split()
-    if not fields:
-        return None
-    try:
-        return float(fields[0])
-    except ValueError:
-        return None
-
-
 def _peaks(path, lines: list[str], first_line: int) -> tuple[np.ndarray, np.ndarray]:
     """(mz, intensity) float64 of peak lines ``m/z intensity [annotation]``."""
     mz = np.empty(len(lines))  # (peaks,)
@@ -408,9 +396,9 @@ def read_library(path: str | Path, builder: RecordBuilder, labels: dict[str, Lab
         if not charge_text:
             charge_text = headers.get("charge") or comment.get("Charge")
         charge, reason = parse_charge(charge_text)
-        precursor = _first_float(headers.get("precursormz"))
+        precursor = first_float(headers.get("precursormz"))
         if precursor is None:
-            precursor = _first_float(comment.get("Parent") or comment.get("PrecursorMZ"))
+            precursor = first_float(comment.get("Parent") or comment.get("PrecursorMZ"))
         record = builder.build(
             mz,
             intensity,
@@ -420,7 +408,7 @@ def read_library(path: str | Path, builder: RecordBuilder, labels: dict[str, Lab
             index,
             title=name,
             scan=comment.get("Scan") or headers.get("libid"),
-            retention_time_s=_first_float(comment.get("RetentionTime")),
+            retention_time_s=first_float(comment.get("RetentionTime")),
             charge_reason=reason,
             where=f"{path.name}:{start} (entry {index}, {name[:_MAX_TOKEN]})",
         )

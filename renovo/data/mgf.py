@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from renovo.data.builder import RecordBuilder, parse_charge
+from renovo.data.builder import RecordBuilder, first_float, parse_charge
 from renovo.data.labels import Label
 from renovo.data.records import MalformedFileError, SpectrumRecord
 
@@ -48,18 +48,6 @@ def _peaks(path, lines: list[str], line_numbers: list[int]) -> tuple[np.ndarray,
         except ValueError:
             raise MalformedFileError(path, number, f"not a number in peak line {line[:60]!r}") from None
     return mz, intensity
-
-
-def _float(text: str | None) -> float | None:
-    if text is None:
-        return None
-    fields = text.replace(",", " ").split()
-    if not fields:
-        return None
-    try:
-        return float(fields[0])
-    except ValueError:
-        return None
 
 
 def read_mgf(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] | None = None) -> Iterator[SpectrumRecord]:
@@ -98,13 +86,13 @@ def read_mgf(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] 
                 record = builder.build(
                     mz,
                     intensity,
-                    _float(headers.get("PEPMASS")),
+                    first_float(headers.get("PEPMASS")),
                     charge,
                     label,
                     index,
                     title=title,
                     scan=headers.get("SCANS"),
-                    retention_time_s=_float(headers.get("RTINSECONDS")),
+                    retention_time_s=first_float(headers.get("RTINSECONDS")),
                     charge_reason=reason,
                     where=f"{path.name}:{block_start} (spectrum {index}{', ' + title if title else ''})",
                 )
