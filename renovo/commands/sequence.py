@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     progress = tqdm(unit="spectra", desc="sequencing", dynamic_ncols=True)
     for path in files:
         # Labels play no part in sequencing: no label table is joined.
-        records = read_spectra(path, labels=False, vocabulary=model.tokenizer.vocabulary, skips=skips)
+        records = read_spectra(path, labels=False, vocabulary=model.tokenizer.vocabulary, skips=skips, on_unknown_mod="ignore")
         for records_batch in _batches(records, args.batch_size):
             batch = collate(records_batch)
             results = beam_search(

@@ -14,7 +14,9 @@ from renovo.data.centroid import is_profile
 from renovo.data.labels import Label
 from renovo.data.records import SkipCounter, SpectrumRecord
 
-ON_UNKNOWN_MOD = ("skip", "error")
+#: What to do with a spectrum whose label cannot be read: drop the spectrum (counted),
+#: raise, or keep the spectrum unlabelled ("ignore", for inference where labels do not matter).
+ON_UNKNOWN_MOD = ("skip", "error", "ignore")
 #: Larger charges are garbage (Parquet stores the charge as int16; top-down spectra stay below ~100).
 MAX_CHARGE = 100
 #: Intensities are stored as float32; a larger value would become inf.
@@ -130,7 +132,7 @@ class RecordBuilder:
             if not nonzero.all():
                 mz, intensity = mz[nonzero], intensity[nonzero]
         peptide = None
-        if label is not None and (label.text or label.error):
+        if label is not None and (label.text or label.error) and self.on_unknown_mod != "ignore":
             try:
                 if label.error is not None:
                     raise label.error

@@ -56,7 +56,8 @@ def read_spectra(
     never joins. A table label takes precedence over an MGF ``SEQ=`` label.
     ``vocabulary``: labels are parsed against it (default vocabulary if None);
     a label using a token outside it is an unknown modification.
-    ``on_unknown_mod``: "skip" (count and drop the spectrum) or "error".
+    ``on_unknown_mod``: "skip" (count and drop the spectrum), "error", or
+    "ignore" (do not read labels at all: every spectrum is kept unlabelled, for inference).
     ``centroid``: centroid profile-mode spectra (True) or skip them (False).
     Skipped spectra are counted in ``skips``.
     """
