@@ -10,7 +10,10 @@ clipping). Validation: ``val/ce``, ``val/spectrum``, ``val/precursor``,
 from __future__ import annotations
 
 import math
+import random
 from typing import Mapping
+
+import numpy as np
 
 import lightning as L
 import torch
@@ -156,10 +159,63 @@ class RenovoModule(L.LightningModule):
         # Measured, not inferred: the norm the optimizer actually sees.
         self.log("grad/total_norm_post_clip", grad_norm(self.parameters()), on_step=True, on_epoch=False)
 
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        # Dropout (and anything else random in a step) draws from generators
+        # seeded by (seed, step, rank): a resumed run repeats the uninterrupted
+        # one's draws however many numbers validation or loader start-up took.
+        seed_step(int(self.config["seed"]), self.global_step, self.global_rank)
+
     # --- checkpoints -----------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Plain dicts only, so `torch.load(weights_only=True)` can read it.
-        checkpoint["renovo"] = {"config": self.config, "tokenizer": tokenizer_state(self.tokenizer)}
+        checkpoint["renovo"] = {"config": self.config, "tokenizer": tokenizer_state(self.tokenizer),
+                                "rng": rng_state()}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        from renovo.train.checkpoints import check_compatible
+
+        check_compatible(checkpoint, "checkpoint", self.tokenizer, self.state_dict())
+        if "rng" in checkpoint.get("renovo", {}):
+            set_rng_state(checkpoint["renovo"]["rng"])
+
+
+def seed_step(seed: int, step: int, rank: int = 0) -> None:
+    """Seed torch (CPU + CUDA), numpy and python ``random`` from (seed, step, rank)."""
+    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(step), int(rank)]).generate_state(2)
+    value = int(state[0]) << 32 | int(state[1])
+    torch.manual_seed(value)
+    np.random.seed(int(state[0]))
+    random.seed(value)
+
+
+def rng_state() -> dict:
+    """The process's torch / CUDA / numpy / python RNG states as weights-only-loadable values."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"kind": str(kind), "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(gauss)},
+        "python": {"version": int(version), "internal": list(internal), "gauss_next": gauss_next},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Mapping) -> None:
+    """Restore what `rng_state` returned (missing parts are left alone)."""
+    if "torch" in state:
+        torch.set_rng_state(state["torch"].cpu())
+    if "numpy" in state:
+        n = state["numpy"]
+        np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                             n["cached_gaussian"]))
+    if "python" in state:
+        p = state["python"]
+        random.setstate((p["version"], tuple(p["internal"]), p["gauss_next"]))
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def grad_norm(parameters) -> float:
@@ -171,4 +227,5 @@ def grad_norm(parameters) -> float:
     return float(torch.linalg.vector_norm(torch.stack([n.float() for n in norms])))
 
 
-__all__ = ["RenovoModule", "COMPONENTS", "grad_norm", "lr_lambda", "tokenizer_from_state", "tokenizer_state"]
+__all__ = ["RenovoModule", "COMPONENTS", "grad_norm", "lr_lambda", "rng_state", "seed_step", "set_rng_state",
+           "tokenizer_from_state", "tokenizer_state"]

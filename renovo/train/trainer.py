@@ -2,7 +2,9 @@
 
 A run folder holds ``config.yaml`` (the resolved config, seed included),
 ``metrics.csv`` (CSV logger), ``tensorboard/`` and ``checkpoints/``
-(``last.ckpt`` and ``best-*.ckpt`` on ``trainer.checkpoint_monitor``).
+(``last.ckpt`` every ``trainer.checkpoint_every_n_steps`` and at the end, and
+``best-*.ckpt`` on ``trainer.checkpoint_monitor``), written atomically and read
+weights-only (`renovo.train.checkpoints`).
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from renovo.errors import RenovoError
+from renovo.train.checkpoints import AtomicCheckpointIO, CheckpointError, check_compatible
+from renovo.train.checkpoints import read_checkpoint as _read_checkpoint
 from renovo.train.config import save_config
 from renovo.train.data import RenovoDataModule
 from renovo.train.module import RenovoModule, build_model_from_config, tokenizer_from_state
@@ -46,6 +50,18 @@ def default_run_dir(config: Mapping) -> Path:
     return Path(config["trainer"]["out"]) / f"{config['name']}_{config['model']['preset']}_s{config['seed']}_{stamp}"
 
 
+def checkpoint_interval(config: Mapping) -> int:
+    """Steps between ``last.ckpt`` writes: ``trainer.checkpoint_every_n_steps``, else the validation interval."""
+    t = config["trainer"]
+    max_steps = int(t["max_steps"])
+    every = t.get("checkpoint_every_n_steps")  # absent from configs stored by older checkpoints
+    if every is None:
+        every = t["val_every_n_steps"]
+    if int(every) < 1:
+        raise RenovoError(f"trainer.checkpoint_every_n_steps must be ≥ 1, got {every}")
+    return max(1, min(int(every), max_steps))
+
+
 def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequence[L.Callback] = ()) -> L.Trainer:
     """The Lightning trainer for ``config``, logging and checkpointing into ``run_dir``.
 
@@ -56,6 +72,7 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
     t = config["trainer"]
     max_steps = int(t["max_steps"])
     val_every = max(1, min(int(t["val_every_n_steps"]), max_steps))
+    ckpt_every = checkpoint_interval(config)
     monitor = str(t["checkpoint_monitor"])
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
@@ -63,16 +80,26 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
         monitor=monitor,
         mode="max" if "acc" in monitor or "recall" in monitor or "precision" in monitor else "min",
         save_top_k=1,
-        save_last=True,
+        save_last=False,
         every_n_train_steps=val_every,
         auto_insert_metric_name=False,
+    )
+    # last.ckpt on its own interval (the resume point); overwritten in place, never last-v1.ckpt.
+    last = ModelCheckpoint(
+        dirpath=run_dir / "checkpoints",
+        monitor=None,
+        save_top_k=0,
+        save_last=True,
+        every_n_train_steps=ckpt_every,
+        enable_version_counter=False,
     )
     callbacks: list[L.Callback] = [
         NaNGuard(int(config["monitors"]["nan_guard_max_consecutive"])),
         GradientFlowMonitor(),
         SpeedMonitor(),
         checkpoints,
-        FinalCheckpoint(run_dir / "checkpoints" / "last.ckpt", val_every),
+        last,
+        FinalCheckpoint(run_dir / "checkpoints" / "last.ckpt", ckpt_every),
     ]
     if t["progress_bar"]:
         callbacks.append(TQDMProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))))
@@ -101,6 +128,7 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
         gradient_clip_algorithm="norm",
         callbacks=callbacks,
         logger=loggers,
+        plugins=[AtomicCheckpointIO()],
         enable_progress_bar=bool(t["progress_bar"]),
         enable_model_summary=False,
         default_root_dir=str(run_dir),
@@ -120,6 +148,9 @@ def train(
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
     L.seed_everything(int(config["seed"]), workers=True, verbose=False)
     module = RenovoModule(config)
+    if resume:
+        # Refuse a foreign or incompatible file with a one-line error before Lightning touches it.
+        check_compatible(_read_checkpoint(resume), resume, module.tokenizer, module.state_dict())
     data = RenovoDataModule(config, module.tokenizer)
     trainer = build_trainer(config, run_dir, extra_callbacks)
     if trainer.is_global_zero:
@@ -165,13 +196,8 @@ def merge_metrics(previous: Path, current: Path) -> None:
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise RenovoError(f"checkpoint {path} not found")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # unpickling errors name the offending type
-        raise RenovoError(f"{path}: not a loadable renovo checkpoint ({error})") from None
+    """A renovo checkpoint's dict (``weights_only=True``, CPU); `RenovoError` if missing, corrupt or foreign."""
+    return _read_checkpoint(path)
 
 
 def load_model(ckpt_path: str | Path, map_location: str | torch.device = "cpu"):
@@ -179,24 +205,30 @@ def load_model(ckpt_path: str | Path, map_location: str | torch.device = "cpu"):
 
     Loads with ``weights_only=True``: the config and tokenizer are stored as
     plain dicts (``checkpoint["renovo"]``). The model's ``.config_dict``
-    attribute holds the run's resolved config.
+    attribute holds the run's resolved config. A corrupted, foreign or
+    incompatible checkpoint raises `renovo.train.checkpoints.CheckpointError`
+    (a `RenovoError`).
     """
     checkpoint = read_checkpoint(ckpt_path)
-    if "renovo" not in checkpoint:
-        raise RenovoError(f"{ckpt_path}: not a renovo training checkpoint (no 'renovo' entry)")
     config = checkpoint["renovo"]["config"]
-    tokenizer = tokenizer_from_state(checkpoint["renovo"]["tokenizer"])
-    model = build_model_from_config(config, tokenizer)
+    try:
+        tokenizer = tokenizer_from_state(checkpoint["renovo"]["tokenizer"])
+        model = build_model_from_config(config, tokenizer)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{ckpt_path}: cannot rebuild the model from the checkpoint's metadata "
+                              f"({type(error).__name__}: {error})") from None
     prefix = "model."
     state = {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()
+        raise CheckpointError(f"{ckpt_path}: checkpoint weights do not fit its model "
+                              f"({' '.join(first[:2])[:300]})") from None
     model.config_dict = config
     return model.to(map_location).eval()
 
 
 def checkpoint_config(ckpt_path: str | Path) -> dict:
     """The resolved config stored in a renovo checkpoint."""
-    checkpoint = read_checkpoint(ckpt_path)
-    if "renovo" not in checkpoint:
-        raise RenovoError(f"{ckpt_path}: not a renovo training checkpoint (no 'renovo' entry)")
-    return dict(checkpoint["renovo"]["config"])
+    return dict(read_checkpoint(ckpt_path)["renovo"]["config"])
