@@ -29,6 +29,7 @@ def test_summary_counts_spikes_nonfinite_and_stages(tmp_path):
     assert m["stability/nonfinite"] == 1 and m["stability/skipped"] == 1
     assert m["stability/spikes_total"] == 1 and m["stability/spikes_ce"] == 1
     assert s["spike_steps_total"] == [74]
+    assert m["stability/spikes_total_at_switch"] == 0  # stages switch at 10, 20, 30, 40 of 100 steps
     assert m["speed/steps_per_s"] == 10.0 and m["memory/peak_rss_mb"] == 499.0
     assert m["loss/spectrum_change_pct"] < 0
     # 100 steps of the seed's 5-stage table scaled from 100k: stages begin at 0, 10, 20, 30, 40.
