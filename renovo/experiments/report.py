@@ -174,6 +174,8 @@ def summarize_run(run_dir: str | Path, config: str, seed: int, sanity: bool = Fa
                      if any(0 <= s - start < 0.05 * max_steps for start in starts)]
         m["stability/spikes_total_at_switch"] = float(len(at_switch))
     summary["has_physics"] = _has_physics(config_dict)
+    if config_dict:
+        summary["loss_config"] = {k: config_dict.get("loss", {}).get(k) for k in ("spectrum", "precursor")}
     gradflow: dict[int, dict[str, list[float]]] = {}
     if curriculum is not None and "grad/ce_norm" in series:
         for key in GRAD_KEYS:
@@ -260,6 +262,12 @@ def _stat(agg: Mapping, config: str, key: str) -> dict | None:
 
 def _label(config: str) -> str:
     return Path(config).stem
+
+
+def _loss_config(runs: Sequence[dict], config: str, key: str):
+    """The ``loss.<key>`` section of a config's first finished run (what its logged loss measures)."""
+    return next((r.get("loss_config", {}).get(key) for r in runs if r["config"] == config and r["status"] == "done"),
+                None)
 
 
 def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
@@ -350,7 +358,10 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
                 for ctrl in controls:
                     for key in ("spectrum", "precursor"):
                         a, b = _stat(agg, c, f"loss/{key}_change_pct"), _stat(agg, ctrl, f"loss/{key}_change_pct")
-                        if a and b:
+                        if a and b and _loss_config(runs, c, key) != _loss_config(runs, ctrl, key):
+                            attributable.append(f"{_label(c)} vs {_label(ctrl)} {key}: not comparable (the control "
+                                                "logs a different {key} loss)".replace("{key}", key))
+                        elif a and b:
                             phrase, _ = compare_means(a["values"], b["values"], higher_is_better=False)
                             attributable.append(f"{_label(c)} vs {_label(ctrl)} {key} change: {phrase}")
             verdict += ("; against cross-entropy alone (the control logs the same losses without their "
