@@ -471,10 +471,22 @@ def write_report(plan, out: str | Path, command_line: str = "", run_commands: Se
         "aggregate": {c: {k: {kk: vv for kk, vv in s.items()} for k, s in a.items()} for c, a in agg.items()},
         "comparisons": comparisons, "verdicts": judged, "figures": figures,
     }
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=_json_default) + "\n")
+    (out / "results.json").write_text(json.dumps(_finite_or_none(results), indent=1, default=_json_default,
+                                                 allow_nan=False) + "\n")
     report = out / "report.md"
     report.write_text(format_report(plan, runs, agg, judged, comparisons, figures, command_line, run_commands))
     return report
+
+
+def _finite_or_none(value):
+    """Standard JSON: NaN and ±Inf (e.g. an undefined sd, a ratio to a zero term) become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    return value
 
 
 def _json_default(value):
