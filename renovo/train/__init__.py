@@ -10,6 +10,7 @@ import importlib
 _EXPORTS = {
     "ConfigError": "config", "available_configs": "config", "load_config": "config", "merge_config": "config",
     "save_config": "config",
+    "AtomicCheckpointIO": "checkpoints", "CheckpointError": "checkpoints", "read_checkpoint": "checkpoints",
     "Curriculum": "curriculum", "CurriculumError": "curriculum",
     "Objective": "objective", "peptide_lengths": "objective", "token_accuracy": "objective",
     "RenovoModule": "module",
