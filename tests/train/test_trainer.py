@@ -1,7 +1,6 @@
 """End to end: `renovo train` on the simulator, resume, checkpoint loading (NaN guard: test_nan_guard.py)."""
 from __future__ import annotations
 
-import csv
 import math
 
 import lightning as L
