@@ -110,7 +110,10 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
 
         strategy = DDPStrategy(process_group_backend="gloo")
     loggers = [
-        CSVLogger(save_dir=str(run_dir), name="", version=""),
+        # Flushed at every logged step: a killed run keeps its rows up to its last checkpoint (the default,
+        # every 100 steps, lost them), so a resumed run's metrics.csv holds both segments.
+        CSVLogger(save_dir=str(run_dir), name="", version="",
+                  flush_logs_every_n_steps=max(1, int(t["log_every_n_steps"]))),
         TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", default_hp_metric=False),
     ]
     return L.Trainer(
