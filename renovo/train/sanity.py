@@ -3,7 +3,9 @@
 Criteria (seed, "Phase 1: Sanity Check"): no NaN losses; the spectrum loss
 decreases; the precursor loss decreases; cross-entropy stays the primary
 signal. "Decreases" compares the mean of the first 10% of logged training
-steps with the mean of the last 10%; "primary" means CE exceeds each
+steps with the mean of the last 10%, and asks for a fall of at least
+``MIN_RELATIVE_DECREASE`` that is also larger than twice its standard error
+(a 0.03% drift of a flat loss is not a decrease); "primary" means CE exceeds each
 *weighted* physics term (w · loss, what enters the total) at every logged
 step. The seed's expected magnitudes (spectrum ~1.5 → ~0.8, precursor ~0.8 →
 ~0.4, CE ~2.0–2.5) are printed beside the observed ones but not judged: the
@@ -32,8 +34,31 @@ def read_metrics(path: str | Path) -> dict[int, dict[str, float]]:
     return dict(sorted(by_step.items()))
 
 
+#: A loss "decreases" only if its late-window mean is at least this fraction below the early one.
+MIN_RELATIVE_DECREASE = 0.01
+
+
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
+
+
+def _standard_error_of_difference(a: list[float], b: list[float]) -> float:
+    def variance(values):
+        if len(values) < 2:
+            return 0.0
+        mean = _mean(values)
+        return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+    return math.sqrt(variance(a) / max(len(a), 1) + variance(b) / max(len(b), 1))
+
+
+def decreased(early: list[float], late: list[float]) -> bool:
+    """Late mean below early mean by ≥ MIN_RELATIVE_DECREASE and by > 2 standard errors."""
+    a, b = _mean(early), _mean(late)
+    if not (math.isfinite(a) and math.isfinite(b)) or a <= 0:
+        return False
+    fall = a - b
+    return fall >= MIN_RELATIVE_DECREASE * a and fall > 2.0 * _standard_error_of_difference(early, late)
 
 
 def sanity_report(run_dir: str | Path, window_fraction: float = 0.1) -> tuple[str, bool]:
@@ -75,11 +100,11 @@ def sanity_report(run_dir: str | Path, window_fraction: float = 0.1) -> tuple[st
             lines.append(f"[FAIL] {label}: not logged (loss type none?)")
             continue
         a, b = window(early, key), window(late, key)
-        ok = math.isfinite(a) and math.isfinite(b) and b < a
+        ok = decreased([m[key] for _, m in early if key in m], [m[key] for _, m in late if key in m])
         results.append(ok)
         change = (b - a) / a * 100 if a else float("nan")
         lines.append(f"[{'PASS' if ok else 'FAIL'}] {label}: early mean {a:.4f} → late mean {b:.4f} "
-                     f"({change:+.1f}%)  [{seed_says}]")
+                     f"({change:+.1f}%; a decrease needs ≥ {MIN_RELATIVE_DECREASE:.0%} and > 2 standard errors)  [{seed_says}]")
 
     # 4. CE stays the largest term.
     worst = math.inf

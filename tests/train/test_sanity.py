@@ -39,6 +39,15 @@ def test_fail_when_loss_rises_or_nan_or_physics_dominates(tmp_path):
     assert not passed and "[FAIL] CE loss stays the primary signal" in text
 
 
+def test_a_negligible_drift_is_not_a_decrease(tmp_path):
+    # The spectrum loss drifts by 0.03% with noise: flat, not decreasing.
+    noise = [0.0005 * ((s * 7919) % 13 - 6) / 6 for s in range(100)]
+    write(tmp_path, [row(s, 3.0 - s / 100, 0.9950 - 0.0000003 * s + noise[s], 0.8 - s / 500) for s in range(100)])
+    text, passed = sanity_report(tmp_path)
+    assert not passed and "[FAIL] Spectrum loss decreases" in text
+    assert "[PASS] Precursor loss decreases" in text
+
+
 def test_rows_of_one_step_merge(tmp_path):
     rows = [row(0, 3.0, 1.0, 0.8), {"step": 0, "grad/ce_norm": 1.5}]
     write(tmp_path, rows)
