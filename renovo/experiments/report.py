@@ -425,7 +425,7 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
         verdict = "not tested by this plan (no comparison)"
     elif significant:
         verdict = ("significant differences (p < 0.05; with this few seeds, tentative): " + "; ".join(significant)
-                   + "; every other accuracy comparison shows no evidence of a difference")
+                   + "; the other accuracy comparisons are not significant (see below)")
     else:
         verdict = ("no evidence either way at this scale: no difference exceeds the seed-to-seed spread with "
                    "significance")
@@ -471,8 +471,8 @@ def write_report(plan, out: str | Path, command_line: str = "", run_commands: Se
         "aggregate": {c: {k: {kk: vv for kk, vv in s.items()} for k, s in a.items()} for c, a in agg.items()},
         "comparisons": comparisons, "verdicts": judged, "figures": figures,
     }
-    (out / "results.json").write_text(json.dumps(_finite_or_none(results), indent=1, default=_json_default,
-                                                 allow_nan=False) + "\n")
+    (out / "results.json").write_text(json.dumps(_finite_or_none(results), default=_json_default,
+                                                 allow_nan=False, separators=(",", ":")) + "\n")
     report = out / "report.md"
     report.write_text(format_report(plan, runs, agg, judged, comparisons, figures, command_line, run_commands))
     return report
