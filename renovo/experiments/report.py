@@ -264,6 +264,14 @@ def _label(config: str) -> str:
     return Path(config).stem
 
 
+def _min_relative_decrease() -> float:
+    try:
+        from renovo.train.sanity import MIN_RELATIVE_DECREASE
+    except ImportError:  # an older renovo.train
+        return 0.01
+    return float(MIN_RELATIVE_DECREASE)
+
+
 def _loss_config(runs: Sequence[dict], config: str, key: str):
     """The ``loss.<key>`` section of a config's first finished run (what its logged loss measures)."""
     return next((r.get("loss_config", {}).get(key) for r in runs if r["config"] == config and r["status"] == "done"),
@@ -330,7 +338,7 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
             early, late = _stat(agg, c, f"loss/{key}_early"), _stat(agg, c, f"loss/{key}_late")
             bits.append(f"{_label(c)} {key} {fmt(early, 3)} → {fmt(late, 3)} ({fmt(stat, 1)}%, fell in "
                         f"{fell}/{stat['n']} seeds)")
-            if abs(stat["mean"]) < 2.0:
+            if abs(stat["mean"]) < 100 * _min_relative_decrease():
                 small.append(f"{_label(c)} {key}")
             elif fell < stat["n"] and stat["mean"] > 0:
                 rose.append(f"{_label(c)} {key} ({stat['mean']:+.0f}%, rose in {stat['n'] - fell}/{stat['n']} seeds)")
@@ -351,7 +359,8 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
         if rose:
             verdict += f"; it ROSE for {', '.join(rose)}"
         if small:
-            verdict += f"; the change is under 2% (negligible) for {', '.join(small)}"
+            verdict += (f"; the change is under {100 * _min_relative_decrease():.0f}% (the sanity check's threshold for "
+                        f"a decrease) for {', '.join(small)}")
         if control_bits:
             attributable = []
             for c in physics:
