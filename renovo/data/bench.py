@@ -305,6 +305,7 @@ def time_training(batches: list, preset: str, steps: int, seed: int) -> dict:
 
     try:
         from renovo.train.config import load_config
+        from renovo.train.bench import training_step
         from renovo.train.module import RenovoModule
     except ImportError as error:
         return {"skipped": f"renovo.train not importable ({error})"}
@@ -315,12 +316,7 @@ def time_training(batches: list, preset: str, steps: int, seed: int) -> dict:
     weights = module.curriculum.weights(0)
 
     def step(batch):
-        logits = module.model(batch)
-        out = module.objective(logits, batch, weights)
-        out["total"].backward()
-        torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        training_step(module, optimizer, weights, batch)
 
     step(batches[0])  # warm-up (allocations, lazy init)
     times = []

@@ -81,15 +81,7 @@ def run_bench(args: argparse.Namespace) -> int:
         setups[name] = (module, optimizer, module.curriculum.weights(0))
 
     def step(module, optimizer, weights, batch):
-        ctx = torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype else torch.autocast(
-            device.type, enabled=False)
-        with ctx:
-            logits = module.model(batch)
-        out = module.objective(logits, batch, weights)
-        out["total"].backward()
-        torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        training_step(module, optimizer, weights, batch, autocast_dtype)
 
     def sync():
         if device.type == "cuda":
@@ -151,6 +143,23 @@ def run_bench(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(report, indent=2))
         print(f"wrote {args.json}")
     return 0
+
+
+def training_step(module, optimizer, weights, batch, autocast_dtype=None) -> None:
+    """One plain optimizer step of a RenovoModule (model under autocast if asked; the
+    objective keeps its own float32/float64 physics), without the training loop's monitors."""
+    import torch
+
+    device_type = batch["mz"].device.type
+    ctx = torch.autocast(device_type, dtype=autocast_dtype) if autocast_dtype else torch.autocast(
+        device_type, enabled=False)
+    with ctx:
+        logits = module.model(batch)
+    out = module.objective(logits, batch, weights)
+    out["total"].backward()
+    torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
 
 
 def _loss_label(objective, kind: str) -> str:
