@@ -1,4 +1,4 @@
-"""`renovo sequence`: de novo sequence spectra files with a trained model → mzTab (+ CSV)."""
+"""`renovo sequence`: de novo sequence spectra files with a trained model → mzTab or CSV."""
 from __future__ import annotations
 
 import argparse
@@ -7,15 +7,17 @@ import argparse
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "sequence",
-        help="de novo sequence spectra (MGF, mzML, Parquet) with a trained checkpoint; writes mzTab",
-        description="Sequence every spectrum of the input files with a trained renovo checkpoint and "
-        "write the predictions as mzTab 1.0 (and optionally CSV). Spectrum references are "
-        "ms_run[n]:index=i, i the 0-based position of the spectrum in its file. Writes "
-        "OUT.sequence.json with the resolved settings and counts.",
+        help="de novo sequence spectra (MGF, mzML, mzXML, Parquet; .gz too) with a trained checkpoint",
+        description="Sequence every spectrum of the inputs with a trained renovo checkpoint and write the "
+        "predictions as mzTab 1.0 in Casanovo 5.2's layout (or CSV when OUT ends in .csv). Inputs may be "
+        "files, folders (their spectrum files) or glob patterns. Spectrum references are ms_run[n]:index=i, "
+        "i the 0-based position of the spectrum in the file it was first read from (for a Parquet made by "
+        "`renovo convert`, its source file). Writes OUT.sequence.json with the resolved settings and counts.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="spectrum files (.mgf, .mzML, .parquet)")
+    parser.add_argument("files", nargs="+", metavar="INPUT", help="spectrum files, folders or glob patterns "
+                        "(.mgf, .mzML, .mzXML, optionally .gz; .parquet)")
     parser.add_argument("--model", required=True, metavar="CKPT", help="renovo training checkpoint (.ckpt)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT.mztab", help="mzTab file to write")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="file to write: .mztab, or .csv for CSV")
     parser.add_argument("--csv", metavar="OUT.csv", help="also write the predictions as CSV")
     parser.add_argument("--beam", type=int, default=5, help="beam size; 1 = greedy (default 5)")
     parser.add_argument("--top-k", type=int, default=1, help="predictions per spectrum (≤ beam; default 1)")
@@ -27,12 +29,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=32, help="spectra per batch (default 32)")
     parser.add_argument("--max-length", type=int, default=60, help="most residues per peptide (default 60)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    parser.add_argument("--vocabulary", metavar="CONFIG.yaml",
+                        help="a config whose vocabulary the model must have (a mismatch stops before decoding)")
+    parser.add_argument("--column-map", metavar="RENOVO=FILE,…",
+                        help="Parquet inputs in another layout: renovo column = file column, e.g. "
+                        "mz=masses,intensity=intensities,precursor_mz=pmz,precursor_charge=z")
     parser.add_argument("--seed", type=int, default=0, help="random seed (decoding is deterministic; recorded)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
     return parser
 
 
-def _isotopes(text: str) -> tuple[int, ...]:
+def parse_isotopes(text: str) -> tuple[int, ...]:
     from renovo.errors import RenovoError
 
     try:
@@ -44,15 +52,42 @@ def _isotopes(text: str) -> tuple[int, ...]:
     return values
 
 
-def _batches(records, size: int):
-    batch = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def parse_column_map(text: str | None) -> dict[str, str] | None:
+    from renovo.errors import RenovoError
+
+    if not text:
+        return None
+    mapping = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise RenovoError(f"--column-map entries are renovo_column=file_column, not {part!r}")
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def resolve_device(name: str) -> str:
+    """The torch device for ``--device``; a one-line error for a CUDA device this machine lacks."""
+    import torch
+
+    from renovo.errors import RenovoError
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise RenovoError(f"--device {name}: CUDA is not available here (use --device cpu or auto)")
+        index = name.partition(":")[2]
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            raise RenovoError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        return name
+    if name != "cpu":
+        raise RenovoError(f"--device must be cpu, cuda, cuda:N or auto, not {name!r}")
+    return name
+
+
+def _settings_path(output):
+    return output.with_name(output.name + ".sequence.json") if output.suffix == "" else output.with_suffix(".sequence.json")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,108 +103,82 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from renovo.data import PreprocessConfig, SkipCounter, SpectrumCollator, read_spectra
-    from renovo.decode import beam_search
+    from renovo.data import expand_inputs
+    from renovo.decode import SequencingCounts, SequencingSettings, sequence_files
     from renovo.errors import RenovoError
-    from renovo.evaluate.io import PSM, calc_mz, write_csv, write_mztab
-    from renovo.train import load_model
+    from renovo.evaluate.io import ms_runs_of, write_csv, write_mztab
+    from renovo.model.checkpoint import load_model, tokenizer_from_config, vocabulary_difference
 
-    if args.beam < 1 or args.top_k < 1 or args.batch_size < 1 or args.max_length < 1:
-        raise RenovoError("--beam, --top-k, --batch-size and --max-length must be ≥ 1")
-    if args.top_k > args.beam:
-        raise RenovoError(f"--top-k {args.top_k} exceeds --beam {args.beam}")
-    files = [Path(f) for f in args.files]
-    for f in files:
-        if not f.is_file():
-            raise RenovoError(f"no spectrum file {f}")
+    settings = SequencingSettings(
+        beam=args.beam, top_k=args.top_k, max_length=args.max_length, batch_size=args.batch_size,
+        precursor_tolerance_ppm=None if args.no_mass_constraint else float(args.precursor_tolerance_ppm),
+        isotope_offsets=parse_isotopes(args.isotope_offsets),
+    )
+    settings.check()
+    column_map = parse_column_map(args.column_map)
+    files = expand_inputs(args.files)
     if not Path(args.model).is_file():
         raise RenovoError(f"no checkpoint {args.model}")
-    tolerance = None if args.no_mass_constraint else float(args.precursor_tolerance_ppm)
-    if tolerance is not None and tolerance <= 0:
-        raise RenovoError("--precursor-tolerance-ppm must be > 0 (or use --no-mass-constraint)")
-    isotopes = _isotopes(args.isotope_offsets)
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    output = Path(args.output)
+    as_csv = output.suffix.lower() == ".csv"
+    device = resolve_device(args.device)
     torch.manual_seed(args.seed)
 
     model = load_model(args.model, map_location=device)
-    config = getattr(model, "config_dict", {}) or {}
-    data_config = config.get("data", {}) if isinstance(config, dict) else {}
-    preprocess = PreprocessConfig(**(data_config.get("preprocess") or {}))
-    collate = SpectrumCollator(model.tokenizer, preprocess, max_peaks=int(data_config.get("max_peaks", 150)))
+    if args.vocabulary:
+        from renovo.train.config import load_config
 
-    skips = SkipCounter()
-    psms: list[PSM] = []
-    n_read = n_sequenced = n_in_tolerance = 0
+        expected = tokenizer_from_config(load_config(args.vocabulary))
+        difference = vocabulary_difference(expected, model.tokenizer)
+        if difference:
+            raise RenovoError(f"{args.model} was trained with another vocabulary than {args.vocabulary} ({difference})")
+    config = getattr(model, "config_dict", {}) or {}
+
+    counts = SequencingCounts()
     started = time.perf_counter()
-    progress = tqdm(unit="spectra", desc="sequencing", dynamic_ncols=True)
-    for path in files:
-        # Labels play no part in sequencing: no label table is joined.
-        records = read_spectra(path, labels=False, vocabulary=model.tokenizer.vocabulary, skips=skips, on_unknown_mod="ignore")
-        for records_batch in _batches(records, args.batch_size):
-            batch = collate(records_batch)
-            results = beam_search(
-                model, batch, beam_size=args.beam, top_k=args.top_k, max_length=args.max_length,
-                precursor_tolerance_ppm=tolerance, isotope_offsets=isotopes,
-            )
-            n_read += len(records_batch)
-            for record, predictions in zip(records_batch, results):
-                if predictions:
-                    n_sequenced += 1
-                    n_in_tolerance += bool(predictions[0].precursor_match)
-                for rank, prediction in enumerate(predictions, start=1):
-                    psms.append(PSM(
-                        source_file=str(path),
-                        index=record.index,
-                        peptide=prediction.peptide,
-                        score=prediction.score,
-                        residue_scores=prediction.residue_scores,
-                        rank=rank,
-                        charge=record.precursor_charge,
-                        precursor_mz=record.precursor_mz,
-                        calc_mz=calc_mz(prediction.mass_da, record.precursor_charge),
-                        mass_error_ppm=prediction.mass_error_ppm,
-                        precursor_match=prediction.precursor_match,
-                        retention_time_s=record.retention_time_s,
-                        title=record.title,
-                        scan=record.scan,
-                    ))
-            progress.update(len(records_batch))
-    progress.close()
+    with tqdm(unit="spectra", desc="sequencing", dynamic_ncols=True, disable=args.no_progress) as progress:
+        psms = list(sequence_files(model, files, settings, counts=counts, on_batch=progress.update,
+                                   read_options={"column_map": column_map} if column_map else None))
     elapsed = time.perf_counter() - started
 
-    output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    write_mztab(output, psms, [str(f) for f in files], model.tokenizer.vocabulary)
+    recorded = {
+        "model": str(Path(args.model).resolve()), "beam": settings.beam, "top_k": settings.top_k,
+        "precursor_tolerance_ppm": settings.precursor_tolerance_ppm,
+        "isotope_offsets": ",".join(map(str, settings.isotope_offsets)), "max_length": settings.max_length,
+        "batch_size": settings.batch_size, "device": device, "seed": args.seed,
+        "vocabulary": " ".join(model.tokenizer.tokens[3:]),
+    }
+    if as_csv:
+        write_csv(output, psms)
+    else:
+        write_mztab(output, psms, ms_runs_of(psms, [str(f) for f in files]), model.tokenizer.vocabulary,
+                    settings=recorded)
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
         write_csv(args.csv, psms)
-    settings = {
+    summary = {
         "command": "sequence",
         "files": [str(f.resolve()) for f in files],
-        "model": str(Path(args.model).resolve()),
         "output": str(output.resolve()),
         "csv": str(Path(args.csv).resolve()) if args.csv else None,
-        "beam": args.beam,
-        "top_k": args.top_k,
-        "precursor_tolerance_ppm": tolerance,
-        "isotope_offsets": list(isotopes),
-        "batch_size": args.batch_size,
-        "max_length": args.max_length,
-        "device": device,
-        "seed": args.seed,
+        **recorded,
+        "isotope_offsets": list(settings.isotope_offsets),
+        "column_map": column_map,
         "model_config": config,
-        "counts": {"read": n_read, "sequenced": n_sequenced, "precursor_in_tolerance": n_in_tolerance,
-                   "skips": skips.as_dict()},
+        "counts": counts.as_dict(),
         "seconds": round(elapsed, 3),
     }
-    settings_path = output.with_name(output.name + ".sequence.json") if output.suffix == "" else output.with_suffix(".sequence.json")
-    settings_path.write_text(json.dumps(settings, indent=2, default=str) + "\n")
+    settings_path = _settings_path(output)
+    settings_path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
 
-    print(f"read {n_read} spectra from {len(files)} file(s); skipped {skips.total}")
+    skips = counts.skips
+    print(f"read {counts.read} spectra from {len(files)} file(s); skipped {skips.total}")
     if skips.total:
         print(skips.report())
-    rate = n_read / elapsed if elapsed > 0 else math.inf
-    constraint = f", {n_in_tolerance} within {tolerance:g} ppm of the precursor" if tolerance is not None else ""
-    print(f"sequenced {n_sequenced} spectra ({rate:.1f} spectra/s, beam {args.beam}{constraint})")
+    rate = counts.read / elapsed if elapsed > 0 else math.inf
+    tolerance = settings.precursor_tolerance_ppm
+    constraint = f", {counts.precursor_in_tolerance} within {tolerance:g} ppm of the precursor" if tolerance is not None else ""
+    print(f"sequenced {counts.sequenced} spectra ({rate:.1f} spectra/s, beam {settings.beam}{constraint})")
     print(f"wrote {output}" + (f" and {args.csv}" if args.csv else "") + f"; settings in {settings_path}")
     return 0

@@ -61,6 +61,7 @@ from renovo.chem.modifications import Modification
 from renovo.data.builder import RecordBuilder, first_float, parse_charge
 from renovo.data.labels import Label
 from renovo.data.records import MalformedFileError, SpectrumRecord
+from renovo.data.textfile import open_text
 
 MSP_SUFFIXES = (".msp",)
 SPTXT_SUFFIXES = (".sptxt",)
@@ -322,7 +323,7 @@ def _entries(path: Path) -> Iterator[tuple[int, dict[str, str], list[str], int]]
     expected: int | None = None
     peaks: list[str] = []
     first_peak = 0
-    with open(path, "r", encoding="utf-8-sig", errors="replace") as handle:  # -sig: drop a BOM
+    with open_text(path) as handle:  # gzip or plain; a BOM is dropped
         for line_number, raw in enumerate(handle, start=1):
             line = raw.strip()
             if expected is not None and len(peaks) < expected:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Iterable, Iterator, Mapping
 
 from renovo.chem import Vocabulary
 from renovo.data.builder import RecordBuilder
@@ -11,18 +11,69 @@ from renovo.data.records import MalformedFileError, SkipCounter, SpectrumRecord
 
 MGF_SUFFIXES = (".mgf",)
 MZML_SUFFIXES = (".mzml",)
+MZXML_SUFFIXES = (".mzxml",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 LIBRARY_SUFFIXES = (".msp", ".sptxt")
-SPECTRUM_SUFFIXES = MGF_SUFFIXES + MZML_SUFFIXES + PARQUET_SUFFIXES + LIBRARY_SUFFIXES
+SPECTRUM_SUFFIXES = MGF_SUFFIXES + MZML_SUFFIXES + MZXML_SUFFIXES + PARQUET_SUFFIXES + LIBRARY_SUFFIXES
+#: Text and XML formats may be gzip-compressed (``run.mgf.gz``); Parquet compresses itself.
+COMPRESSED_SUFFIXES = (".gz",)
+_GLOB_CHARS = set("*?[")
 #: A label table beside a spectrum file with the same stem is joined automatically.
 SIBLING_LABEL_SUFFIXES = (".peprec",)
+
+
+def format_suffix(path: str | Path) -> str:
+    """The lower-case format extension of a spectrum file, a ``.gz`` ending looked through."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSED_SUFFIXES:
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def is_compressed(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in COMPRESSED_SUFFIXES
+
+
+def is_spectrum_file(path: str | Path) -> bool:
+    path = Path(path)
+    return path.is_file() and format_suffix(path) in SPECTRUM_SUFFIXES and \
+        not (is_compressed(path) and format_suffix(path) in PARQUET_SUFFIXES)
+
+
+def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
+    """Spectrum files named by ``inputs``: files as given, folders as the spectrum files directly
+    inside them (sorted), glob patterns (``runs/*.mzML``, ``**`` for subfolders) as their sorted
+    matches. A name that matches nothing is a one-line error; duplicates are kept once."""
+    import glob
+
+    from renovo.errors import RenovoError
+
+    files: dict[Path, None] = {}
+    for item in inputs:
+        text = str(item)
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if is_spectrum_file(p))
+            if not found:
+                raise RenovoError(f"folder {path} holds no spectrum files ({', '.join(SPECTRUM_SUFFIXES)}, optionally .gz)")
+        elif path.is_file():
+            found = [path]
+        elif _GLOB_CHARS & set(text):
+            found = sorted(Path(p) for p in glob.glob(text, recursive=True) if is_spectrum_file(p))
+            if not found:
+                raise RenovoError(f"no spectrum files match {text!r}")
+        else:
+            raise RenovoError(f"no spectrum file {text}")
+        for f in found:
+            files.setdefault(f, None)
+    return list(files)
 
 
 def find_sibling_labels(path: str | Path) -> Path | None:
     """``<stem>.peprec`` next to ``path``, if there is one."""
     path = Path(path)
     for suffix in SIBLING_LABEL_SUFFIXES:
-        candidate = path.with_suffix(suffix)
+        candidate = path.with_name(path.name[: -len(path.suffix)] if is_compressed(path) else path.name).with_suffix(suffix)
         if candidate.is_file():
             return candidate
     return None
@@ -47,8 +98,9 @@ def read_spectra(
     skips: SkipCounter | None = None,
     on_unknown_mod: str = "skip",
     centroid: bool = True,
+    column_map: Mapping[str, str] | None = None,
 ) -> Iterator[SpectrumRecord]:
-    """Read the spectra of an MGF, mzML, renovo Parquet, NIST MSP or SpectraST sptxt file (by extension).
+    """Read the spectra of an MGF, mzML, mzXML, Parquet, NIST MSP or SpectraST sptxt file (by extension).
 
     ``labels``: a label table (MS2PIP peprec, or TSV/CSV with title + peptide
     columns) or a ``{title: peptide}`` mapping, joined on the spectrum title;
@@ -59,6 +111,9 @@ def read_spectra(
     ``on_unknown_mod``: "skip" (count and drop the spectrum), "error", or
     "ignore" (do not read labels at all: every spectrum is kept unlabelled, for inference).
     ``centroid``: centroid profile-mode spectra (True) or skip them (False).
+    ``column_map``: for Parquet files in another layout, ``{renovo column: file column}``
+    (see :mod:`renovo.data.parquet`; InstaNovo's layout is recognised without one).
+    Text and XML files may be gzip-compressed (``.mgf.gz``, ``.mzML.gz``).
     Skipped spectra are counted in ``skips``.
     """
     path = Path(path)
@@ -66,7 +121,9 @@ def read_spectra(
         raise MalformedFileError(path, None, "no such file")
     builder = RecordBuilder(path, vocabulary=vocabulary, skips=skips, on_unknown_mod=on_unknown_mod, centroid=centroid)
     table = _labels(labels, path)
-    suffix = path.suffix.lower()
+    suffix = format_suffix(path)
+    if is_compressed(path) and suffix in PARQUET_SUFFIXES:
+        raise MalformedFileError(path, None, "a Parquet file cannot be gzip-compressed (Parquet compresses its own pages)")
     if suffix in MGF_SUFFIXES:
         from renovo.data.mgf import read_mgf
 
@@ -75,10 +132,14 @@ def read_spectra(
         from renovo.data.mzml import read_mzml
 
         return read_mzml(path, builder, table)
+    if suffix in MZXML_SUFFIXES:
+        from renovo.data.mzml import read_mzxml
+
+        return read_mzxml(path, builder, table)
     if suffix in PARQUET_SUFFIXES:
         from renovo.data.parquet import read_parquet
 
-        return read_parquet(path, builder, table)
+        return read_parquet(path, builder, table, column_map=column_map)
     if suffix in LIBRARY_SUFFIXES:
         from renovo.data.library import read_library
 

@@ -19,11 +19,11 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from renovo.errors import RenovoError
-from renovo.train.checkpoints import AtomicCheckpointIO, CheckpointError, check_compatible
-from renovo.train.checkpoints import read_checkpoint as _read_checkpoint
+from renovo.model.checkpoint import checkpoint_config, load_model, read_checkpoint  # noqa: F401  (re-exported)
+from renovo.train.checkpoints import AtomicCheckpointIO, check_compatible
 from renovo.train.config import save_config
 from renovo.train.data import RenovoDataModule
-from renovo.train.module import RenovoModule, build_model_from_config, tokenizer_from_state
+from renovo.train.module import RenovoModule
 from renovo.train.monitors import GradientFlowMonitor, NaNGuard, SpeedMonitor
 
 
@@ -153,7 +153,7 @@ def train(
     module = RenovoModule(config)
     if resume:
         # Refuse a foreign or incompatible file with a one-line error before Lightning touches it.
-        check_compatible(_read_checkpoint(resume), resume, module.tokenizer, module.state_dict())
+        check_compatible(read_checkpoint(resume), resume, module.tokenizer, module.state_dict())
     data = RenovoDataModule(config, module.tokenizer)
     trainer = build_trainer(config, run_dir, extra_callbacks)
     if trainer.is_global_zero:
@@ -196,42 +196,3 @@ def merge_metrics(previous: Path, current: Path) -> None:
         writer.writeheader()
         writer.writerows(rows)
     previous.unlink()
-
-
-def read_checkpoint(path: str | Path) -> dict:
-    """A renovo checkpoint's dict (``weights_only=True``, CPU); `RenovoError` if missing, corrupt or foreign."""
-    return _read_checkpoint(path)
-
-
-def load_model(ckpt_path: str | Path, map_location: str | torch.device = "cpu"):
-    """The trained `SpectrumTransformer` of a checkpoint, in eval mode, with its tokenizer.
-
-    Loads with ``weights_only=True``: the config and tokenizer are stored as
-    plain dicts (``checkpoint["renovo"]``). The model's ``.config_dict``
-    attribute holds the run's resolved config. A corrupted, foreign or
-    incompatible checkpoint raises `renovo.train.checkpoints.CheckpointError`
-    (a `RenovoError`).
-    """
-    checkpoint = read_checkpoint(ckpt_path)
-    config = checkpoint["renovo"]["config"]
-    try:
-        tokenizer = tokenizer_from_state(checkpoint["renovo"]["tokenizer"])
-        model = build_model_from_config(config, tokenizer)
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{ckpt_path}: cannot rebuild the model from the checkpoint's metadata "
-                              f"({type(error).__name__}: {error})") from None
-    prefix = "model."
-    state = {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()
-        raise CheckpointError(f"{ckpt_path}: checkpoint weights do not fit its model "
-                              f"({' '.join(first[:2])[:300]})") from None
-    model.config_dict = config
-    return model.to(map_location).eval()
-
-
-def checkpoint_config(ckpt_path: str | Path) -> dict:
-    """The resolved config stored in a renovo checkpoint."""
-    return dict(read_checkpoint(ckpt_path)["renovo"]["config"])
