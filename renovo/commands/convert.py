@@ -1,4 +1,4 @@
-"""`renovo convert`: MGF / mzML / Parquet (+ label tables) → renovo Parquet."""
+"""`renovo convert`: MGF / mzML / mzXML / Parquet / libraries (+ label tables) → renovo Parquet."""
 from __future__ import annotations
 
 import argparse
@@ -8,16 +8,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "convert",
         help="convert spectrum files to renovo Parquet, counting skipped spectra",
-        description="Read MGF, mzML or Parquet files (labels from SEQ=, a --labels table joined on TITLE, "
+        description="Read MGF, mzML, mzXML (optionally .gz), Parquet (renovo's, InstaNovo's, or another layout "
+        "through --column-map) or MSP/sptxt files (labels from SEQ=, a --labels table joined on TITLE, "
         "or a sibling <stem>.peprec) and write one renovo Parquet file. Skipped spectra are counted by "
         "reason and printed at the end; a structurally malformed file stops with file:line.",
     )
-    parser.add_argument("inputs", nargs="+", help="spectrum files (.mgf, .mzML, .parquet)")
+    parser.add_argument("inputs", nargs="+", help="spectrum files, folders or glob patterns")
     parser.add_argument("-o", "--output", required=True, help="output .parquet file")
     parser.add_argument("--labels", help="label table (peprec, TSV/CSV with title + peptide) joined on spectrum TITLE")
     parser.add_argument("--no-centroid", action="store_true", help="skip profile-mode spectra instead of centroiding them")
     parser.add_argument("--on-unknown-mod", choices=("skip", "error"), default="skip",
                         help="a label with a modification outside the vocabulary: skip the spectrum (default) or stop")
+    parser.add_argument("--column-map", metavar="RENOVO=FILE,…",
+                        help="Parquet inputs in another layout: renovo column = file column, e.g. "
+                        "mz=masses,intensity=intensities,precursor_mz=pmz,precursor_charge=z,peptide=label")
     parser.set_defaults(handler=run)
     return parser
 
@@ -28,16 +32,16 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from renovo.data import SkipCounter, read_spectra, write_parquet
+    from renovo.commands.sequence import parse_column_map
+    from renovo.data import SkipCounter, expand_inputs, read_spectra, write_parquet
     from renovo.errors import RenovoError
 
     output = Path(args.output)
     if output.suffix.lower() != ".parquet":
         raise RenovoError(f"output must be a .parquet file, not {output.name!r}")
-    inputs = [Path(p) for p in args.inputs]
+    inputs = expand_inputs(args.inputs)
+    column_map = parse_column_map(args.column_map)
     for path in inputs:
-        if not path.is_file():
-            raise RenovoError(f"no such input file: {path}")
         if path.resolve() == output.resolve():
             raise RenovoError(f"output {output} is also an input")
     skips = SkipCounter()
@@ -49,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
                 bar.set_postfix_str(path.name)
                 file_skips = SkipCounter()
                 for record in read_spectra(path, labels=args.labels, skips=file_skips,
-                                           on_unknown_mod=args.on_unknown_mod, centroid=not args.no_centroid):
+                                           on_unknown_mod=args.on_unknown_mod, centroid=not args.no_centroid,
+                                           column_map=column_map):
                     bar.update(1)
                     yield record
                 per_file[str(path)] = file_skips.as_dict()

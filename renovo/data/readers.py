@@ -69,6 +69,17 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
     return list(files)
 
 
+def _guarded(path: Path, records: Iterator[SpectrumRecord]) -> Iterator[SpectrumRecord]:
+    """``records``, with a damaged gzip stream reported as a malformed file."""
+    import gzip
+    import zlib
+
+    try:
+        yield from records
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise MalformedFileError(path, None, f"compressed file is damaged or truncated ({error})") from None
+
+
 def find_sibling_labels(path: str | Path) -> Path | None:
     """``<stem>.peprec`` next to ``path``, if there is one."""
     path = Path(path)
@@ -127,15 +138,15 @@ def read_spectra(
     if suffix in MGF_SUFFIXES:
         from renovo.data.mgf import read_mgf
 
-        return read_mgf(path, builder, table)
+        return _guarded(path, read_mgf(path, builder, table))
     if suffix in MZML_SUFFIXES:
         from renovo.data.mzml import read_mzml
 
-        return read_mzml(path, builder, table)
+        return _guarded(path, read_mzml(path, builder, table))
     if suffix in MZXML_SUFFIXES:
         from renovo.data.mzml import read_mzxml
 
-        return read_mzxml(path, builder, table)
+        return _guarded(path, read_mzxml(path, builder, table))
     if suffix in PARQUET_SUFFIXES:
         from renovo.data.parquet import read_parquet
 
@@ -143,5 +154,5 @@ def read_spectra(
     if suffix in LIBRARY_SUFFIXES:
         from renovo.data.library import read_library
 
-        return read_library(path, builder, table)
+        return _guarded(path, read_library(path, builder, table))
     raise MalformedFileError(path, None, f"unknown spectrum format {suffix!r}; renovo reads {', '.join(SPECTRUM_SUFFIXES)}")
