@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     if as_csv:
         write_csv(output, psms)
     else:
-        write_mztab(output, psms, ms_runs_of(psms, [str(f) for f in files]), model.tokenizer.vocabulary,
+        write_mztab(output, psms, ms_runs_of(psms, [f for f, n in counts.per_input.items() if n == 0]), model.tokenizer.vocabulary,
                     settings=recorded)
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)

@@ -52,10 +52,13 @@ class SequencingCounts:
     sequenced: int = 0
     precursor_in_tolerance: int = 0
     skips: SkipCounter = field(default_factory=SkipCounter)
+    #: spectra decoded per input file, every input listed
+    per_input: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"read": self.read, "sequenced": self.sequenced,
-                "precursor_in_tolerance": self.precursor_in_tolerance, "skips": self.skips.as_dict()}
+                "precursor_in_tolerance": self.precursor_in_tolerance, "skips": self.skips.as_dict(),
+                "per_input": dict(self.per_input)}
 
 
 def _batches(records: Iterable, size: int) -> Iterator[list]:
@@ -100,6 +103,7 @@ def sequence_files(
     vocabulary = model.tokenizer.vocabulary
     offsets = tuple(int(k) for k in settings.isotope_offsets)
     for path in files:
+        counts.per_input.setdefault(str(path), 0)
         # Labels play no part in sequencing: no label table is joined, label text is not parsed.
         records = read_spectra(path, labels=False, vocabulary=vocabulary, skips=counts.skips,
                                on_unknown_mod="ignore", **(read_options or {}))
@@ -110,6 +114,7 @@ def sequence_files(
                 isotope_offsets=offsets,
             )
             counts.read += len(records_batch)
+            counts.per_input[str(path)] += len(records_batch)
             for record, predictions in zip(records_batch, results):
                 if predictions:
                     counts.sequenced += 1

@@ -121,15 +121,14 @@ def _flatten(settings: Mapping, prefix: str = "") -> list[tuple[str, object]]:
     return items
 
 
-def ms_runs_of(psms: Iterable[PSM], inputs: Sequence[str] = ()) -> list[str]:
+def ms_runs_of(psms: Iterable[PSM], also: Sequence[str] = ()) -> list[str]:
     """The ``ms_run`` files of an mzTab: the spectra's source files in order of first appearance,
-    then any input that yielded no PSM (so an empty input is still listed)."""
+    then the files ``also`` names (inputs that yielded no spectrum, so they are still listed)."""
     runs: dict[str, None] = {}
     for psm in psms:
         runs.setdefault(str(psm.source_file), None)
-    for path in inputs:
-        if str(path) not in runs and not any(Path(r).name == Path(path).name for r in runs):
-            runs.setdefault(str(path), None)
+    for path in also:
+        runs.setdefault(str(path), None)
     return list(runs)
 
 
