@@ -129,8 +129,8 @@ def _find_modification(text: str, residue: str | None, known: dict[str, Modifica
     n_terminal = residue is None
     stripped = text.strip()
     lowered = stripped.lower()
-    candidates = [m for m in known.values() if m.is_n_terminal == n_terminal
-                  and (n_terminal or not m.targets or residue in m.targets)]
+    placed = [m for m in known.values() if m.is_n_terminal == n_terminal]
+    candidates = [m for m in placed if n_terminal or not m.targets or residue in m.targets]
     if lowered.startswith(("unimod:", "u:")):
         try:
             accession = int(lowered.split(":", 1)[1])
@@ -149,10 +149,10 @@ def _find_modification(text: str, residue: str | None, known: dict[str, Modifica
             return matches[0]
         return Modification(name=f"{delta:+.4f}", unimod_id=None, delta_da=delta,
                             targets=() if n_terminal else (residue,), position="n-term" if n_terminal else "anywhere")
-    matches = [m for m in candidates if m.name.lower() == lowered or lowered in (a.lower() for a in m.aliases)]
+    matches = [m for m in placed if m.name.lower() == lowered or lowered in (a.lower() for a in m.aliases)]
     if not matches:
         raise UnknownModificationError(text, sorted(m.name for m in candidates))
-    return matches[0]
+    return matches[0]  # canonical_token checks that it may sit on the residue
 
 
 def canonical_token(spec: str, known: dict[str, Modification]) -> tuple[str, Modification | None]:

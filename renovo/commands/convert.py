@@ -19,6 +19,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--no-centroid", action="store_true", help="skip profile-mode spectra instead of centroiding them")
     parser.add_argument("--on-unknown-mod", choices=("skip", "error"), default="skip",
                         help="a label with a modification outside the vocabulary: skip the spectrum (default) or stop")
+    parser.add_argument("--vocabulary", metavar="CONFIG",
+                        help="read labels with this config's vocabulary (e.g. one with `fixed: []` for data that "
+                        "were not alkylated, so a plain C stays unmodified C); default: renovo's default vocabulary")
     parser.add_argument("--column-map", metavar="RENOVO=FILE,…",
                         help="Parquet inputs in another layout: renovo column = file column, e.g. "
                         "mz=masses,intensity=intensities,precursor_mz=pmz,precursor_charge=z,peptide=label")
@@ -41,6 +44,15 @@ def run(args: argparse.Namespace) -> int:
         raise RenovoError(f"output must be a .parquet file, not {output.name!r}")
     inputs = expand_inputs(args.inputs)
     column_map = parse_column_map(args.column_map)
+    vocabulary = None
+    if args.vocabulary:
+        from renovo.chem.vocabulary import vocabulary_from_config
+        from renovo.train.config import load_config
+
+        try:
+            vocabulary = vocabulary_from_config(load_config(args.vocabulary).get("vocabulary"))
+        except ValueError as error:
+            raise RenovoError(f"{args.vocabulary}: vocabulary: {error}") from None
     for path in inputs:
         if path.resolve() == output.resolve():
             raise RenovoError(f"output {output} is also an input")
@@ -54,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                 file_skips = SkipCounter()
                 for record in read_spectra(path, labels=args.labels, skips=file_skips,
                                            on_unknown_mod=args.on_unknown_mod, centroid=not args.no_centroid,
-                                           column_map=column_map):
+                                           column_map=column_map, vocabulary=vocabulary):
                     bar.update(1)
                     yield record
                 per_file[str(path)] = file_skips.as_dict()
