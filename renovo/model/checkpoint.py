@@ -136,10 +136,28 @@ def vocabulary_difference(expected: Tokenizer, found: Tokenizer) -> str | None:
 
 # ----------------------------------------------------------------------------- model
 
-def build_model_from_config(config: Mapping, tokenizer: Tokenizer):
-    """The (untrained) SpectrumTransformer a run config describes."""
+def build_model_from_config(config: Mapping, tokenizer: Tokenizer, model_state: Mapping | None = None):
+    """The model a run config describes. ``model_state``: the architecture a checkpoint
+    recorded (``ModelConfig.to_dict()``), which wins over the config; a checkpoint
+    written before it was recorded holds a plain model (no ion evidence)."""
+    if model_state is not None:
+        return build_model(ModelConfig.from_dict(dict(model_state)), tokenizer)
     m = config["model"]
     return build_model(model_config(m["preset"], **{k: m.get(k) for k in MODEL_KEYS}), tokenizer)
+
+
+def checkpoint_architecture(metadata: Mapping) -> dict:
+    """The ModelConfig dict a checkpoint's ``renovo`` metadata describes.
+
+    Checkpoints written before the architecture was recorded hold the plain
+    model (ion evidence did not exist yet): their config's preset and
+    overrides, with ``ion_evidence`` off.
+    """
+    if metadata.get("model") is not None:
+        return dict(metadata["model"])
+    m = metadata["config"]["model"]
+    overrides = {k: m.get(k) for k in MODEL_KEYS if k != "ion_evidence"}
+    return model_config(m["preset"], **overrides, ion_evidence=False).to_dict()
 
 
 def load_model(ckpt_path: str | Path, map_location: str | torch.device = "cpu"):
@@ -152,7 +170,7 @@ def load_model(ckpt_path: str | Path, map_location: str | torch.device = "cpu"):
     config = checkpoint["renovo"]["config"]
     try:
         tokenizer = tokenizer_from_state(checkpoint["renovo"]["tokenizer"])
-        model = build_model_from_config(config, tokenizer)
+        model = build_model_from_config(config, tokenizer, checkpoint_architecture(checkpoint["renovo"]))
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{ckpt_path}: cannot rebuild the model from the checkpoint's metadata "
                               f"({type(error).__name__}: {error})") from None
@@ -173,6 +191,6 @@ def checkpoint_config(ckpt_path: str | Path) -> dict:
     return dict(read_checkpoint(ckpt_path)["renovo"]["config"])
 
 
-__all__ = ["CheckpointError", "MODEL_KEYS", "build_model_from_config", "check_renovo_checkpoint",
+__all__ = ["CheckpointError", "MODEL_KEYS", "build_model_from_config", "check_renovo_checkpoint", "checkpoint_architecture",
            "checkpoint_config", "load_model", "read_checkpoint", "tokenizer_from_config", "tokenizer_from_state",
            "tokenizer_state", "vocabulary_difference"]

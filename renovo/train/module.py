@@ -22,6 +22,7 @@ from renovo.chem import Tokenizer
 from renovo.model.checkpoint import (  # noqa: F401  (re-exported: one home, in renovo.model)
     MODEL_KEYS,
     build_model_from_config,
+    checkpoint_architecture,
     tokenizer_from_config,
     tokenizer_from_state,
     tokenizer_state,
@@ -138,7 +139,7 @@ class RenovoModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Plain dicts only, so `torch.load(weights_only=True)` can read it.
         checkpoint["renovo"] = {"config": self.config, "tokenizer": tokenizer_state(self.tokenizer),
-                                "rng": rng_state()}
+                                "model": self.model.config.to_dict(), "rng": rng_state()}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         from renovo.train.checkpoints import check_compatible
