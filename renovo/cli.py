@@ -24,6 +24,7 @@ COMMANDS = {
     "gradients": "gradients",
     "bench": "bench",
     "experiment": "experiment",
+    "configure": "configure",
 }
 
 

@@ -41,6 +41,13 @@ _Loader.add_implicit_resolver(
 )
 
 
+def check_values(config: Mapping, schema: Mapping) -> None:
+    """Type and range of every value (`renovo.train.config_rules`); ConfigError naming the first bad key."""
+    from renovo.train.config_rules import check_values as check
+
+    check(config, schema)
+
+
 def _yaml_load(text: str):
     return yaml.load(text, Loader=_Loader)
 
@@ -140,18 +147,24 @@ def load_config(
         _merge(config, parse_override(override) if isinstance(override, str) else override, schema)
     if not config.get("name"):
         config["name"] = name
+    check_values(config, schema)
     return config
 
 
 def merge_config(config: dict, overlay: Mapping) -> dict:
     """A copy of a resolved ``config`` with ``overlay`` merged in (validated)."""
-    return _merge(copy.deepcopy(config), overlay, default_config())
+    schema = default_config()
+    merged = _merge(copy.deepcopy(config), overlay, schema)
+    check_values(merged, schema)
+    return merged
 
 
 def validate_config(config: Mapping) -> dict:
     """Check a complete config (e.g. read back from a run) against the schema."""
     schema = default_config()
-    return _merge(copy.deepcopy(schema), config, schema)
+    merged = _merge(copy.deepcopy(schema), config, schema)
+    check_values(merged, schema)
+    return merged
 
 
 def save_config(config: Mapping, path: str | Path) -> Path:
