@@ -11,7 +11,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Join rank-1 predictions to the labelled spectra of --labels by file and spectrum index, "
         "print the standard metrics (amino-acid precision/recall with 0.1 Da residue and 0.5 Da prefix "
         "tolerances, peptide recall/precision, precision-coverage AUC, I/L K/Q F/M[Oxidation] confusions) "
-        "and write metrics.json, precision_coverage.png and accuracy_by_length.png. Reads renovo and Casanovo "
+        "and write metrics.json, precision_coverage.png, accuracy_by_length.png and evaluate.log. Reads renovo and Casanovo "
         "mzTab and renovo and InstaNovo CSV, so the three tools are scored by one implementation.",
     )
     parser.add_argument("predictions", metavar="PREDICTIONS", help="predictions: renovo or Casanovo mzTab, renovo or InstaNovo CSV")
@@ -25,7 +25,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def output_dir(args) -> "Path":
+    from pathlib import Path
+
+    return Path(args.out) if args.out else Path(args.predictions).with_name(Path(args.predictions).stem + "_eval")
+
+
 def run(args: argparse.Namespace) -> int:
+    from renovo.commands.runlog import command_log
+
+    with command_log(output_dir(args) / "evaluate.log", args):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from renovo.data import SkipCounter, expand_inputs, read_spectra
@@ -61,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     metrics["label_files"] = list(labels)
     metrics["label_skips"] = skips.as_dict()
     metrics["tolerances_da"] = {"residue": args.residue_tolerance_da, "prefix": args.prefix_tolerance_da}
-    out = Path(args.out) if args.out else Path(args.predictions).with_name(Path(args.predictions).stem + "_eval")
+    out = output_dir(args)
     written = write_report(metrics, out, title=Path(args.predictions).name, predictions=predictions, targets=targets)
     print(format_table(metrics))
     if info["predictions_without_labelled_spectrum"]:

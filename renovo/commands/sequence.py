@@ -12,7 +12,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "predictions as mzTab 1.0 in Casanovo 5.2's layout (or CSV when OUT ends in .csv). Inputs may be "
         "files, folders (their spectrum files) or glob patterns. Spectrum references are ms_run[n]:index=i, "
         "i the 0-based position of the spectrum in the file it was first read from (for a Parquet made by "
-        "`renovo convert`, its source file). Writes OUT.sequence.json with the resolved settings and counts.",
+        "`renovo convert`, its source file). Writes OUT.sequence.json with the resolved settings and counts, and "
+        "OUT.log with the command, versions, settings and what was printed.",
     )
     parser.add_argument("files", nargs="+", metavar="INPUT", help="spectrum files, folders or glob patterns "
                         "(.mgf, .mzML, .mzXML, optionally .gz; .parquet)")
@@ -90,7 +91,22 @@ def _settings_path(output):
     return output.with_name(output.name + ".sequence.json") if output.suffix == "" else output.with_suffix(".sequence.json")
 
 
+def log_path(output) -> "Path":
+    """``OUT.log`` beside the output (``OUT.mztab`` → ``OUT.log``)."""
+    from pathlib import Path
+
+    output = Path(output)
+    return output.with_name(output.name + ".log") if output.suffix.lower() == ".log" else output.with_suffix(".log")
+
+
 def run(args: argparse.Namespace) -> int:
+    from renovo.commands.runlog import command_log
+
+    with command_log(log_path(args.output), args):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     import json
     import math
     import os
@@ -180,5 +196,6 @@ def run(args: argparse.Namespace) -> int:
     tolerance = settings.precursor_tolerance_ppm
     constraint = f", {counts.precursor_in_tolerance} within {tolerance:g} ppm of the precursor" if tolerance is not None else ""
     print(f"sequenced {counts.sequenced} spectra ({rate:.1f} spectra/s, beam {settings.beam}{constraint})")
-    print(f"wrote {output}" + (f" and {args.csv}" if args.csv else "") + f"; settings in {settings_path}")
+    print(f"wrote {output}" + (f" and {args.csv}" if args.csv else "") + f"; settings in {settings_path}; "
+          f"log in {log_path(output)}")
     return 0

@@ -6,7 +6,9 @@ stream for the run's seed, so it depends on (seed, k, r) only. The stream
 starts at the trainer's global step, which makes resuming exact. With no
 ``data.val`` paths, validation is a fixed simulated set of ``data.val_size``
 spectra drawn with seed ``seed + data.val_seed_offset`` (disjoint draws from
-training's).
+training's), unless ``data.val_fraction`` holds out that fraction of the
+training files' peptides (every spectrum of a held-out peptide goes to
+validation, so no peptide is in both).
 """
 from __future__ import annotations
 
@@ -147,6 +149,24 @@ class LabelledStream(IterableDataset):
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
+def split_by_peptide(records: Sequence, fraction: float, seed: int) -> tuple[list, list]:
+    """(training, validation) records: a peptide goes to validation when a hash of (seed, peptide)
+    falls below ``fraction``, so all its spectra stay on one side. Both sides are non-empty when
+    there are at least two peptides."""
+    import zlib
+
+    def draw(peptide: str) -> float:
+        return zlib.crc32(f"{seed}:{peptide}".encode()) / 2**32
+
+    peptides = sorted({r.peptide for r in records})
+    held = {p for p in peptides if draw(p) < fraction}
+    if len(peptides) >= 2 and not held:
+        held = {min(peptides, key=draw)}
+    if len(peptides) >= 2 and held == set(peptides):
+        held.discard(max(peptides, key=draw))
+    return [r for r in records if r.peptide not in held], [r for r in records if r.peptide in held]
+
+
 def read_labelled(paths: Sequence[str], tokenizer: Tokenizer, max_length: int, what: str) -> list:
     """Labelled records of the files whose peptide fits ``max_length`` residues; skips printed."""
     from renovo.data import SkipCounter, read_spectra
@@ -186,8 +206,17 @@ class RenovoDataModule(L.LightningDataModule):
         d = self.config["data"]
         max_length = int(d["max_length"])
         self.stream_parquet = bool(d["train"]) and all(str(p).lower().endswith(PARQUET_SUFFIXES) for p in d["train"])
+        fraction = d.get("val_fraction")
+        if fraction and d["train"] and not d["val"] and self.stream_parquet:
+            raise RenovoError("data.val_fraction splits MGF/mzML training files read into memory; for streamed "
+                              "Parquet training data give validation files (--val)")
         if d["train"] and self.train_records is None and not self.stream_parquet:
             self.train_records = read_labelled(d["train"], self.tokenizer, max_length, "training data")
+            if fraction and not d["val"]:
+                self.train_records, self.val_records = split_by_peptide(
+                    self.train_records, float(fraction), int(self.config["seed"]))
+                if not self.train_records or not self.val_records:
+                    raise RenovoError("data.val_fraction needs training files with at least two peptides")
         if self.val_records is None:
             if d["val"]:
                 self.val_records = read_labelled(d["val"], self.tokenizer, max_length, "validation data")

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from renovo.errors import RenovoError
@@ -25,6 +25,7 @@ from renovo.train.config import save_config
 from renovo.train.data import RenovoDataModule
 from renovo.train.module import RenovoModule
 from renovo.train.monitors import GradientFlowMonitor, NaNGuard, SpeedMonitor
+from renovo.train.progress import ProgressLines, StepProgressBar, quiet_lightning
 
 
 class FinalCheckpoint(L.Callback):
@@ -68,6 +69,7 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
     ``extra_callbacks`` (e.g. decoded-metric validation from renovo.decode) run
     after renovo's own monitors.
     """
+    quiet_lightning()
     run_dir = Path(run_dir)
     t = config["trainer"]
     max_steps = int(t["max_steps"])
@@ -102,7 +104,9 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
         FinalCheckpoint(run_dir / "checkpoints" / "last.ckpt", ckpt_every),
     ]
     if t["progress_bar"]:
-        callbacks.append(TQDMProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))))
+        callbacks.append(StepProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))))
+    else:
+        callbacks.append(ProgressLines())
     callbacks.extend(extra_callbacks)
     strategy = t["strategy"]
     if strategy == "ddp" and (t["accelerator"] == "cpu" or not torch.cuda.is_available()):

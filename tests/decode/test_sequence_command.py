@@ -44,6 +44,8 @@ def test_sequence_simulated_file(tmp_path, checkpoint, capsys):
         assert row["opt_global_rank"] in (1, 2)
         assert len(row["opt_global_aa_scores"].split(",")) >= 1
     assert len(read_csv(tmp_path / "pred.csv")) == len(rows)
+    log = (tmp_path / "pred.log").read_text()  # beside the output: command, settings, what was printed
+    assert "# command: renovo" in log and "beam=2" in log and "sequenced 6 spectra" in log and "# versions:" in log
     settings = json.loads((tmp_path / "pred.sequence.json").read_text())
     assert settings["beam"] == 2 and settings["counts"]["read"] == 6 and settings["precursor_tolerance_ppm"] == 50.0
 

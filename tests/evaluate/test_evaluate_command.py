@@ -34,6 +34,8 @@ def test_evaluate_known_answer_from_mztab(tmp_path, labelled, capsys):
     # precision 1 up to coverage 0.5, then two wrong: trapezoids 0.5·1 + (1/8)(1+0.8)/2 + (1/8)(0.8+4/6)/2
     assert metrics["auc"] == pytest.approx(0.5 + 0.125 * 0.9 + 0.125 * (0.8 + 4 / 6) / 2)
     assert (out / "precision_coverage.png").stat().st_size > 1000
+    assert (out / "accuracy_by_length.png").stat().st_size > 1000
+    assert "peptide recall" in (out / "evaluate.log").read_text()
     printed = capsys.readouterr().out
     assert "peptide recall" in printed and "0.5000" in printed
 
