@@ -25,6 +25,7 @@ COMMANDS = {
     "bench": "bench",
     "experiment": "experiment",
     "configure": "configure",
+    "plot": "plot",
 }
 
 

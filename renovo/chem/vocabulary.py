@@ -209,3 +209,16 @@ def vocabulary_from_config(section: dict | None) -> Vocabulary:
     if len(set(residues)) != len(residues):
         raise ValueError(f"two fixed modifications on one residue: {tokens['fixed']}")
     return default_vocabulary(tokens["fixed"], [t for t in tokens["variable"] if t not in tokens["fixed"]], extra)
+
+
+def reading_vocabulary(extra: Iterable[Modification] = ()) -> Vocabulary:
+    """A vocabulary for reading any renovo output: every residue plain (no fixed modification, so
+    ``C`` is unmodified cysteine) and every known modification on each residue it may sit on."""
+    known = {m.name: m for m in KNOWN_MODIFICATIONS + tuple(extra)}
+    variable = []
+    for modification in known.values():
+        if modification.is_n_terminal:
+            variable.append(modification.token())
+        else:
+            variable += [modification.token(r) for r in (modification.targets or AMINO_ACID_MASS_DA)]
+    return default_vocabulary((), variable, tuple(extra))

@@ -21,11 +21,12 @@ from renovo.evaluate.report import (
     evaluate_psms,
     format_table,
     join_predictions,
+    join_psms,
     write_report,
 )
 
 __all__ = [
     "CONFUSION_PAIRS", "PSM", "PeptideMatch", "accuracy_by_length", "area_under_curve", "evaluate_peptides", "evaluate_psms",
-    "format_table", "join_predictions", "match_peptide", "precision_coverage", "read_csv", "read_mztab",
+    "format_table", "join_predictions", "join_psms", "match_peptide", "precision_coverage", "read_csv", "read_mztab",
     "read_instanovo_csv", "read_predictions", "write_csv", "write_mztab", "write_report",
 ]

@@ -23,12 +23,12 @@ def _file_key(source: str, by_path: Mapping[str, str], names: Mapping[str, list[
     return None
 
 
-def join_predictions(
+def join_psms(
     psms: Iterable[PSM],
     labels: Mapping[str, Mapping[int, str | None]],
     scans: Mapping[str, Mapping[str, int]] | None = None,
-) -> tuple[list[str | None], list[str | None], list[float | None], dict]:
-    """Line up rank-1 predictions with labels.
+) -> tuple[list[tuple[PSM | None, str | None]], dict]:
+    """(best PSM or None, label) for every labelled spectrum, and the join counts.
 
     ``labels`` maps a spectrum file (resolved path) to ``{index: peptide}`` for
     every spectrum read from it; ``scans`` maps the same files to ``{scan: index}``
@@ -37,10 +37,8 @@ def join_predictions(
     spectrum's index. A prediction's file is matched by resolved path, else by
     file name (or name without extension) when that is unique among the label
     files. Two predictions of one rank for one spectrum are an error, since
-    one of them would be scored silently. Returns (predictions, targets,
-    scores, info) over all labelled spectra, with None where a spectrum has no
-    (readable) prediction; ``info`` counts predictions that matched no
-    labelled spectrum and predictions whose peptide cannot be read.
+    one of them would be scored silently. ``info`` counts predictions that
+    matched no labelled spectrum.
     """
     scans = scans or {}
     by_path = {str(Path(f).resolve()): f for f in labels}
@@ -51,7 +49,7 @@ def join_predictions(
         stems.setdefault(Path(f).stem, []).append(f)
     best: dict[tuple[str, int], PSM] = {}
     seen: set[tuple[str, int, int]] = set()
-    unmatched = unreadable = 0
+    unmatched = 0
     for psm in psms:
         key_file = _file_key(psm.source_file, by_path, names, stems)
         index = psm.index
@@ -71,20 +69,34 @@ def join_predictions(
         key = (key_file, index)
         if key not in best or psm.rank < best[key].rank:
             best[key] = psm
+    pairs = [(best.get((f, index)), peptide) for f, spectra in labels.items() for index, peptide in spectra.items()]
+    return pairs, {"predictions_without_labelled_spectrum": unmatched}
+
+
+def join_predictions(
+    psms: Iterable[PSM],
+    labels: Mapping[str, Mapping[int, str | None]],
+    scans: Mapping[str, Mapping[str, int]] | None = None,
+) -> tuple[list[str | None], list[str | None], list[float | None], dict]:
+    """Line up rank-1 predictions with labels (see :func:`join_psms`).
+
+    Returns (predictions, targets, scores, info) over all labelled spectra,
+    with None where a spectrum has no (readable) prediction; ``info`` also
+    counts predictions whose peptide cannot be read.
+    """
+    pairs, info = join_psms(psms, labels, scans)
     predictions: list[str | None] = []
     targets: list[str | None] = []
     scores: list[float | None] = []
-    for f, spectra in labels.items():
-        for index, peptide in spectra.items():
-            psm = best.get((f, index))
-            prediction = peptide_or_none(psm.peptide) if psm is not None else None
-            if psm is not None and psm.peptide and prediction is None:
-                unreadable += 1
-            predictions.append(prediction)
-            targets.append(peptide)
-            scores.append(psm.score if prediction is not None else None)
-    return predictions, targets, scores, {"predictions_without_labelled_spectrum": unmatched,
-                                          "predictions_unreadable": unreadable}
+    unreadable = 0
+    for psm, peptide in pairs:
+        prediction = peptide_or_none(psm.peptide) if psm is not None else None
+        if psm is not None and psm.peptide and prediction is None:
+            unreadable += 1
+        predictions.append(prediction)
+        targets.append(peptide)
+        scores.append(psm.score if prediction is not None else None)
+    return predictions, targets, scores, {**info, "predictions_unreadable": unreadable}
 
 
 def format_table(metrics: Mapping) -> str:
