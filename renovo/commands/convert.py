@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     from renovo.commands.sequence import parse_column_map
     from renovo.data import SkipCounter, expand_inputs, read_spectra, write_parquet
+    from renovo.data.readers import count_spectra
     from renovo.errors import RenovoError
 
     output = Path(args.output)
@@ -59,16 +60,22 @@ def run(args: argparse.Namespace) -> int:
     skips = SkipCounter()
     per_file = {}
 
+    sizes = [count_spectra(p) for p in inputs]
+    total = sum(sizes) if all(n is not None for n in sizes) else None
+
     def records():
-        with tqdm(unit="spectra", desc="convert") as bar:
+        with tqdm(total=total, unit="spectra", desc="convert") as bar:
             for path in inputs:
                 bar.set_postfix_str(path.name)
                 file_skips = SkipCounter()
+                done = bar.n
                 for record in read_spectra(path, labels=args.labels, skips=file_skips,
                                            on_unknown_mod=args.on_unknown_mod, centroid=not args.no_centroid,
                                            column_map=column_map, vocabulary=vocabulary):
-                    bar.update(1)
+                    # Spectra read, skipped ones included, so the bar reaches the files' own count.
+                    bar.update(done + file_skips.kept + file_skips.total - bar.n)
                     yield record
+                bar.update(done + file_skips.kept + file_skips.total - bar.n)
                 per_file[str(path)] = file_skips.as_dict()
                 skips.merge(file_skips)
 

@@ -120,6 +120,7 @@ def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from renovo.data import expand_inputs
+    from renovo.data.readers import count_spectra
     from renovo.decode import SequencingCounts, SequencingSettings, sequence_files
     from renovo.errors import RenovoError
     from renovo.evaluate.io import ms_runs_of, write_csv, write_mztab
@@ -151,10 +152,18 @@ def _run(args: argparse.Namespace) -> int:
     config = getattr(model, "config_dict", {}) or {}
 
     counts = SequencingCounts()
+    sizes = [count_spectra(f) for f in files] if not args.no_progress else [None]
+    total = sum(sizes) if all(n is not None for n in sizes) else None
+
+    def advance(_batch: int) -> None:
+        # Spectra read, skipped ones included, so the bar reaches the file's own count.
+        progress.update(counts.read + counts.skips.total - progress.n)
+
     started = time.perf_counter()
-    with tqdm(unit="spectra", desc="sequencing", dynamic_ncols=True, disable=args.no_progress) as progress:
-        psms = list(sequence_files(model, files, settings, counts=counts, on_batch=progress.update,
+    with tqdm(total=total, unit="spectra", desc="sequencing", dynamic_ncols=True, disable=args.no_progress) as progress:
+        psms = list(sequence_files(model, files, settings, counts=counts, on_batch=advance,
                                    read_options={"column_map": column_map} if column_map else None))
+        advance(0)
     elapsed = time.perf_counter() - started
 
     output.parent.mkdir(parents=True, exist_ok=True)

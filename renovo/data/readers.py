@@ -69,6 +69,39 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
     return list(files)
 
 
+def count_spectra(path: str | Path) -> int | None:
+    """How many spectra a file holds, when that is cheap to learn (for a progress bar's total):
+    an MGF's ``BEGIN IONS`` lines, a Parquet's row count, an mzML's ``spectrumList count`` or an
+    mzXML's ``scanCount``; None for other files or when the file does not say."""
+    import re
+
+    from renovo.data.textfile import open_binary
+
+    path = Path(path)
+    suffix = format_suffix(path)
+    try:
+        if suffix in PARQUET_SUFFIXES:
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(str(path)).metadata.num_rows)
+        if suffix in MGF_SUFFIXES:
+            count = 0
+            with open_binary(path) as handle:
+                for line in handle:
+                    if line.strip().upper() == b"BEGIN IONS":
+                        count += 1
+            return count
+        if suffix in MZML_SUFFIXES + MZXML_SUFFIXES:
+            with open_binary(path) as handle:
+                head = handle.read(1 << 16)
+            pattern = rb"<spectrumList[^>]*\scount=\"(\d+)\"" if suffix in MZML_SUFFIXES else rb"scanCount=\"(\d+)\""
+            match = re.search(pattern, head)
+            return int(match.group(1)) if match else None
+    except Exception:  # a damaged file is reported by the reader itself, with its line
+        return None
+    return None
+
+
 def _guarded(path: Path, records: Iterator[SpectrumRecord]) -> Iterator[SpectrumRecord]:
     """``records``, with a damaged gzip stream reported as a malformed file."""
     import gzip

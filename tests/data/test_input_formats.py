@@ -109,3 +109,18 @@ def test_parquet_column_map(tmp_path, capsys):
     assert main(["convert", str(path), "-o", str(out), "--column-map",
                  "mz=masses,intensity=intensities,precursor_mz=pmz,precursor_charge=z,peptide=label"]) == 0
     assert [r.peptide for r in read_spectra(out)] == [r.peptide for r in records]
+
+
+def test_count_spectra_for_progress_totals(tmp_path, real_dir):
+    from renovo.data.readers import count_spectra
+    from tests.data.test_mzml import mzml_text, spectrum_xml
+
+    assert count_spectra(real_dir / "casanovo_mouse_128.mgf") == 128
+    compressed = tmp_path / "m.mgf.gz"
+    compressed.write_bytes(gzip.compress((real_dir / "casanovo_mouse_128.mgf").read_bytes()))
+    assert count_spectra(compressed) == 128
+    assert count_spectra(write_mzxml(list(simulate_records(3, seed=1)), tmp_path / "r.mzXML", ms1_every=2)) == 5
+    (tmp_path / "r.mzML").write_text(mzml_text([spectrum_xml(i, [100.0], [1.0]) for i in range(4)]))
+    assert count_spectra(tmp_path / "r.mzML") == 4
+    assert count_spectra(write_instanovo_parquet(list(simulate_records(2, seed=1)), tmp_path / "i.parquet")) == 2
+    assert count_spectra(tmp_path / "missing.msp") is None
