@@ -314,3 +314,20 @@ def test_msp_file_with_tagged_names_and_plain_cysteine(tmp_path):
     assert [r.peptide for r in default] == ["IETM[Oxidation]R"] and skips.total == 1  # plain C refused: C is fixed
     plain_c = vocabulary_from_config({"fixed": [], "variable": ["M[Oxidation]", "C[Carbamidomethyl]"]})
     assert [r.peptide for r in read_spectra(path, vocabulary=plain_c)] == ["IETM[Oxidation]R", "LCK"]
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.lists(st.tuples(st.sampled_from("GASPVTLNDKEHFRYWM"), st.booleans()), min_size=1, max_size=20))
+def test_nist_tags_and_mods_agree_property(residues):
+    """A tagged Name with its Mods= list reads as the same peptide as the plain Name with Mods=."""
+    tagged = "".join(r + ("(O)" if t and r == "M" else "") for r, t in residues)
+    plain = "".join(r for r, _ in residues)
+    mods = [(i, "M", "Oxidation") for i, (r, t) in enumerate(residues) if t and r == "M"]
+    comment = f"{len(mods)}" + "".join(f"/{i},M,Oxidation" for i, _, _ in mods)
+    expected = "".join(r + ("[Oxidation]" if t and r == "M" else "") for r, t in residues)
+    assert library_label(f"{tagged}/2", comment)[0] == expected
+    assert library_label(f"{tagged}/2", None)[0] == expected
+    assert library_label(f"{plain}/2", comment)[0] == expected

@@ -162,3 +162,26 @@ def test_instanovo_csv_read(tmp_path):
 
     assert canonical_proforma(psms[0].peptide) == "PEPM[Oxidation]K"
     assert canonical_proforma(psms[1].peptide) == "[Acetyl]-PEK"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(mz=st.floats(50, 5000), rt=st.floats(0, 1e5), score=st.floats(0, 1), ppm=_finite,
+       peptide=st.sampled_from(["PEPTIDEK", "[Acetyl]-PEM[Oxidation]K", "C[Carbamidomethyl]AK"]),
+       scan=st.one_of(st.none(), st.integers(0, 10**6).map(str)), match=st.sampled_from([None, True, False]))
+def test_mztab_and_csv_round_trip_exactly(tmp_path_factory, mz, rt, score, ppm, peptide, scan, match):
+    tmp = tmp_path_factory.mktemp("rt")
+    psm = PSM(source_file=str(tmp / "a.mgf"), index=7, peptide=peptide, score=score, charge=2, precursor_mz=mz,
+              calc_mz=mz + 1e-3, mass_error_ppm=ppm, retention_time_s=rt, scan=scan, precursor_match=match,
+              residue_scores=[0.5] * 3)
+    write_mztab(tmp / "x.mztab", [psm])
+    write_csv(tmp / "x.csv", [psm])
+    for back in (read_mztab(tmp / "x.mztab")[0], read_csv(tmp / "x.csv")[0]):
+        assert (back.precursor_mz, back.calc_mz, back.mass_error_ppm, back.score) == (mz, mz + 1e-3, ppm, score)
+        assert back.retention_time_s == rt and back.scan == scan and back.precursor_match is match
+        assert back.peptide == peptide and back.index == 7
