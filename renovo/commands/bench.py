@@ -14,6 +14,7 @@ BENCHES = {
     "decode": "renovo.decode.bench",
     "data": "renovo.data.bench",
     "learning": "renovo.bench.learning",
+    "evidence": "renovo.bench.evidence",
 }
 
 
