@@ -36,8 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from renovo.commands.sequence import parse_column_map
-    from renovo.data import SkipCounter, expand_inputs, read_spectra, write_parquet
-    from renovo.data.readers import count_spectra
+    from renovo.data import SkipCounter, count_spectra, expand_inputs, read_spectra, write_parquet
     from renovo.errors import RenovoError
 
     output = Path(args.output)

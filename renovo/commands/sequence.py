@@ -119,8 +119,7 @@ def _run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from renovo.data import expand_inputs
-    from renovo.data.readers import count_spectra
+    from renovo.data import count_spectra, expand_inputs
     from renovo.decode import SequencingCounts, SequencingSettings, sequence_files
     from renovo.errors import RenovoError
     from renovo.evaluate.io import ms_runs_of, write_csv, write_mztab

@@ -20,7 +20,6 @@ from typing import Any, Mapping
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from renovo.errors import RenovoError
 
 from renovo.model.checkpoint import REQUIRED_KEYS, CheckpointError, check_renovo_checkpoint, read_checkpoint
 
