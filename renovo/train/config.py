@@ -43,9 +43,15 @@ _Loader.add_implicit_resolver(
 
 def check_values(config: Mapping, schema: Mapping) -> None:
     """Type and range of every value (`renovo.train.config_rules`); ConfigError naming the first bad key."""
+    from renovo.chem.vocabulary import vocabulary_from_config
     from renovo.train.config_rules import check_values as check
 
     check(config, schema)
+    if "vocabulary" in config:
+        try:
+            vocabulary_from_config(config["vocabulary"])
+        except ValueError as error:  # UnknownModificationError is a ValueError too
+            raise ConfigError(f"config key vocabulary: {error}") from None
 
 
 def _yaml_load(text: str):
@@ -108,7 +114,9 @@ def parse_override(text: str) -> dict:
     try:
         value = _yaml_load(raw) if raw.strip() else None
     except yaml.YAMLError as error:
-        raise ConfigError(f"override {text!r}: value is not valid YAML: {error}") from None
+        problem = " ".join(str(getattr(error, "problem", None) or error).split())
+        raise ConfigError(f"override {text!r}: value is not valid YAML ({problem}); quote text with brackets, "
+                          "e.g. key='[\"S[Phospho]\"]'") from None
     result: Any = value
     for part in reversed(key.split(".")):
         result = {part: result}

@@ -113,3 +113,14 @@ def test_configure_writes_the_full_commented_default(tmp_path, capsys):
     assert set(load_config(out)) == set(default_config())
     assert main(["configure", "-o", str(out)]) == 2 and "--force" in capsys.readouterr().err
     assert main(["configure", "-o", str(out), "--force"]) == 0
+
+
+def test_bad_vocabulary_entry_is_a_config_error():
+    with pytest.raises(ConfigError, match="config key vocabulary: .*Nonsense"):
+        load_config(None, ['vocabulary.variable=["S[Nonsense]"]'])
+    with pytest.raises(ConfigError, match="sits on"):
+        load_config(None, ['vocabulary.variable=["M[Phospho]"]'])
+    assert load_config(None, ['vocabulary.variable=["S[UNIMOD:21]"]'])["vocabulary"]["variable"] == ["S[UNIMOD:21]"]
+    with pytest.raises(ConfigError) as info:  # unquoted brackets: a one-line hint, not YAML's multi-line report
+        load_config(None, ["vocabulary.variable=[S[Phospho]]"])
+    assert "\n" not in str(info.value) and "quote" in str(info.value)
