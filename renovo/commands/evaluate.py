@@ -19,6 +19,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="the labelled spectrum files the predictions were made from (files, folders or glob patterns)")
     parser.add_argument("-o", "--out", metavar="DIR", help="folder for metrics.json and precision_coverage.png "
                         "(default: beside PREDICTIONS, named PREDICTIONS_eval)")
+    parser.add_argument("--vocabulary", metavar="CONFIG.yaml",
+                        help="read the labels with this config's vocabulary (e.g. phospho or plain-C data); "
+                        "default: renovo's default vocabulary")
     parser.add_argument("--residue-tolerance-da", type=float, default=0.1, help="residue mass tolerance, Da (default 0.1)")
     parser.add_argument("--prefix-tolerance-da", type=float, default=0.5, help="prefix mass tolerance, Da (default 0.5)")
     parser.set_defaults(handler=run)
@@ -44,14 +47,22 @@ def _run(args: argparse.Namespace) -> int:
     from renovo.data import SkipCounter, expand_inputs, read_spectra
     from renovo.errors import RenovoError
     from renovo.evaluate import evaluate_peptides, format_table, join_predictions, read_predictions, write_report
+    from renovo.evaluate.io import scoring_vocabulary
 
     psms = read_predictions(args.predictions)
+    vocabulary = None
+    if args.vocabulary:
+        from renovo.chem.vocabulary import vocabulary_from_config
+        from renovo.train.config import load_config
+
+        vocabulary = vocabulary_from_config(load_config(args.vocabulary).get("vocabulary"))
+    scoring = scoring_vocabulary(vocabulary)
     skips = SkipCounter()
     labels: dict[str, dict[int, str | None]] = {}
     scans: dict[str, dict[str, int]] = {}
     origin: dict[tuple[str, int], str] = {}
     for path in expand_inputs(args.labels):
-        for record in read_spectra(path, skips=skips):
+        for record in read_spectra(path, skips=skips, vocabulary=vocabulary):
             # Spectra are keyed by the file they were first read from (a Parquet keeps its sources).
             source = str(Path(record.source_file or path).resolve())
             key = (source, record.index)
@@ -62,11 +73,11 @@ def _run(args: argparse.Namespace) -> int:
             labels.setdefault(source, {})[record.index] = record.peptide
             if record.scan is not None:
                 scans.setdefault(source, {}).setdefault(str(record.scan), record.index)
-    predictions, targets, scores, info = join_predictions(psms, labels, scans)
+    predictions, targets, scores, info = join_predictions(psms, labels, scans, vocabulary)
     if not any(t is not None for t in targets):
         raise RenovoError(f"no labelled spectra in {', '.join(args.labels)}")
     metrics = evaluate_peptides(
-        predictions, targets, scores, return_curve=True,
+        predictions, targets, scores, return_curve=True, vocabulary=scoring,
         residue_tolerance_da=args.residue_tolerance_da, prefix_tolerance_da=args.prefix_tolerance_da,
     )
     metrics.update(info)
@@ -75,7 +86,8 @@ def _run(args: argparse.Namespace) -> int:
     metrics["label_skips"] = skips.as_dict()
     metrics["tolerances_da"] = {"residue": args.residue_tolerance_da, "prefix": args.prefix_tolerance_da}
     out = output_dir(args)
-    written = write_report(metrics, out, title=Path(args.predictions).name, predictions=predictions, targets=targets)
+    written = write_report(metrics, out, title=Path(args.predictions).name, predictions=predictions, targets=targets,
+                           vocabulary=scoring)
     print(format_table(metrics))
     if info["predictions_without_labelled_spectrum"]:
         print(f"note: {info['predictions_without_labelled_spectrum']} prediction(s) matched no labelled spectrum")

@@ -95,13 +95,13 @@ def run(args: argparse.Namespace) -> int:
     keys = [(f, i) for f, spectra in labels.items() for i in spectra]
     vocabulary = reading_vocabulary()
     if args.plot == "coverage":
-        from renovo.evaluate.io import peptide_or_none
+        from renovo.evaluate.io import peptide_or_none, scoring_vocabulary
         from renovo.evaluate.plots import aa_precision_coverage, plot_aa_precision_coverage
 
         kept = [(peptide_or_none(p.peptide), t, p.residue_scores) for p, t in pairs if p is not None and t is not None]
         if not kept:
             raise RenovoError("no prediction matches a labelled spectrum")
-        coverage, precision = aa_precision_coverage(*zip(*kept))
+        coverage, precision = aa_precision_coverage(*zip(*kept), vocabulary=scoring_vocabulary())
         output = Path(args.output) if args.output else _default(args.predictions, "aa_coverage")
         plot_aa_precision_coverage(coverage, precision, output, title=Path(args.predictions).name)
         print(f"{len(coverage)} predicted residues of {len(kept)} labelled spectra; wrote {output}")

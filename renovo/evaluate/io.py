@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 from urllib.parse import unquote, urlparse
@@ -63,7 +64,8 @@ _SCAN_REF = re.compile(r"(?:^|\s)scan=(\S+)")
 
 
 __all__ = ["CSV_COLUMNS", "PROFORMA_COLUMN", "PSM", "PSM_COLUMNS", "SCAN_COLUMN", "calc_mz", "ms_runs_of",
-           "read_csv", "read_instanovo_csv", "read_mztab", "read_predictions", "write_csv", "write_mztab"]
+           "peptide_or_none", "read_csv", "read_instanovo_csv", "read_mztab", "read_predictions", "scoring_vocabulary",
+           "write_csv", "write_mztab"]
 
 
 def _mzTab_modifications(peptide: str, vocabulary: Vocabulary) -> str:
@@ -446,11 +448,36 @@ def read_predictions(path: str | Path) -> list[PSM]:
     return read_mztab(path)
 
 
+def scoring_vocabulary(vocabulary: Vocabulary | None = None) -> Vocabulary:
+    """A vocabulary that reads every canonical peptide scoring meets: each known modification on
+    each residue it may sit on, plus the modifications ``vocabulary`` adds (a mass-named one)."""
+    from renovo.chem.modifications import KNOWN_MODIFICATIONS
+    from renovo.chem.vocabulary import reading_vocabulary
+
+    known = {m.name for m in KNOWN_MODIFICATIONS}
+    extra = [m for m in (vocabulary.modifications if vocabulary is not None else ()) if m.name not in known]
+    return reading_vocabulary(extra) if extra else _reading_vocabulary()
+
+
+@lru_cache(maxsize=1)
+def _reading_vocabulary() -> Vocabulary:
+    from renovo.chem.vocabulary import reading_vocabulary
+
+    return reading_vocabulary()
+
+
 def peptide_or_none(peptide: str, vocabulary: Vocabulary | None = None) -> str | None:
-    """The canonical ProForma of a predicted peptide, or None if it cannot be read with ``vocabulary``."""
+    """The canonical ProForma of a predicted peptide, or None if renovo cannot read it.
+
+    Read first with ``vocabulary`` (default: renovo's default, where a bare C
+    is carbamidomethylated as in the labels), then with every known
+    modification (a phospho model's ``S[Phospho]``).
+    """
     if not peptide:
         return None
-    try:
-        return parse_peptide(peptide, vocabulary).proforma
-    except PeptideParseError:
-        return None
+    for reading in (vocabulary or default_vocabulary(), scoring_vocabulary(vocabulary)):
+        try:
+            return parse_peptide(peptide, reading).proforma
+        except PeptideParseError:
+            continue
+    return None

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from renovo.chem.vocabulary import Vocabulary
 from renovo.errors import RenovoError
 from renovo.evaluate.io import PSM, peptide_or_none
 from renovo.evaluate.metrics import evaluate_peptides, match_peptide
@@ -77,12 +78,15 @@ def join_predictions(
     psms: Iterable[PSM],
     labels: Mapping[str, Mapping[int, str | None]],
     scans: Mapping[str, Mapping[str, int]] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> tuple[list[str | None], list[str | None], list[float | None], dict]:
     """Line up rank-1 predictions with labels (see :func:`join_psms`).
 
     Returns (predictions, targets, scores, info) over all labelled spectra,
-    with None where a spectrum has no (readable) prediction; ``info`` also
-    counts predictions whose peptide cannot be read.
+    with None where a spectrum has no (readable) prediction; predictions are
+    canonical ProForma (read as :func:`renovo.evaluate.io.peptide_or_none`
+    does with ``vocabulary``). ``info`` also counts predictions whose peptide
+    cannot be read.
     """
     pairs, info = join_psms(psms, labels, scans)
     predictions: list[str | None] = []
@@ -90,7 +94,7 @@ def join_predictions(
     scores: list[float | None] = []
     unreadable = 0
     for psm, peptide in pairs:
-        prediction = peptide_or_none(psm.peptide) if psm is not None else None
+        prediction = peptide_or_none(psm.peptide, vocabulary) if psm is not None else None
         if psm is not None and psm.peptide and prediction is None:
             unreadable += 1
         predictions.append(prediction)
@@ -140,13 +144,14 @@ def plot_precision_coverage(coverage: Sequence[float], precision: Sequence[float
     plt.close(figure)
 
 
-def accuracy_by_length(predictions: Sequence[str | None], targets: Sequence[str | None]) -> dict[int, tuple[int, int]]:
+def accuracy_by_length(predictions: Sequence[str | None], targets: Sequence[str | None],
+                       vocabulary: Vocabulary | None = None) -> dict[int, tuple[int, int]]:
     """{label length: (spectra, peptides correct)} over labelled spectra (the standard tolerances)."""
     table: dict[int, list[int]] = {}
     for prediction, target in zip(predictions, targets):
         if target is None:
             continue
-        match = match_peptide(prediction or None, target)
+        match = match_peptide(prediction or None, target, vocabulary)
         counts = table.setdefault(match.n_true, [0, 0])
         counts[0] += 1
         counts[1] += match.peptide_match
@@ -177,13 +182,14 @@ def plot_accuracy_by_length(table: Mapping[int, tuple[int, int]], path: str | Pa
 
 
 def write_report(metrics: Mapping, out_dir: str | Path, title: str = "",
-                 predictions: Sequence[str | None] | None = None, targets: Sequence[str | None] | None = None) -> list[Path]:
+                 predictions: Sequence[str | None] | None = None, targets: Sequence[str | None] | None = None,
+                 vocabulary: Vocabulary | None = None) -> list[Path]:
     """metrics.json and precision_coverage.png in ``out_dir``; with ``predictions`` and
     ``targets`` also accuracy_by_length.png (and the table in metrics.json)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = dict(metrics)
-    table = accuracy_by_length(predictions, targets) if predictions is not None and targets is not None else None
+    table = accuracy_by_length(predictions, targets, vocabulary) if predictions is not None and targets is not None else None
     if table is not None:
         metrics["by_length"] = {str(k): {"spectra": n, "correct": c} for k, (n, c) in table.items()}
     json_path = out_dir / "metrics.json"

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from renovo.cli import main
@@ -119,3 +121,25 @@ def test_evaluate_refuses_duplicate_predictions(tmp_path, labelled, capsys):
     write_csv(tmp_path / "dup.csv", psms)
     assert main(["evaluate", str(tmp_path / "dup.csv"), "--labels", str(path), "-o", str(tmp_path / "e")]) == 2
     assert "two rank-1 predictions" in capsys.readouterr().err
+
+
+def test_evaluate_phospho_predictions_with_the_labels_vocabulary(tmp_path):
+    """Labels with S[Phospho] are read with --vocabulary; predictions outside the default vocabulary still score."""
+    import yaml
+
+    from renovo.data import SpectrumRecord
+
+    peptides = ["PEPS[Phospho]K", "AT[Phospho]LR", "GGYK"]
+    records = [SpectrumRecord(np.array([100.0, 200.0]), np.array([1.0, 2.0]), 400.0 + i, 2, p, "x", i, title=f"t{i}")
+               for i, p in enumerate(peptides)]
+    spectra = tmp_path / "phospho.mgf"
+    write_mgf(records, spectra)
+    config = tmp_path / "phospho.yaml"
+    config.write_text(yaml.safe_dump({"vocabulary": {"variable": ["S[Phospho]", "T[UNIMOD:21]", "M[Oxidation]"]}}))
+    predictions = ["PEPS[Phospho]K", "ATLR", "GGYK"]
+    write_csv(tmp_path / "p.csv", [PSM(source_file=str(spectra), index=i, peptide=p, score=0.9 - 0.1 * i)
+                                   for i, p in enumerate(predictions)])
+    assert main(["evaluate", str(tmp_path / "p.csv"), "--labels", str(spectra), "--vocabulary", str(config),
+                 "-o", str(tmp_path / "e")]) == 0
+    metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert metrics["n_spectra"] == 3 and metrics["n_peptides_correct"] == 2 and metrics["predictions_unreadable"] == 0
