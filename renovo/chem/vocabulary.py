@@ -119,12 +119,15 @@ def _check_token(token: str, known: dict[str, Modification]) -> None:
 _MASS_MATCH_DA = 0.01
 
 
+def _unknown(text: str, known: list[str]) -> str:
+    return (f"unknown modification {text!r}; known here: {', '.join(known)} (or give it by mass, e.g. S[+79.966], "
+            "or under vocabulary.extra_modifications)")
+
+
 def _find_modification(text: str, residue: str | None, known: dict[str, Modification]) -> Modification:
     """The modification ``text`` names: a name or alias, ``UNIMOD:n``, or a mass delta (``+79.966``);
     an unknown mass becomes a modification named by that mass."""
     import re
-
-    from renovo.chem.peptide import UnknownModificationError
 
     n_terminal = residue is None
     stripped = text.strip()
@@ -138,8 +141,8 @@ def _find_modification(text: str, residue: str | None, known: dict[str, Modifica
             raise ValueError(f"bad Unimod accession {text!r}") from None
         matches = [m for m in candidates if m.unimod_id == accession]
         if not matches:
-            raise UnknownModificationError(text, sorted(f"{m.name} (UNIMOD:{m.unimod_id})" for m in candidates
-                                                        if m.unimod_id is not None))
+            raise ValueError(_unknown(text, sorted(f"{m.name} (UNIMOD:{m.unimod_id})" for m in candidates
+                                                   if m.unimod_id is not None)))
         return matches[0]
     if re.fullmatch(r"[+-]\d+(\.\d*)?", stripped):
         delta = float(stripped)
@@ -151,7 +154,7 @@ def _find_modification(text: str, residue: str | None, known: dict[str, Modifica
                             targets=() if n_terminal else (residue,), position="n-term" if n_terminal else "anywhere")
     matches = [m for m in placed if m.name.lower() == lowered or lowered in (a.lower() for a in m.aliases)]
     if not matches:
-        raise UnknownModificationError(text, sorted(m.name for m in candidates))
+        raise ValueError(_unknown(text, sorted(m.name for m in candidates)))
     return matches[0]  # canonical_token checks that it may sit on the residue
 
 

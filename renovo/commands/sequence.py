@@ -106,49 +106,25 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
 
 
-def _run(args: argparse.Namespace) -> int:
-    import json
-    import math
-    import os
-    import time
-    from pathlib import Path
+def _check_vocabulary(args, model) -> None:
+    """One line, before decoding, when ``--vocabulary`` names another vocabulary than the model's."""
+    from renovo.errors import RenovoError
+    from renovo.model.checkpoint import tokenizer_from_config, vocabulary_difference
+    from renovo.train.config import load_config
 
-    # Idle OpenMP threads sleep instead of spinning (before torch loads): on a
-    # shared CPU, spinning made small decoder steps many times slower.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import torch
+    difference = vocabulary_difference(tokenizer_from_config(load_config(args.vocabulary)), model.tokenizer)
+    if difference:
+        raise RenovoError(f"{args.model} was trained with another vocabulary than {args.vocabulary} ({difference})")
+
+
+def _decode(args, model, files, settings, column_map):
+    """(PSMs, counts, seconds) of the run, with a progress bar counting spectra (a total when knowable)."""
+    import time
+
     from tqdm import tqdm
 
-    from renovo.data import count_spectra, expand_inputs
-    from renovo.decode import SequencingCounts, SequencingSettings, sequence_files
-    from renovo.errors import RenovoError
-    from renovo.evaluate.io import ms_runs_of, write_csv, write_mztab
-    from renovo.model.checkpoint import load_model, tokenizer_from_config, vocabulary_difference
-
-    settings = SequencingSettings(
-        beam=args.beam, top_k=args.top_k, max_length=args.max_length, batch_size=args.batch_size,
-        precursor_tolerance_ppm=None if args.no_mass_constraint else float(args.precursor_tolerance_ppm),
-        isotope_offsets=parse_isotopes(args.isotope_offsets),
-    )
-    settings.check()
-    column_map = parse_column_map(args.column_map)
-    files = expand_inputs(args.files)
-    if not Path(args.model).is_file():
-        raise RenovoError(f"no checkpoint {args.model}")
-    output = Path(args.output)
-    as_csv = output.suffix.lower() == ".csv"
-    device = resolve_device(args.device)
-    torch.manual_seed(args.seed)
-
-    model = load_model(args.model, map_location=device)
-    if args.vocabulary:
-        from renovo.train.config import load_config
-
-        expected = tokenizer_from_config(load_config(args.vocabulary))
-        difference = vocabulary_difference(expected, model.tokenizer)
-        if difference:
-            raise RenovoError(f"{args.model} was trained with another vocabulary than {args.vocabulary} ({difference})")
-    config = getattr(model, "config_dict", {}) or {}
+    from renovo.data import count_spectra
+    from renovo.decode import SequencingCounts, sequence_files
 
     counts = SequencingCounts()
     sizes = [count_spectra(f) for f in files] if not args.no_progress else [None]
@@ -163,38 +139,11 @@ def _run(args: argparse.Namespace) -> int:
         psms = list(sequence_files(model, files, settings, counts=counts, on_batch=advance,
                                    read_options={"column_map": column_map} if column_map else None))
         advance(0)
-    elapsed = time.perf_counter() - started
+    return psms, counts, time.perf_counter() - started
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    recorded = {
-        "model": str(Path(args.model).resolve()), "beam": settings.beam, "top_k": settings.top_k,
-        "precursor_tolerance_ppm": settings.precursor_tolerance_ppm,
-        "isotope_offsets": ",".join(map(str, settings.isotope_offsets)), "max_length": settings.max_length,
-        "batch_size": settings.batch_size, "device": device, "seed": args.seed,
-        "vocabulary": " ".join(model.tokenizer.tokens[3:]),
-    }
-    if as_csv:
-        write_csv(output, psms)
-    else:
-        write_mztab(output, psms, ms_runs_of(psms, [f for f, n in counts.per_input.items() if n == 0]), model.tokenizer.vocabulary,
-                    settings=recorded)
-    if args.csv:
-        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
-        write_csv(args.csv, psms)
-    summary = {
-        "command": "sequence",
-        "files": [str(f.resolve()) for f in files],
-        "output": str(output.resolve()),
-        "csv": str(Path(args.csv).resolve()) if args.csv else None,
-        **recorded,
-        "isotope_offsets": list(settings.isotope_offsets),
-        "column_map": column_map,
-        "model_config": config,
-        "counts": counts.as_dict(),
-        "seconds": round(elapsed, 3),
-    }
-    settings_path = _settings_path(output)
-    settings_path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+
+def _report(args, output, files, settings, counts, elapsed, settings_path) -> None:
+    import math
 
     skips = counts.skips
     print(f"read {counts.read} spectra from {len(files)} file(s); skipped {skips.total}")
@@ -206,4 +155,65 @@ def _run(args: argparse.Namespace) -> int:
     print(f"sequenced {counts.sequenced} spectra ({rate:.1f} spectra/s, beam {settings.beam}{constraint})")
     print(f"wrote {output}" + (f" and {args.csv}" if args.csv else "") + f"; settings in {settings_path}; "
           f"log in {log_path(output)}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    import json
+    import os
+    from pathlib import Path
+
+    # Idle OpenMP threads sleep instead of spinning (before torch loads): on a
+    # shared CPU, spinning made small decoder steps many times slower.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+
+    from renovo.data import expand_inputs
+    from renovo.decode import SequencingSettings
+    from renovo.errors import RenovoError
+    from renovo.evaluate.io import ms_runs_of, write_csv, write_mztab
+    from renovo.model.checkpoint import load_model
+
+    settings = SequencingSettings(
+        beam=args.beam, top_k=args.top_k, max_length=args.max_length, batch_size=args.batch_size,
+        precursor_tolerance_ppm=None if args.no_mass_constraint else float(args.precursor_tolerance_ppm),
+        isotope_offsets=parse_isotopes(args.isotope_offsets),
+    )
+    settings.check()
+    column_map = parse_column_map(args.column_map)
+    files = expand_inputs(args.files)
+    if not Path(args.model).is_file():
+        raise RenovoError(f"no checkpoint {args.model}")
+    output = Path(args.output)
+    device = resolve_device(args.device)
+    torch.manual_seed(args.seed)
+    model = load_model(args.model, map_location=device)
+    if args.vocabulary:
+        _check_vocabulary(args, model)
+    psms, counts, elapsed = _decode(args, model, files, settings, column_map)
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    recorded = {
+        "model": str(Path(args.model).resolve()), "beam": settings.beam, "top_k": settings.top_k,
+        "precursor_tolerance_ppm": settings.precursor_tolerance_ppm,
+        "isotope_offsets": ",".join(map(str, settings.isotope_offsets)), "max_length": settings.max_length,
+        "batch_size": settings.batch_size, "device": device, "seed": args.seed,
+        "vocabulary": " ".join(model.tokenizer.tokens[3:]),
+    }
+    if output.suffix.lower() == ".csv":
+        write_csv(output, psms)
+    else:
+        empty_inputs = [f for f, n in counts.per_input.items() if n == 0]
+        write_mztab(output, psms, ms_runs_of(psms, empty_inputs), model.tokenizer.vocabulary, settings=recorded)
+    if args.csv:
+        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+        write_csv(args.csv, psms)
+    summary = {
+        "command": "sequence", "files": [str(f.resolve()) for f in files], "output": str(output.resolve()),
+        "csv": str(Path(args.csv).resolve()) if args.csv else None, **recorded,
+        "isotope_offsets": list(settings.isotope_offsets), "column_map": column_map,
+        "model_config": getattr(model, "config_dict", {}) or {}, "counts": counts.as_dict(), "seconds": round(elapsed, 3),
+    }
+    settings_path = _settings_path(output)
+    settings_path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    _report(args, output, files, settings, counts, elapsed, settings_path)
     return 0

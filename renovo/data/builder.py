@@ -75,6 +75,7 @@ class RecordBuilder:
         self.on_unknown_mod = on_unknown_mod
         self.centroid = centroid
 
+    # long function: every check a spectrum must pass, in the order its skip reason is decided
     def build(
         self,
         mz,

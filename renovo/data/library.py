@@ -52,6 +52,8 @@ precursor, peaks, label) is a counted skip, as for MGF.
 """
 from __future__ import annotations
 
+# long module: the three library notations (NIST, SpectraST, ProForma) share one entry reader and one
+# label path, so a notation is read the same way in every library file.
 import re
 from pathlib import Path
 from typing import Iterator

@@ -28,6 +28,8 @@ spectra are named by scan number (:class:`PSM` ``index`` None).
 """
 from __future__ import annotations
 
+# long module: every prediction file renovo writes or reads (mzTab, renovo's CSV, the peers'), side by
+# side, so a column is named, formatted and parsed in one place.
 import csv
 import math
 import re
@@ -139,6 +141,47 @@ def _location(run: str) -> str:
     return (path if path.is_absolute() else path.resolve()).as_uri()
 
 
+def _metadata(ms_runs: Sequence[str], vocabulary: Vocabulary, description: str, software: str, version: str,
+              settings: Mapping | None) -> list[list[str]]:
+    """The MTD lines: versions, software and its settings, runs, fixed and variable modifications."""
+    fixed = sorted(set(vocabulary.fixed.values()))
+    variable = [t for t in vocabulary.tokens if ("[" in t) and t not in fixed]
+    by_name = {m.name: m for m in vocabulary.modifications}
+
+    def mod_param(token: str) -> str:
+        name = token[1:-2] if token.endswith("]-") else token[2:-1]
+        modification = by_name[name]
+        if modification.unimod_id is None:
+            return _param("CHEMMOD", f"CHEMMOD:{modification.delta_da:+.6f}", name)
+        return _param("UNIMOD", f"UNIMOD:{modification.unimod_id}", name)
+
+    lines = [
+        ["MTD", "mzTab-version", "1.0.0"],
+        ["MTD", "mzTab-mode", "Summary"],
+        ["MTD", "mzTab-type", "Identification"],
+        ["MTD", "description", description],
+        ["MTD", "software[1]", _param("MS", "MS:1001456", "analysis software", f"{software} {version}")],
+    ]
+    for i, (key, value) in enumerate(_flatten(settings or {}), start=1):
+        lines.append(["MTD", f"software[1]-setting[{i}]", _value(f"{key} = {value}")])
+    lines.append(["MTD", "psm_search_engine_score[1]", _param("MS", "MS:1001143", "search engine specific score for PSMs", "")])
+    for i, run in enumerate(ms_runs, start=1):
+        lines.append(["MTD", f"ms_run[{i}]-location", _location(run)])
+    if fixed:
+        for i, token in enumerate(fixed, start=1):
+            lines.append(["MTD", f"fixed_mod[{i}]", mod_param(token)])
+            lines.append(["MTD", f"fixed_mod[{i}]-site", token[0]])
+    else:
+        lines.append(["MTD", "fixed_mod[1]", _param("MS", "MS:1002453", "No fixed modifications searched")])
+    if variable:
+        for i, token in enumerate(variable, start=1):
+            lines.append(["MTD", f"variable_mod[{i}]", mod_param(token)])
+            lines.append(["MTD", f"variable_mod[{i}]-site", "N-term" if token.endswith("]-") else token[0]])
+    else:
+        lines.append(["MTD", "variable_mod[1]", _param("MS", "MS:1002454", "No variable modifications searched")])
+    return lines
+
+
 def write_mztab(
     path: str | Path,
     psms: Iterable[PSM],
@@ -158,41 +201,7 @@ def write_mztab(
     ms_runs = list(ms_runs) if ms_runs is not None else ms_runs_of(psms)
     vocabulary = vocabulary or default_vocabulary()
     run_of = {str(Path(run)): i + 1 for i, run in enumerate(ms_runs)}
-    fixed = sorted(set(vocabulary.fixed.values()))
-    variable = [t for t in vocabulary.tokens if ("[" in t) and t not in fixed]
-    by_name = {m.name: m for m in vocabulary.modifications}
-
-    def mod_param(token: str) -> str:
-        name = token[1:-2] if token.endswith("]-") else token[2:-1]
-        modification = by_name[name]
-        if modification.unimod_id is None:
-            return _param("CHEMMOD", f"CHEMMOD:{modification.delta_da:+.6f}", name)
-        return _param("UNIMOD", f"UNIMOD:{modification.unimod_id}", name)
-
-    lines = [
-        ["MTD", "mzTab-version", "1.0.0"],
-        ["MTD", "mzTab-mode", "Summary"],
-        ["MTD", "mzTab-type", "Identification"],
-        ["MTD", "description", description],
-        ["MTD", "software[1]", _param("MS", "MS:1001456", "analysis software", f"{software} {__version__}")],
-    ]
-    for i, (key, value) in enumerate(_flatten(settings or {}), start=1):
-        lines.append(["MTD", f"software[1]-setting[{i}]", _value(f"{key} = {value}")])
-    lines.append(["MTD", "psm_search_engine_score[1]", _param("MS", "MS:1001143", "search engine specific score for PSMs", "")])
-    for i, run in enumerate(ms_runs, start=1):
-        lines.append(["MTD", f"ms_run[{i}]-location", _location(run)])
-    if fixed:
-        for i, token in enumerate(fixed, start=1):
-            lines.append(["MTD", f"fixed_mod[{i}]", mod_param(token)])
-            lines.append(["MTD", f"fixed_mod[{i}]-site", token[0]])
-    else:
-        lines.append(["MTD", "fixed_mod[1]", _param("MS", "MS:1002453", "No fixed modifications searched")])
-    if variable:
-        for i, token in enumerate(variable, start=1):
-            lines.append(["MTD", f"variable_mod[{i}]", mod_param(token)])
-            lines.append(["MTD", f"variable_mod[{i}]-site", "N-term" if token.endswith("]-") else token[0]])
-    else:
-        lines.append(["MTD", "variable_mod[1]", _param("MS", "MS:1002454", "No variable modifications searched")])
+    lines = _metadata(ms_runs, vocabulary, description, software, __version__, settings)
     lines.append([])
     lines.append(["PSH"] + PSM_COLUMNS)
     count = 0

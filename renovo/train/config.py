@@ -44,9 +44,11 @@ _Loader.add_implicit_resolver(
 def check_values(config: Mapping, schema: Mapping) -> None:
     """Type and range of every value (`renovo.train.config_rules`); ConfigError naming the first bad key."""
     from renovo.chem.vocabulary import vocabulary_from_config
-    from renovo.train.config_rules import check_values as check
+    from renovo.train.config_rules import first_problem
 
-    check(config, schema)
+    problem = first_problem(config, schema)
+    if problem:
+        raise ConfigError(problem)
     if "vocabulary" in config:
         try:
             vocabulary_from_config(config["vocabulary"])

@@ -1,6 +1,6 @@
 """Type and range of every config value, checked before any work starts.
 
-Each rule says what a key accepts in words, so a bad value is one line:
+Each rule says what a key accepts in words, so a bad value is one line
 ``config key optim.lr = 'abc': must be a number > 0``. Keys without a rule
 of their own must keep the type of their default (a number stays a number).
 Sections read by another package's dataclass (``data.preprocess``,
@@ -189,19 +189,19 @@ def _like(default) -> Rule:
     return Rule(lambda v: True, "anything")
 
 
-def check_values(config: Mapping, defaults: Mapping, where: str = "") -> None:
-    """ConfigError (one line: key, value, what is allowed) for the first value out of type or range."""
-    from renovo.train.config import ConfigError
-
+def first_problem(config: Mapping, defaults: Mapping, where: str = "") -> str | None:
+    """One line (key, value, what is allowed) for the first value out of type or range; None if all fit."""
     for key, value in config.items():
         path = f"{where}{key}"
         if path in UNCHECKED:
             continue
         default = defaults.get(key) if isinstance(defaults, Mapping) else None
         if isinstance(default, Mapping) and default and path not in RULES:
-            if isinstance(value, Mapping):
-                check_values(value, default, f"{path}.")
+            problem = first_problem(value, default, f"{path}.") if isinstance(value, Mapping) else None
+            if problem:
+                return problem
             continue
         rule = RULES.get(path) or _like(default)
         if not rule.accepts(value):
-            raise ConfigError(f"config key {path} = {value!r}: must be {rule.allowed}")
+            return f"config key {path} = {value!r}: must be {rule.allowed}"
+    return None

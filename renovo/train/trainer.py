@@ -146,10 +146,8 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
         FinalCheckpoint(run_dir / "checkpoints" / "last.ckpt", ckpt_every),
         ElapsedTime(),
     ]
-    if t["progress_bar"]:
-        callbacks.append(StepProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))))
-    else:
-        callbacks.append(ProgressLines())
+    callbacks.append(StepProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))) if t["progress_bar"]
+                     else ProgressLines())
     callbacks.extend(extra_callbacks)
     strategy = t["strategy"]
     if strategy == "ddp" and (t["accelerator"] == "cpu" or not torch.cuda.is_available()):
