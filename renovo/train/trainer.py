@@ -45,10 +45,18 @@ class FinalCheckpoint(L.Callback):
             trainer.save_checkpoint(self.path)
 
     def on_train_end(self, trainer, pl_module) -> None:
-        # Stopped early (trainer.max_time): the resume point is the step reached, not the last interval.
+        # Stopped by the wall-clock budget (trainer.max_time): the final checkpoint is the step
+        # reached, not the last interval. Any other early stop keeps the last periodic one.
         step = trainer.global_step
-        if step < trainer.max_steps and step % self.every != 0 and trainer.is_global_zero:
+        if step < trainer.max_steps and step % self.every != 0 and _time_budget_spent(trainer):
             trainer.save_checkpoint(self.path)
+
+
+def _time_budget_spent(trainer) -> bool:
+    from lightning.pytorch.callbacks import Timer
+
+    timers = [c for c in trainer.callbacks if isinstance(c, Timer)]
+    return any((t.time_remaining() or 0.0) <= 0.0 for t in timers)
 
 
 class ElapsedTime(L.Callback):
