@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -151,20 +151,23 @@ GRID_MAX_SPECTRA = 50
 
 
 def run_real_check(files: Iterable[Path], out_dir: Path, seed: int = 0, max_spectra: int | None = None, progress: bool = True,
-                   grid_max_spectra: int | None = GRID_MAX_SPECTRA) -> dict:
+                   grid_max_spectra: int | None = GRID_MAX_SPECTRA, run_config: Mapping | None = None) -> dict:
     """Score every annotated spectrum in ``files``; write report.md and results.json to ``out_dir``.
 
-    Grid-rendered losses are scored on the first ``grid_max_spectra`` scored spectra of each file
-    (None: all); each loss's statistics are over the spectra it scored.
+    Spectra are preprocessed as training preprocesses them under ``run_config``
+    (default: the shipped default config). Grid-rendered losses are scored on the
+    first ``grid_max_spectra`` scored spectra of each file (None: all); each loss's
+    statistics are over the spectra it scored.
     """
     from tqdm import tqdm
 
     from renovo.data import PreprocessConfig, SkipCounter, preprocess, read_spectra
+    from renovo.train.config import load_config
 
     rng = np.random.default_rng(seed)
     tokenizer = Tokenizer()
     losses = spectrum_losses()
-    config = PreprocessConfig()
+    config = PreprocessConfig.from_config(run_config if run_config is not None else load_config("default"))
     results: dict[str, dict] = {}
     for path in files:
         path = Path(path)

@@ -64,10 +64,9 @@ def run_bench(args: argparse.Namespace) -> int:
         torch.manual_seed(args.seed)
         module = RenovoModule(config).to(device).train()
         if batches is None:
-            from renovo.data import SpectrumCollator
-            from renovo.train.data import _preprocess_config
+            from renovo.train.data import collator_from_config
 
-            collator = SpectrumCollator(module.tokenizer, _preprocess_config(config), int(config["data"]["max_peaks"]))
+            collator = collator_from_config(config, module.tokenizer)
             bucket = int(config["data"]["bucket_batches"]) if args.bucket is None else args.bucket
             stream = SimulatedBatches(_simulator(config, module.tokenizer), collator, args.seed, args.batch_size,
                                       bucket=bucket)

@@ -21,15 +21,14 @@ from renovo.chem import Tokenizer
 from renovo.errors import RenovoError
 
 
-def _preprocess_config(config: Mapping):
-    from renovo.data import PreprocessConfig
+def collator_from_config(config: Mapping, tokenizer: Tokenizer):
+    """The run's collator (``SpectrumCollator.from_config``); a bad ``data.preprocess`` is a one-line error."""
+    from renovo.data import SpectrumCollator
 
-    values = dict(config["data"]["preprocess"])
-    values.setdefault("max_peaks", int(config["data"]["max_peaks"]))
     try:
-        return PreprocessConfig(**values)
+        return SpectrumCollator.from_config(tokenizer, config)
     except (TypeError, ValueError) as error:
-        raise RenovoError(f"config data.preprocess: {error}") from None
+        raise RenovoError(f"config {error}") from None
 
 
 def _simulator(config: Mapping, tokenizer: Tokenizer):
@@ -172,12 +171,9 @@ def read_labelled(paths: Sequence[str], tokenizer: Tokenizer, max_length: int, w
 class RenovoDataModule(L.LightningDataModule):
     def __init__(self, config: Mapping, tokenizer: Tokenizer):
         super().__init__()
-        from renovo.data import SpectrumCollator
-
         self.config = config
         self.tokenizer = tokenizer
-        d = config["data"]
-        self.collator = SpectrumCollator(tokenizer, _preprocess_config(config), int(d["max_peaks"]))
+        self.collator = collator_from_config(config, tokenizer)
         self.train_records: list | None = None
         self.stream_parquet = False
         self.val_records: list | None = None
