@@ -8,7 +8,7 @@ from pathlib import Path
 
 from renovo.errors import RenovoError
 
-SANITY_STEPS = 1000  # default --max-steps with --sanity: the seed judges "by step 1000"; ~0.5 CPU-s per `small` step
+SANITY_STEPS = 1000  # default --max-steps with --sanity: the proposal judges "by step 1000"; ~0.5 CPU-s per `small` step
 
 
 def _config_names() -> list[str]:
@@ -56,7 +56,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set optim.lr=1e-3 (repeatable)")
     parser.add_argument("--sanity", action="store_true",
-                        help="after training, print the seed's Phase 1 success criteria with PASS/FAIL")
+                        help="after training, print the proposal's Phase 1 success criteria with PASS/FAIL")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
     return parser

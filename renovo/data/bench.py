@@ -1,6 +1,6 @@
 """`renovo bench data`: a million spectra in bounded memory, and per-stage throughput.
 
-Scale (issue 7): simulate ``--n-spectra`` spectra into Parquet shards (one
+Scale: simulate ``--n-spectra`` spectra into Parquet shards (one
 process per shard, ``--workers`` at a time; shards already in ``--out`` with
 the same count, seed and shard size are reused), then stream one epoch
 through the training DataLoader — :class:`ParquetSpectra` with DataLoader
@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-#: Targets from issue 7.
+#: Targets: a million spectra stream in under 2 GB of memory, flat.
 PEAK_RSS_TARGET_BYTES = 2 * 2**30
 #: "Flat": RSS at 90 % of the epoch exceeds RSS at 10 % by less than this.
 FLAT_GROWTH_BYTES = 100 * 2**20

@@ -69,7 +69,7 @@ class SimulatorConfig:
     max_length: int = 30
     #: Precursor m/z error, ppm, normal sd. MKB 5–95%: −3.6…7.9 ppm; CAS ±1.5; HELA −6…−1.
     precursor_ppm_sd: float = 3.0
-    #: Fraction of precursors reported one 13C isotope high (none seen in the 728 real ones; DESIGN.md §6 wants some).
+    #: Fraction of precursors reported one 13C isotope high (none seen in the 728 real ones; docs/background.md §6 wants some).
     precursor_isotope_error_rate: float = 0.02
     # --- peptide ---------------------------------------------------------
     #: Interior K/R per peptide ~ Poisson(a + b·L); MKB mean 0.65 at median length 14, CAS 0.52, HELA 1.0.

@@ -7,7 +7,7 @@ A plan is YAML (shipped ones in ``renovo/configs/plans/``)::
     question: "…"
     configs: [old_losses, gaussian_losses, ce_only]
     comparisons: [[gaussian_losses, old_losses], …]   # (candidate, reference) for the accuracy verdict
-    sanity: false                                     # judge each run by the seed's Phase 1 criteria
+    sanity: false                                     # judge each run by the proposal's Phase 1 criteria
     data: {train: [], val: []}                        # empty = simulated stream + fixed simulated validation
     set: []                                           # config overrides for every run
     sizes:

@@ -25,7 +25,7 @@ import numpy as np
 
 from renovo.chem import Tokenizer, Vocabulary, parse_peptide, peptide_mass_da
 
-#: Near-isobaric single-residue substitutions (Da differences in DESIGN.md).
+#: Near-isobaric single-residue substitutions (the Da differences in docs/background.md §2).
 SUBSTITUTIONS = {"K": ("Q",), "Q": ("K",), "F": ("M[Oxidation]",), "M[Oxidation]": ("F",)}
 #: Exactly isobaric residue ↔ residue-pair replacements.
 ISOBARIC = {"N": (("G", "G"),), "Q": (("A", "G"), ("G", "A"))}

@@ -279,7 +279,7 @@ def _loss_config(runs: Sequence[dict], config: str, key: str):
 
 
 def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
-    """One cautious verdict per seed hypothesis: {hypothesis, verdict, detail}."""
+    """One cautious verdict per hypothesis of the proposal: {hypothesis, verdict, detail}."""
     configs = [c for c in plan.configs if agg.get(c)]
     out: list[dict] = []
     if not configs:
@@ -378,7 +378,7 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
     out.append({"hypothesis": "Auxiliary losses decrease", "verdict": verdict,
                 "detail": "; ".join(bits + control_bits)})
 
-    # 3. CE stays the primary signal: in loss value (the seed's criterion) and in gradient norm.
+    # 3. CE stays the primary signal: in loss value (the proposal's criterion) and in gradient norm.
     bits, value_fail, grad_dominant = [], [], []
     for c in physics:
         stat = _stat(agg, c, "primary/ce_over_weighted_min")
@@ -436,7 +436,7 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
         verdict = ("significant differences (p < 0.05; with this few seeds, tentative): " + "; ".join(significant)
                    + "; the other accuracy comparisons are not significant (see below)")
     else:
-        verdict = ("no evidence either way at this scale: no difference exceeds the seed-to-seed spread with "
+        verdict = ("no evidence either way at this scale: no difference exceeds the spread between seeds with "
                    "significance")
     out.append({"hypothesis": "Better final accuracy", "verdict": verdict, "detail": "; ".join(bits)})
 
@@ -446,7 +446,7 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
         fails = sorted({line.split("]", 1)[1].split(":")[0].strip() for r in judged
                         for line in r["sanity"]["text"].splitlines() if line.startswith("[FAIL]")})
         out.append({
-            "hypothesis": "Phase 1 sanity check (seed's criteria)",
+            "hypothesis": "Phase 1 sanity check (proposal's criteria)",
             "verdict": f"PASS in {len(passed)}/{len(judged)} seeds"
                        + (f"; failing criteria: {', '.join(fails)}" if fails else ""),
             "detail": "",
@@ -538,7 +538,7 @@ def format_report(plan, runs, agg, judged, comparisons, figures, command_line: s
         L.append(f"- size note: {plan.description}")
     L.append("")
 
-    L += ["## Verdicts (seed hypotheses)", ""]
+    L += ["## Verdicts (the proposal's hypotheses)", ""]
     for v in judged:
         L.append(f"- **{v['hypothesis']}** — {v['verdict']}.")
         if v.get("detail"):

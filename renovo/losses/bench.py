@@ -17,7 +17,7 @@ import time
 
 LOSSES = ("grid", "analytic", "multiscale", "variance_aware", "huber")
 DEFAULTS = {
-    "n_pred": 100,  # the seed's shape: 100 predicted, 150 observed peaks
+    "n_pred": 100,  # the proposal's shape: 100 predicted, 150 observed peaks
     "n_obs": 150,
     "sigma": 0.05,
     "bin_size": 0.1,
@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-seconds", type=float, default=20.0, help="stop repeating a case once this much time is spent (default 20)"
     )
     parser.add_argument(
-        "--batch-sizes", default="8,32,96", help="comma-separated batch sizes (default 8,32,96; 96 is the seed's)"
+        "--batch-sizes", default="8,32,96", help="comma-separated batch sizes (default 8,32,96; 96 is the proposal's)"
     )
     parser.add_argument("--losses", default=",".join(LOSSES), help=f"comma-separated subset of {','.join(LOSSES)}")
     parser.add_argument(

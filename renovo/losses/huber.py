@@ -1,4 +1,4 @@
-"""The seed's old spectrum loss: Huber of each theoretical peak's distance to its nearest observed peak."""
+"""The proposal's old spectrum loss: Huber of each theoretical peak's distance to its nearest observed peak."""
 from __future__ import annotations
 
 import torch
@@ -21,7 +21,7 @@ class HuberPeakDistanceLoss(nn.Module):
             spectra give a finite loss and zero gradient.
 
     Intensities are accepted for a uniform call signature but unused, as in the
-    seed. A spectrum with no predicted peaks (zero-length peptide) has loss 0.
+    proposal. A spectrum with no predicted peaks (zero-length peptide) has loss 0.
     The loss lies in [0, huber(max distance)]: it is unbounded above.
     """
 

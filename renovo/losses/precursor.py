@@ -94,7 +94,7 @@ class ScaledL1PrecursorLoss(_PrecursorLoss):
 
 
 class Log1pPPMPrecursorLoss(_PrecursorLoss):
-    """The seed's old loss: log1p(ppm / ppm_scale), ppm = |pred - target| / target · 1e6.
+    """The proposal's old loss: log1p(ppm / ppm_scale), ppm = |pred - target| / target · 1e6.
 
     Its gradient, (1e6 / target / ppm_scale) / (1 + ppm / ppm_scale) per Da,
     falls as the error grows (0.003 per Da at 200 Da on a 1.2 kDa peptide).

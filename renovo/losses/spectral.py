@@ -2,8 +2,8 @@
 
 Both spectra are sums of Gaussians: unit height at each predicted fragment m/z,
 and height = intensity at each observed peak. ``render="grid"`` evaluates them
-on the seed's m/z grid (``bin_size``, ``max_mz``) and takes the cosine of the
-two vectors — the seed's formula, kept as the reference. ``render="analytic"``
+on the proposal's m/z grid (``bin_size``, ``max_mz``) and takes the cosine of the
+two vectors — the proposal's formula, kept as the reference. ``render="analytic"``
 (default) takes the cosine of the continuous functions in closed form: the
 inner product of two Gaussians of variances v1 and v2 centred Δ apart is
 N(Δ; 0, v1 + v2) (times the peaks' areas), so
@@ -126,7 +126,7 @@ class GaussianSpectralLoss(nn.Module):
         bin_size: grid spacing in m/z (``render="grid"`` only).
         max_mz: grid end in m/z (``render="grid"`` only); the grid is
             ``arange(0, max_mz, bin_size)``.
-        render: ``"analytic"`` (closed form, default) or ``"grid"`` (the seed's).
+        render: ``"analytic"`` (closed form, default) or ``"grid"`` (the proposal's).
         sigma_weights: weights of the widths; normalised to sum to 1 (default
             equal), so the loss stays in [0, 1].
         variance_aware: widen each predicted peak by its mass variance: a peak
@@ -227,7 +227,7 @@ class GaussianSpectralLoss(nn.Module):
         return _safe_cosine(dot, pp, oo)
 
     def _cosine_grid(self, pred_mz, a, obs_mz, b, sigma, extra_var):
-        # The seed's rendering: both spectra materialised on the m/z grid.
+        # The proposal's rendering: both spectra materialised on the m/z grid.
         grid = torch.arange(0.0, self.max_mz, self.bin_size, dtype=pred_mz.dtype, device=pred_mz.device)  # (bins,)
         base = sigma * sigma
         if extra_var is None:

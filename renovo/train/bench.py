@@ -9,7 +9,7 @@ bookkeeping and without the gradient-flow monitor's extra passes. ``ce_only``
 runs pure cross-entropy (``loss.compute_zero_weight: false``: its physics
 losses are not even computed for logging).
 
-Targets (issue 4): physics losses add ≤ 3% to the step time; ce_only ≥ 1.5×
+Targets: physics losses add ≤ 3% to the step time; ce_only ≥ 1.5×
 Casanovo's ~99 spectra/s for the same model size on the same CPU.
 """
 from __future__ import annotations
@@ -195,7 +195,7 @@ def format_table(report: dict) -> str:
     overheads = [r["overhead_vs_ce_only_pct"] for r in report["results"].values() if "overhead_vs_ce_only_pct" in r]
     if overheads:
         lines.append(f"physics-loss overhead: max {max(overheads):+.1f}% (target ≤ 3%: "
-                     f"{'met' if max(overheads) <= 3 else 'NOT met'}; the seed accepts 10–15%)")
+                     f"{'met' if max(overheads) <= 3 else 'NOT met'}; the proposal accepts 10–15%)")
     lines.append(f"simulated data generation alone: {report['simulated_data_spectra_per_s']:.0f} spectra/s "
                  "(one process; not part of the step time)")
     return "\n".join(lines)

@@ -1,6 +1,6 @@
-"""The seed's Phase 1 sanity check, judged from a run's logged numbers (metrics.csv).
+"""The proposal's Phase 1 sanity check, judged from a run's logged numbers (metrics.csv).
 
-Criteria (seed, "Phase 1: Sanity Check"): no NaN losses; the spectrum loss
+Criteria (the proposal's "Phase 1: Sanity Check", docs/background.md): no NaN losses; the spectrum loss
 decreases; the precursor loss decreases; cross-entropy stays the primary
 signal. "Decreases" compares the mean of the first 10% of logged training
 steps with the mean of the last 10%, and asks for a fall of at least
@@ -8,9 +8,9 @@ steps with the mean of the last 10%, and asks for a fall of at least
 the fall's size in standard errors (Welch t) is printed beside it, since the
 early window often holds the fast initial transient; "primary" means CE exceeds each
 *weighted* physics term (w · loss, what enters the total) at every logged
-step. The seed's expected magnitudes (spectrum ~1.5 → ~0.8, precursor ~0.8 →
+step. The proposal's expected magnitudes (spectrum ~1.5 → ~0.8, precursor ~0.8 →
 ~0.4, CE ~2.0–2.5) are printed beside the observed ones but not judged: the
-cosine loss lies in [0, 1] (DESIGN.md §4), so "starts ~1.5" cannot happen.
+cosine loss lies in [0, 1] (docs/background.md §4), so "starts ~1.5" cannot happen.
 """
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def sanity_report(run_dir: str | Path, window_fraction: float = 0.1) -> tuple[st
         return _mean([m[key] for _, m in rows if key in m])
 
     lines = [
-        f"Phase 1 sanity check (seed's criteria) — {run_dir}",
+        f"Phase 1 sanity check (proposal's criteria) — {run_dir}",
         f"  {len(train)} logged training steps (last step {train[-1][0]}); early window = first {n} "
         f"({span(early)}), late window = last {n} ({span(late)})",
     ]
