@@ -18,6 +18,10 @@ _EXPORTS = {
     "SpeedMonitor": "monitors",
     "build_trainer": "trainer", "checkpoint_config": "trainer", "load_model": "trainer", "train": "trainer",
     "sanity_report": "sanity",
+    "training_step": "step", "optimizer_step": "step",
+    "RenovoDataModule": "data", "collator_from_config": "data", "simulator_config": "data",
+    "simulator_from_config": "data", "to_device": "data",
+    "tokenizer_from_config": "module", "build_model_from_config": "module",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -47,7 +47,8 @@ def run_bench(args: argparse.Namespace) -> int:
     import torch
 
     from renovo.train.config import load_config
-    from renovo.train.data import SimulatedBatches, _simulator, to_device
+    from renovo.data import SimulatedBatches
+    from renovo.train.data import simulator_from_config, to_device
     from renovo.train.module import RenovoModule
 
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
@@ -68,7 +69,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
             collator = collator_from_config(config, module.tokenizer)
             bucket = int(config["data"]["bucket_batches"]) if args.bucket is None else args.bucket
-            stream = SimulatedBatches(_simulator(config, module.tokenizer), collator, args.seed, args.batch_size,
+            stream = SimulatedBatches(simulator_from_config(config, module.tokenizer), collator, args.seed, args.batch_size,
                                       bucket=bucket)
             t0 = time.perf_counter()
             batches = [stream.batch(k) for k in range(args.steps)]
