@@ -17,8 +17,9 @@ fork are counted once per process, so the sum over-states); PSS, which
 splits shared pages, is recorded beside it where the OS provides it.
 
 Throughput (``spectra_per_s``): simulate, collate, write and stream Parquet
-and validated reading on ``min(n, --throughput-count)`` spectra, plus real
-files when given (``--files``; default ../shared/data/real/*.mgf).
+and validated reading on ``min(n, --throughput-count)`` spectra, plus the
+files given with ``--files``. Batches are collated as training collates them
+(the default run config's preprocessing).
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-#: Targets: a million spectra stream in under 2 GB of memory, flat.
+#: Target: a million spectra stream in under 2 GB of memory, flat.
 PEAK_RSS_TARGET_BYTES = 2 * 2**30
 #: "Flat": RSS at 90 % of the epoch exceeds RSS at 10 % by less than this.
 FLAT_GROWTH_BYTES = 100 * 2**20
@@ -58,8 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timed training steps (0: skip; default 5, or 0 below 1,000 spectra — a smoke run)")
     parser.add_argument("--throughput-count", type=int, default=2000,
                         help="spectra for the per-stage throughput section (default 2000; 0: skip)")
-    parser.add_argument("--files", nargs="*", default=None,
-                        help="spectrum files to time reading (default: ../shared/data/real/*.mgf when present)")
+    parser.add_argument("--files", nargs="*", default=(),
+                        help="spectrum files to time reading (default: none)")
 
 
 # ----------------------------------------------------------------------------- shards
@@ -83,8 +84,7 @@ def _init_worker(counter) -> None:
 
 def _write_shard(task: tuple) -> tuple[str, int, float]:
     """Simulate spectra [start, start + count) into ``path`` (atomically: temp file, then rename)."""
-    from renovo.data.parquet import write_parquet
-    from renovo.data.simulate import simulate_records
+    from renovo.data import simulate_records, write_parquet
 
     path, start, count, seed = task
     path = Path(path)
@@ -240,15 +240,13 @@ def stream_epoch(paths, *, batch_size: int, workers: int, shuffle_buffer: int, s
     import torch
     from tqdm import tqdm
 
-    from renovo.chem import Tokenizer
-    from renovo.data.collate import SpectrumCollator
-    from renovo.data.datasets import ParquetSpectra
+    from renovo.data import ParquetSpectra
 
     # even_shards=False: a single rank needs no padding, so every spectrum is read exactly once.
     dataset = ParquetSpectra(paths, shuffle_buffer=shuffle_buffer, seed=seed, rank=rank, world_size=world_size,
                              even_shards=False)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, num_workers=workers, collate_fn=SpectrumCollator(Tokenizer()),
+        dataset, batch_size=batch_size, num_workers=workers, collate_fn=default_collator(),
         persistent_workers=False, prefetch_factor=4 if workers > 0 else None,
     )
     sampler = MemorySampler(sample_s)
@@ -303,12 +301,9 @@ def time_training(batches: list, preset: str, steps: int, seed: int) -> dict:
     """Seconds per training step of ``preset`` on the loader's own batches (forward, objective, backward, AdamW)."""
     import torch
 
-    try:
-        from renovo.train.config import load_config
-        from renovo.train.bench import training_step
-        from renovo.train.module import RenovoModule
-    except ImportError as error:
-        return {"skipped": f"renovo.train not importable ({error})"}
+    from renovo.bench.common import plain_training_step
+    from renovo.train import RenovoModule, load_config
+
     config = load_config(None, [f"model.preset={preset}", f"seed={seed}", "curriculum.force_final=true"])
     torch.manual_seed(seed)
     module = RenovoModule(config).train()
@@ -316,7 +311,7 @@ def time_training(batches: list, preset: str, steps: int, seed: int) -> dict:
     weights = module.curriculum.weights(0)
 
     def step(batch):
-        training_step(module, optimizer, weights, batch)
+        plain_training_step(module, optimizer, weights, batch)
 
     step(batches[0])  # warm-up (allocations, lazy init)
     times = []
@@ -346,15 +341,22 @@ def _rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
 
 
+def default_collator():
+    """The collator of a run with the default config (its tokenizer and preprocessing)."""
+    from renovo.train import collator_from_config, load_config, tokenizer_from_config
+
+    config = load_config(None)
+    return collator_from_config(config, tokenizer_from_config(config))
+
+
 def throughput(count: int, seed: int, batch_size: int, files) -> dict:
-    from renovo.chem import Tokenizer
-    from renovo.data import ParquetSpectra, SpectrumCollator, read_spectra, simulate_records, write_parquet
+    from renovo.data import ParquetSpectra, read_spectra, simulate_records, write_parquet
 
     rates: dict = {}
     start = time.perf_counter()
     records = list(simulate_records(count, seed))
     rates["simulate"] = _rate(len(records), time.perf_counter() - start)
-    collator = SpectrumCollator(Tokenizer())
+    collator = default_collator()
     start = time.perf_counter()
     for i in range(0, len(records), batch_size):
         collator(records[i:i + batch_size])
@@ -370,10 +372,7 @@ def throughput(count: int, seed: int, batch_size: int, files) -> dict:
         start = time.perf_counter()
         n = sum(1 for _ in read_spectra(path))
         rates["read_parquet_validated"] = _rate(n, time.perf_counter() - start)
-    if files is None:
-        real = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
-        files = sorted(str(p) for p in real.glob("*.mgf")) if real.is_dir() else []
-    for name in files:
+    for name in files or ():
         start = time.perf_counter()
         n = sum(1 for _ in read_spectra(name))
         rates[f"read {Path(name).name}"] = _rate(n, time.perf_counter() - start)

@@ -42,18 +42,18 @@ def run_bench(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
-    from renovo.chem import Tokenizer
-    from renovo.data import SpectrumCollator
-    from renovo.data.simulate import simulate_records
+    from renovo.data import simulate_records
     from renovo.decode import beam_search
     from renovo.model import build_model, model_config
+    from renovo.train import collator_from_config, load_config, tokenizer_from_config
 
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    tokenizer = Tokenizer()
+    config = load_config(None)  # spectra are preprocessed as a default training run's
+    tokenizer = tokenizer_from_config(config)
     model = build_model(model_config(args.preset), tokenizer).to(args.device).eval()
-    collate = SpectrumCollator(tokenizer)
+    collate = collator_from_config(config, tokenizer)
     records = list(simulate_records(args.batch_size * args.batches, seed=args.seed))
     batches = [collate(records[i : i + args.batch_size]) for i in range(0, len(records), args.batch_size)]
 

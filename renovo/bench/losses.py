@@ -1,7 +1,7 @@
 """`renovo bench losses`: forward + backward time and peak memory of each spectrum loss.
 
 Each case (loss × batch size × device) runs in its own Python process
-(``python -m renovo.losses.bench --case JSON``) so that its peak memory is its
+(``python -m renovo.bench.losses --case JSON``) so that its peak memory is its
 own: on CPU the growth of peak RSS (``ru_maxrss``) over the RSS before the
 first forward; on CUDA ``torch.cuda.max_memory_allocated`` over the memory
 allocated before it.
@@ -129,7 +129,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def _run_subprocess(case: dict) -> dict:
-    command = [sys.executable, "-m", "renovo.losses.bench", "--case", json.dumps(case)]
+    command = [sys.executable, "-m", "renovo.bench.losses", "--case", json.dumps(case)]
     proc = subprocess.run(command, capture_output=True, text=True)
     summary = {k: case[k] for k in ("loss", "batch", "device")}
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]

@@ -1,10 +1,12 @@
-"""`renovo bench train`: training-step throughput of ce_only, old_losses and gaussian_losses.
+"""`renovo bench train`: training-step throughput of ce_only, old_losses (Huber nearest-peak +
+log1p-ppm precursor) and gaussian_losses (Gaussian rendering + scaled L1).
 
 One process, the same pre-built batches for every config, configs interleaved
 round by round (so drifting machine load hits all of them alike), warmup
-rounds excluded. A step is a plain training step: forward, the objective at
-the curriculum's final weights (``curriculum.force_final``), backward,
-gradient clipping at 1.0, AdamW step, zero_grad — without Lightning's
+rounds excluded. A step is a plain training step (`renovo.bench.common`):
+forward, the objective at the curriculum's final weights
+(``curriculum.force_final``), backward, gradient clipping at the config's
+``optim.gradient_clip``, AdamW step, zero_grad — without Lightning's
 bookkeeping and without the gradient-flow monitor's extra passes. ``ce_only``
 runs pure cross-entropy (``loss.compute_zero_weight: false``: its physics
 losses are not even computed for logging).
@@ -46,10 +48,9 @@ def run_bench(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see commands/train.py
     import torch
 
-    from renovo.train.config import load_config
+    from renovo.bench.common import plain_training_step
     from renovo.data import SimulatedBatches
-    from renovo.train.data import simulator_from_config, to_device
-    from renovo.train.module import RenovoModule
+    from renovo.train import RenovoModule, collator_from_config, load_config, simulator_from_config, to_device
 
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
@@ -65,8 +66,6 @@ def run_bench(args: argparse.Namespace) -> int:
         torch.manual_seed(args.seed)
         module = RenovoModule(config).to(device).train()
         if batches is None:
-            from renovo.train.data import collator_from_config
-
             collator = collator_from_config(config, module.tokenizer)
             bucket = int(config["data"]["bucket_batches"]) if args.bucket is None else args.bucket
             stream = SimulatedBatches(simulator_from_config(config, module.tokenizer), collator, args.seed, args.batch_size,
@@ -81,7 +80,7 @@ def run_bench(args: argparse.Namespace) -> int:
         setups[name] = (module, optimizer, module.curriculum.weights(0))
 
     def step(module, optimizer, weights, batch):
-        training_step(module, optimizer, weights, batch, autocast_dtype)
+        plain_training_step(module, optimizer, weights, batch, autocast_dtype)
 
     def sync():
         if device.type == "cuda":
@@ -143,23 +142,6 @@ def run_bench(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(report, indent=2))
         print(f"wrote {args.json}")
     return 0
-
-
-def training_step(module, optimizer, weights, batch, autocast_dtype=None) -> None:
-    """One plain optimizer step of a RenovoModule (model under autocast if asked; the
-    objective keeps its own float32/float64 physics), without the training loop's monitors."""
-    import torch
-
-    device_type = batch["mz"].device.type
-    ctx = torch.autocast(device_type, dtype=autocast_dtype) if autocast_dtype else torch.autocast(
-        device_type, enabled=False)
-    with ctx:
-        logits = module.model(batch)
-    out = module.objective(logits, batch, weights)
-    out["total"].backward()
-    torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
 
 
 def _loss_label(objective, kind: str) -> str:

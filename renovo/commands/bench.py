@@ -1,4 +1,4 @@
-"""`renovo bench <what>`: benchmarks, dispatched to per-package modules.
+"""`renovo bench <what>`: the benchmarks of `renovo.bench`.
 
 Each module in BENCHES provides ``add_arguments(parser)`` and
 ``run_bench(args) -> int``; it is imported only when its benchmark runs.
@@ -8,12 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHES = {
-    "losses": "renovo.losses.bench",
-    "train": "renovo.train.bench",
-    "decode": "renovo.decode.bench",
-    "data": "renovo.data.bench",
-}
+from renovo.bench import BENCHES
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

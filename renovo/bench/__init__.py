@@ -1,0 +1,13 @@
+"""Benchmarks (`renovo bench WHAT`): speed and memory of the losses, training steps, decoding
+and the data pipeline, measured through the packages' public APIs and reported as JSON.
+
+Each module provides ``add_arguments(parser)`` and ``run_bench(args) -> int``.
+"""
+BENCHES = {
+    "losses": "renovo.bench.losses",
+    "train": "renovo.bench.train",
+    "decode": "renovo.bench.decode",
+    "data": "renovo.bench.data",
+}
+
+__all__ = ["BENCHES"]
