@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 from pathlib import Path
 
@@ -89,21 +88,11 @@ def _overrides(args) -> list[str | dict]:
 
 
 def decode_callbacks(config) -> list:
-    """Decoded-metric validation callbacks from renovo.decode, when that package provides them."""
-    try:
-        module = importlib.import_module("renovo.decode.callback")
-    except ModuleNotFoundError:
-        return []
-    factory = getattr(module, "build_callback", None) or getattr(module, "make_callback", None)
-    if factory is not None:
-        callback = factory(config)
-        return [] if callback is None else [callback]
-    import lightning as L
+    """The decoded-metric validation callback (`renovo.evaluate.callback`)."""
+    from renovo.evaluate.callback import build_callback
 
-    classes = [v for v in vars(module).values()
-               if isinstance(v, type) and issubclass(v, L.Callback) and v is not L.Callback
-               and v.__module__ == module.__name__]
-    return [classes[0]()] if classes else []
+    callback = build_callback(config)
+    return [] if callback is None else [callback]
 
 
 def run(args: argparse.Namespace) -> int:
