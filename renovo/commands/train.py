@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"run folder: {run_dir} (config.yaml, metrics.csv, tensorboard/, checkpoints/last.ckpt)")
     if args.sanity:
-        from renovo.train.sanity import sanity_report
+        from renovo.experiments.sanity import sanity_report
 
         text, passed = sanity_report(run_dir)
         print(text)

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from renovo.experiments.report import aggregate, read_series, summarize_run, verdicts, write_report
+from renovo.experiments import aggregate, summarize_run, verdicts, write_report
+from renovo.train import read_series
 
 from .conftest import fabricate_run
 
