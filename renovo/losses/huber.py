@@ -4,8 +4,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from renovo.losses.peaks import _compute_dtype, _no_autocast
+from renovo.losses.peaks import _compute_dtype
 from renovo.losses.spectral import REDUCTIONS, _reduce
+from renovo.numerics import no_autocast
 
 
 class HuberPeakDistanceLoss(nn.Module):
@@ -47,7 +48,7 @@ class HuberPeakDistanceLoss(nn.Module):
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
         dtype = _compute_dtype(pred_mz.dtype)
-        with _no_autocast(pred_mz.device):
+        with no_autocast(pred_mz.device):
             pred_mz = pred_mz.to(dtype)  # (batch, P)
             obs_mz = obs_mz.to(dtype)  # (batch, Q)
             pred_mask = pred_mask.bool()

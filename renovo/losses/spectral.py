@@ -24,7 +24,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from renovo.losses.peaks import _compute_dtype, _no_autocast
+from renovo.losses.peaks import _compute_dtype
+from renovo.numerics import no_autocast
 
 RENDERS = ("analytic", "grid")
 REDUCTIONS = ("mean", "sum", "none")
@@ -194,7 +195,7 @@ class GaussianSpectralLoss(nn.Module):
         if self.variance_aware and pred_variance is None:
             raise ValueError("variance_aware=True needs pred_variance (batch, peaks) in (m/z)^2")
         dtype = _compute_dtype(pred_mz.dtype)
-        with _no_autocast(pred_mz.device):
+        with no_autocast(pred_mz.device):
             pred_mz = pred_mz.to(dtype)  # (batch, P)
             obs_mz = obs_mz.to(dtype)  # (batch, Q)
             zero = torch.zeros((), dtype=dtype, device=pred_mz.device)
