@@ -424,9 +424,6 @@ def format_report(report: dict) -> str:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    # Idle OpenMP threads must sleep, not spin: on a shared 2-core machine spinning made a `small`
-    # training step 20-30× slower (see renovo/commands/train.py). Set before torch loads.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from renovo.errors import RenovoError
 
     if args.n_spectra < 1 or args.shard_size < 1 or args.batch_size < 1 or args.workers < 0:

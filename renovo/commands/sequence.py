@@ -58,13 +58,9 @@ def _batches(records, size: int):
 def run(args: argparse.Namespace) -> int:
     import json
     import math
-    import os
     import time
     from pathlib import Path
 
-    # Idle OpenMP threads sleep instead of spinning (before torch loads): on a
-    # shared CPU, spinning made small decoder steps many times slower.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
     from tqdm import tqdm
 

@@ -122,7 +122,7 @@ def _setup_section(plan, command_line: str, run_commands: Sequence[str]) -> list
         "would distort each other's speed figures. Other work on the machine can still slow a run (the steps/s "
         "column then measures contention as much as the loss); compare speeds within one report only, and use "
         "`renovo bench train` for speed figures on an otherwise idle machine.",
-        f"- resolved plan with every run's exact command: `plan.resolved.yaml`; per-run logs: `runs/*/train.log`, "
+        "- resolved plan with every run's exact command: `plan.resolved.yaml`; per-run logs: `runs/*/train.log`, "
         "`runs/*/metrics.csv`",
     ]
     if plan.description:
