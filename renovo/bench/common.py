@@ -1,4 +1,5 @@
-"""What the benchmarks share: a plain optimizer step on a RenovoModule, as training takes it."""
+"""What the benchmarks share: a plain optimizer step on a RenovoModule, as training takes it, and
+the collator of a default training run."""
 from __future__ import annotations
 
 from typing import Mapping
@@ -12,3 +13,11 @@ def plain_training_step(module, optimizer, weights: tuple[float, float], batch: 
 
     _, out = training_step(module.model, module.objective, batch, weights, autocast_dtype)
     optimizer_step(module.parameters(), optimizer, out["total"], float(module.config["optim"]["gradient_clip"]))
+
+
+def default_collator():
+    """The collator of a run with the default config (its tokenizer and preprocessing)."""
+    from renovo.train import collator_from_config, load_config, tokenizer_from_config
+
+    config = load_config(None)
+    return collator_from_config(config, tokenizer_from_config(config))

@@ -44,16 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "data.bucket_batches; 1 = no bucketing)")
 
 
-def run_bench(args: argparse.Namespace) -> int:
+def _build_setups(args: argparse.Namespace, device):
+    """{config: (module, optimizer, weights)}, the shared pre-built batches on ``device``, and
+    (mean padded width, mean real peaks, simulated spectra/s, bucket) of those batches."""
     import torch
 
-    from renovo.bench.common import plain_training_step
     from renovo.data import SimulatedBatches
     from renovo.train import RenovoModule, collator_from_config, load_config, simulator_from_config, to_device
 
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))
-    autocast_dtype = torch.bfloat16 if args.precision == "bf16" else None
     setups = {}
     batches = None
     for name in args.configs:
@@ -77,9 +75,16 @@ def run_bench(args: argparse.Namespace) -> int:
             batches = [to_device(b, device) for b in batches]
         optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4, weight_decay=1e-5)
         setups[name] = (module, optimizer, module.curriculum.weights(0))
+    return setups, batches, (padded_width, real_peaks, data_spectra_per_s, bucket)
 
-    def step(module, optimizer, weights, batch):
-        plain_training_step(module, optimizer, weights, batch, autocast_dtype)
+
+def _time_interleaved(setups: dict, batches: list, args: argparse.Namespace, device) -> dict[str, list[float]]:
+    """Seconds per step of each config in each measured round (warmup rounds dropped)."""
+    import torch
+
+    from renovo.bench.common import plain_training_step
+
+    autocast_dtype = torch.bfloat16 if args.precision == "bf16" else None
 
     def sync():
         if device.type == "cuda":
@@ -94,10 +99,21 @@ def run_bench(args: argparse.Namespace) -> int:
             sync()
             t0 = time.perf_counter()
             for batch in batches:
-                step(module, optimizer, weights, batch)
+                plain_training_step(module, optimizer, weights, batch, autocast_dtype)
             sync()
             if round_index >= args.warmup:
                 times[name].append((time.perf_counter() - t0) / len(batches))
+    return times
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    setups, batches, data = _build_setups(args, device)
+    padded_width, real_peaks, data_spectra_per_s, bucket = data
+    times = _time_interleaved(setups, batches, args, device)
 
     base = "ce_only" if "ce_only" in times else None
     results = {}

@@ -250,6 +250,8 @@ class Simulator:
         return tokens
 
     # --- spectrum ----------------------------------------------------------
+    # long function: one spectrum's random draws in a fixed order; that order defines the stream for a seed,
+    # so it stays in one piece that reads top to bottom.
     def spectrum(self, seed: int, index: int) -> SpectrumRecord:
         c = self.config
         rng = np.random.default_rng([int(seed), int(index)])

@@ -39,6 +39,7 @@ def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
+# long function: half of it is the docstring (shapes, mass modes, masking); the body is one vectorised pass.
 def theoretical_fragments(
     token_probs: torch.Tensor,
     residue_masses_da: torch.Tensor,

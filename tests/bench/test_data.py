@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from renovo.bench.data import MemorySampler, make_shards, rss_at_fraction, stream_epoch
+from renovo.bench.streaming import MemorySampler, make_shards, rss_at_fraction, stream_epoch
 from renovo.data.datasets import ParquetSpectra
 
 N = 5000
