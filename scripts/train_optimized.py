@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-# seed flag -> renovo train flag
+# the proposal's script flag -> renovo train flag
 FLAG_MAP = {
     "--max_steps": "--max-steps",
     "--batch_size": "--batch-size",
