@@ -1,5 +1,6 @@
 """Benchmarks (`renovo bench WHAT`): speed and memory of the losses, training steps, decoding
-and the data pipeline, measured through the packages' public APIs and reported as JSON.
+and the data pipeline, and learning side by side, measured through the packages' public APIs
+and reported as JSON.
 
 Each module provides ``add_arguments(parser)`` and ``run_bench(args) -> int``.
 """
@@ -8,6 +9,7 @@ BENCHES = {
     "train": "renovo.bench.train",
     "decode": "renovo.bench.decode",
     "data": "renovo.bench.data",
+    "learning": "renovo.bench.learning",
 }
 
 __all__ = ["BENCHES"]
