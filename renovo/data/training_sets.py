@@ -7,7 +7,7 @@ the spectra training can use: labelled, with a peptide of at most
 ``max_length`` residues. Skips are counted and printed, never silent.
 
 ``SimulatedBatches``: batch ``k`` of rank ``r`` holds spectra
-``(k·world + r)·B … +B-1`` of the simulator's stream for the seed, so it
+``(k·world + r)·B … +B-1`` of the simulator's stream for the run's seed, so it
 depends on (seed, k, r) only and a stream started at step k resumes exactly.
 """
 from __future__ import annotations
