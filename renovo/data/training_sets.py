@@ -56,9 +56,37 @@ class LabelledStream(IterableDataset):
         if hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(self.passes)
         self.passes += 1
+        yielded = 0
         for record in self.dataset:
             if fits(record, self.tokenizer, self.max_length) is None:
+                yielded += 1
                 yield record
+        if not yielded:
+            # An empty pass would make the trainer start the next epoch forever (max_epochs=-1).
+            paths = getattr(self.dataset, "paths", [])
+            raise RenovoError(f"training data: no usable labelled spectra (with a peptide of ≤ {self.max_length} "
+                              f"residues) in {', '.join(map(str, paths)) or 'the stream'}")
+
+
+def count_labelled_rows(dataset: ParquetSpectra, what: str) -> int:
+    """Labelled rows of a streamed Parquet dataset (only the peptide column is read); `RenovoError` if none.
+
+    Streamed data is read lazily; without this check an unlabelled or empty file
+    made every epoch empty and training spin forever.
+    """
+    from renovo.data.parquet import open_parquet
+
+    rows = labelled = 0
+    for path in dataset.paths:
+        handle = open_parquet(path)
+        rows += handle.metadata.num_rows
+        if "peptide" in handle.schema_arrow.names and handle.metadata.num_rows:
+            column = handle.read(columns=["peptide"]).column("peptide")
+            labelled += len(column) - column.null_count
+    if not labelled:
+        raise RenovoError(f"{what}: no usable labelled spectra in {', '.join(map(str, dataset.paths))} "
+                          f"({rows} rows, none with a peptide label)")
+    return labelled
 
 
 def load_labelled_dataset(
@@ -86,6 +114,7 @@ def load_labelled_dataset(
                            shuffle_buffer=shuffle_buffer, rank=rank, world_size=world_size, stream=stream)
     if isinstance(dataset, ParquetSpectra):
         # Streamed: rows are filtered as they are read, never loaded whole.
+        count_labelled_rows(dataset, what)
         return LabelledStream(dataset, tokenizer, max_length)
     records = []
     for record in dataset.records:
