@@ -1,5 +1,5 @@
 """Benchmarks (`renovo bench WHAT`): speed and memory of the losses, training steps, decoding
-and the data pipeline, and learning side by side, measured through the packages' public APIs
+and the data pipeline, learning side by side, and what the ion-evidence features see, measured through the packages' public APIs
 and reported as JSON.
 
 Each module provides ``add_arguments(parser)`` and ``run_bench(args) -> int``.
@@ -10,6 +10,7 @@ BENCHES = {
     "decode": "renovo.bench.decode",
     "data": "renovo.bench.data",
     "learning": "renovo.bench.learning",
+    "evidence": "renovo.bench.evidence",
 }
 
 __all__ = ["BENCHES"]

@@ -46,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="real annotated spectrum files to sequence after training "
                              "(default: every .mgf in ../shared/data/real; none: skip)")
     parser.add_argument("--parallel", action="store_true", help="train the architectures at once, cores split")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads per training (default: all cores, split between runs with --parallel)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="extra config override for both runs (repeatable)")
     parser.add_argument("--out", default="bench_learning", help="output folder")
@@ -75,7 +77,7 @@ def _train_command(args, architecture: str, run_dir: Path) -> list[str]:
 def _train_all(args, out: Path) -> dict[str, dict]:
     """Run the trainings; returns per architecture its command, folder, exit code and wall seconds."""
     cores = os.cpu_count() or 1
-    threads = max(1, cores // len(args.architectures)) if args.parallel else cores
+    threads = args.threads or (max(1, cores // len(args.architectures)) if args.parallel else cores)
     runs: dict[str, dict] = {}
     processes = []
     for architecture in args.architectures:
