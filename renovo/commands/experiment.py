@@ -1,4 +1,4 @@
-"""`renovo experiment PLAN|real-check`: the seed's testing plan, and the real-data loss check."""
+"""`renovo experiment PLAN|real-check`: the proposal's testing plan, and the real-data loss check."""
 from __future__ import annotations
 
 import argparse

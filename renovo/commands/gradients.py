@@ -9,7 +9,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "gradients",
         help="tabulate precursor- and spectrum-loss gradients (autograd, float64)",
         description=(
-            "Reproduce the seed's precursor-loss gradient tables by autograd and tabulate the gradient "
+            "Reproduce the proposal's precursor-loss gradient tables by autograd and tabulate the gradient "
             "of each spectrum loss against a predicted peak's distance to the nearest observed peak. "
             "Prints Markdown; writes gradients.md, gradients.png, gradients.json and config.json."
         ),

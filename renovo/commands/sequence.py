@@ -55,20 +55,18 @@ def _batches(records, size: int):
         yield batch
 
 
+# long function: validation, device choice, collation, PSM building and printing; to be split into a
+# decode pipeline (sequence_files) with this command left thin.
 def run(args: argparse.Namespace) -> int:
     import json
     import math
-    import os
     import time
     from pathlib import Path
 
-    # Idle OpenMP threads sleep instead of spinning (before torch loads): on a
-    # shared CPU, spinning made small decoder steps many times slower.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
     from tqdm import tqdm
 
-    from renovo.data import PreprocessConfig, SkipCounter, SpectrumCollator, read_spectra
+    from renovo.data import SkipCounter, SpectrumCollator, read_spectra
     from renovo.decode import beam_search
     from renovo.errors import RenovoError
     from renovo.evaluate.io import PSM, calc_mz, write_csv, write_mztab
@@ -93,9 +91,10 @@ def run(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, map_location=device)
     config = getattr(model, "config_dict", {}) or {}
-    data_config = config.get("data", {}) if isinstance(config, dict) else {}
-    preprocess = PreprocessConfig(**(data_config.get("preprocess") or {}))
-    collate = SpectrumCollator(model.tokenizer, preprocess, max_peaks=int(data_config.get("max_peaks", 150)))
+    try:  # preprocess exactly as in training: same data.max_peaks and data.preprocess
+        collate = SpectrumCollator.from_config(model.tokenizer, config if isinstance(config, dict) else {})
+    except (TypeError, ValueError) as error:
+        raise RenovoError(f"checkpoint's config {error}") from None
 
     skips = SkipCounter()
     psms: list[PSM] = []

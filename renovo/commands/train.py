@@ -2,29 +2,18 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 from pathlib import Path
 
 from renovo.errors import RenovoError
 
-SANITY_STEPS = 1000  # default --max-steps with --sanity: the seed judges "by step 1000"; ~0.5 CPU-s per `small` step
+SANITY_STEPS = 1000  # default --max-steps with --sanity: the proposal judges "by step 1000"; ~0.5 CPU-s per `small` step
 
 
 def _config_names() -> list[str]:
     import renovo
 
     return sorted(p.stem for p in (Path(renovo.__file__).parent / "configs").glob("*.yaml"))
-
-
-def quiet_openmp() -> None:
-    """Let idle OpenMP threads sleep instead of spinning (set before torch loads).
-
-    On a shared 2-core machine, spinning threads of concurrent processes made a
-    `small` training step 20-30x slower (8 s instead of 0.25 s, measured).
-    An explicit OMP_WAIT_POLICY in the environment wins.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -58,7 +47,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set optim.lr=1e-3 (repeatable)")
     parser.add_argument("--sanity", action="store_true",
-                        help="after training, print the seed's Phase 1 success criteria with PASS/FAIL")
+                        help="after training, print the proposal's Phase 1 success criteria with PASS/FAIL")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
     return parser
@@ -92,25 +81,14 @@ def _overrides(args) -> list[str | dict]:
 
 
 def decode_callbacks(config) -> list:
-    """Decoded-metric validation callbacks from renovo.decode, when that package provides them."""
-    try:
-        module = importlib.import_module("renovo.decode.callback")
-    except ModuleNotFoundError:
-        return []
-    factory = getattr(module, "build_callback", None) or getattr(module, "make_callback", None)
-    if factory is not None:
-        callback = factory(config)
-        return [] if callback is None else [callback]
-    import lightning as L
+    """The decoded-metric validation callback (`renovo.evaluate.callback`)."""
+    from renovo.evaluate.callback import build_callback
 
-    classes = [v for v in vars(module).values()
-               if isinstance(v, type) and issubclass(v, L.Callback) and v is not L.Callback
-               and v.__module__ == module.__name__]
-    return [classes[0]()] if classes else []
+    callback = build_callback(config)
+    return [] if callback is None else [callback]
 
 
 def run(args: argparse.Namespace) -> int:
-    quiet_openmp()
     from renovo.train.config import load_config, merge_config
     from renovo.train.curriculum import Curriculum
     from renovo.train.trainer import checkpoint_config, train
@@ -147,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"run folder: {run_dir} (config.yaml, metrics.csv, tensorboard/, checkpoints/last.ckpt)")
     if args.sanity:
-        from renovo.train.sanity import sanity_report
+        from renovo.experiments.sanity import sanity_report
 
         text, passed = sanity_report(run_dir)
         print(text)

@@ -17,11 +17,12 @@ from renovo.data.readers import read_spectra
 from renovo.data.records import MalformedFileError, SkipCounter, SpectrumRecord
 from renovo.data.simulate import Simulator, SimulatorConfig, simulate_records
 from renovo.data.stats import annotate, format_table, spectrum_stats, summarize
+from renovo.data.training_sets import LabelledStream, SimulatedBatches, load_labelled_dataset
 
 __all__ = [
-    "Label", "MalformedFileError", "ParquetSpectra", "PreprocessConfig", "RecordList", "SimulatedSpectra",
+    "Label", "LabelledStream", "MalformedFileError", "ParquetSpectra", "PreprocessConfig", "RecordList", "SimulatedBatches", "SimulatedSpectra",
     "Simulator", "SimulatorConfig", "SkipCounter", "SpectrumCollator", "SpectrumRecord", "annotate",
-    "collate_spectra", "format_table", "load_dataset", "peprec_to_proforma", "preprocess", "read_label_table",
+    "collate_spectra", "format_table", "load_dataset", "load_labelled_dataset", "peprec_to_proforma", "preprocess", "read_label_table",
     "read_spectra", "resolve_rank", "shard_info", "simulate_records", "spectrum_stats", "summarize",
     "write_mgf", "write_parquet",
 ]

@@ -75,6 +75,7 @@ class RecordBuilder:
         self.on_unknown_mod = on_unknown_mod
         self.centroid = centroid
 
+    # long function: one check after another, each with its own skip reason, in the order a record is read.
     def build(
         self,
         mz,

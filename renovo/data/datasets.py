@@ -318,11 +318,12 @@ def load_dataset(
     epoch: int = 0,
     rank: int | None = None,
     world_size: int | None = None,
+    stream: bool = True,
 ):
     """The dataset for ``paths``:
 
     - None → :class:`SimulatedSpectra` (``seed``, ``length``; the embedded default);
-    - only Parquet files / folders → :class:`ParquetSpectra` (streaming);
+    - only Parquet files / folders, and ``stream`` → :class:`ParquetSpectra` (streaming);
     - otherwise (MGF, mzML, mixed) → :class:`RecordList` of every file read whole
       (skips counted in ``skips``). Convert large inputs to Parquet first.
     """
@@ -334,7 +335,7 @@ def load_dataset(
     if isinstance(paths, (str, Path)):
         paths = [paths]
     paths = [Path(p) for p in paths]
-    if all(p.is_dir() or p.suffix.lower() in PARQUET_SUFFIXES for p in paths):
+    if stream and all(p.is_dir() or p.suffix.lower() in PARQUET_SUFFIXES for p in paths):
         return ParquetSpectra(paths, shuffle_buffer=shuffle_buffer, seed=seed, epoch=epoch,
                               rank=rank, world_size=world_size, vocabulary=vocabulary)
     records: list[SpectrumRecord] = []

@@ -98,6 +98,7 @@ def _param(cv: str, accession: str, name: str, value: str = "") -> str:
     return f"[{cv}, {accession}, {name}, {value}]"
 
 
+# long function: the mzTab metadata section line by line, then the PSM rows, in the format's own order.
 def write_mztab(
     path: str | Path,
     psms: Iterable[PSM],

@@ -7,7 +7,7 @@ A plan is YAML (shipped ones in ``renovo/configs/plans/``)::
     question: "…"
     configs: [old_losses, gaussian_losses, ce_only]
     comparisons: [[gaussian_losses, old_losses], …]   # (candidate, reference) for the accuracy verdict
-    sanity: false                                     # judge each run by the seed's Phase 1 criteria
+    sanity: false                                     # judge each run by the proposal's Phase 1 criteria
     data: {train: [], val: []}                        # empty = simulated stream + fixed simulated validation
     set: []                                           # config overrides for every run
     sizes:
@@ -41,12 +41,13 @@ from typing import Callable, Sequence
 import yaml
 
 from renovo.errors import RenovoError
+from renovo.experiments.metrics_io import log_tail, run_status
+from renovo.experiments.report import write_report
 
 PLAN_DIR = Path(__file__).resolve().parents[1] / "configs" / "plans"
 SIZES = ("quick", "cpu", "gpu")
 SIZE_KEYS = {"preset", "max_steps", "seeds", "batch_size", "set", "accelerator", "precision", "description"}
 PLAN_KEYS = {"name", "title", "question", "configs", "comparisons", "sanity", "data", "set", "sizes", "notes"}
-LOG_TAIL_LINES = 40
 
 
 class PlanError(RenovoError):
@@ -203,28 +204,6 @@ def subprocess_launcher(command: list[str], log_path: Path) -> int:
         return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
 
 
-def run_status(run_dir: Path) -> str:
-    """done | failed | partial (a checkpoint to resume from) | pending."""
-    done = run_dir / "done.json"
-    if done.is_file():
-        try:
-            if json.loads(done.read_text()).get("rc") == 0:
-                return "done"
-        except (json.JSONDecodeError, OSError):
-            pass
-    if (run_dir / "failed.json").is_file():
-        return "failed"
-    if (run_dir / "checkpoints" / "last.ckpt").is_file():
-        return "partial"
-    return "pending"
-
-
-def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    if not path.is_file():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
 def _clear_run(run_dir: Path) -> None:
     """Remove a run's outputs (not its log) before a restart from scratch."""
     for name in ("checkpoints", "tensorboard"):
@@ -271,8 +250,6 @@ def execute_run(spec: RunSpec, launcher: Launcher = subprocess_launcher) -> dict
 def run_plan(plan: Plan, out: Path, *, command_line: str = "", report_only: bool = False,
              launcher: Launcher = subprocess_launcher, say: Callable[[str], None] = print) -> Path:
     """Execute every run of ``plan`` (one at a time) and write the report; the report's path."""
-    from renovo.experiments.report import write_report
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     resolved = {"command": command_line, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **plan.to_dict()}

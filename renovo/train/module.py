@@ -23,6 +23,7 @@ from renovo.chem.vocabulary import Vocabulary
 from renovo.model import ModelConfig, build_model, model_config
 from renovo.train.curriculum import Curriculum
 from renovo.train.objective import COMPONENTS, Objective, token_accuracy
+from renovo.train.step import training_step
 
 MODEL_KEYS = ("d_model", "n_encoder_layers", "n_decoder_layers", "n_heads", "dim_feedforward", "dropout",
               "max_charge", "norm_first", "ion_evidence")
@@ -130,8 +131,7 @@ class RenovoModule(L.LightningModule):
     def training_step(self, batch: Mapping, batch_idx: int) -> torch.Tensor:
         weights = self.weights_now()
         self.track_gradient_flow = self.gradient_flow_due()
-        logits = self.model(batch)  # (B, T, vocab)
-        out = self.objective(logits, batch, weights)
+        logits, out = training_step(self.model, self.objective, batch, weights)  # logits (B, T, vocab)
         self.last_components = out
         self.last_batch = batch if self.track_gradient_flow else None
         self.last_weights = weights
@@ -150,8 +150,7 @@ class RenovoModule(L.LightningModule):
 
     def validation_step(self, batch: Mapping, batch_idx: int) -> None:
         weights = self.weights_now()
-        logits = self.model(batch)
-        out = self.objective(logits, batch, weights)
+        logits, out = training_step(self.model, self.objective, batch, weights)
         size = batch["tokens"].shape[0]
         tokens = batch["tokens"]
         real = tokens != Tokenizer.PAD

@@ -235,12 +235,10 @@ def merge_metrics(previous: Path, current: Path) -> None:
     """Rows of ``previous`` before ``current``'s first step, then ``current``; union of columns."""
     import csv
 
-    with open(previous, newline="") as f:
-        old = list(csv.DictReader(f))
-    new: list[dict] = []
-    if current.is_file():
-        with open(current, newline="") as f:
-            new = list(csv.DictReader(f))
+    from renovo.train.metrics_log import read_metric_rows
+
+    old = read_metric_rows(previous)
+    new = read_metric_rows(current) if current.is_file() else []
     first = min((int(float(r["step"])) for r in new if r.get("step")), default=None)
     rows = [r for r in old if first is None or int(float(r["step"] or 0)) < first] + new
     columns = sorted({k for r in rows for k in r})

@@ -13,7 +13,8 @@ from renovo.cli import main
 from renovo.train import load_config, train
 from renovo.train.monitors import NonFiniteLossError
 from renovo.train.objective import Objective
-from renovo.train.sanity import read_metrics, sanity_report
+from renovo.experiments.sanity import sanity_report
+from renovo.train import read_metrics
 
 FAST = ["model.preset=tiny", "data.batch_size=4", "data.val_size=4", "data.val_batch_size=4",
         "trainer.log_every_n_steps=1", "trainer.progress_bar=false", "monitors.gradient_flow_every_n_steps=0",

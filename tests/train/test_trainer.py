@@ -11,7 +11,7 @@ import yaml
 from renovo.cli import main
 from renovo.errors import RenovoError
 from renovo.train import load_config, load_model, train
-from renovo.train.sanity import read_metrics
+from renovo.train import read_metrics
 
 FAST = ["model.preset=tiny", "data.batch_size=4", "data.val_size=8", "data.val_batch_size=8",
         "trainer.log_every_n_steps=1", "trainer.progress_bar=false", "monitors.gradient_flow_every_n_steps=5"]
