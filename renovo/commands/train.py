@@ -148,7 +148,9 @@ def run(args: argparse.Namespace) -> int:
 
         text, passed = sanity_report(run_dir)
         print(text)
-        (Path(run_dir) / "sanity.txt").write_text(text + "\n")
+        from renovo.files import write_text
+
+        write_text(Path(run_dir) / "sanity.txt", text + "\n")
         return 0 if passed else 1
     return 0
 

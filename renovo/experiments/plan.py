@@ -41,6 +41,7 @@ from typing import Callable, Sequence
 import yaml
 
 from renovo.errors import RenovoError
+from renovo.files import write_json, write_text
 
 PLAN_DIR = Path(__file__).resolve().parents[1] / "configs" / "plans"
 SIZES = ("quick", "cpu", "gpu")
@@ -261,10 +262,10 @@ def execute_run(spec: RunSpec, launcher: Launcher = subprocess_launcher) -> dict
               "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     if rc == 0:
         (run_dir / "failed.json").unlink(missing_ok=True)
-        (run_dir / "done.json").write_text(json.dumps(record, indent=2) + "\n")
+        write_json(run_dir / "done.json", record)
         return {**record, "status": "done", "skipped": False}
     record["log_tail"] = log_tail(log_path)
-    (run_dir / "failed.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_json(run_dir / "failed.json", record)
     return {**record, "status": "failed", "skipped": False}
 
 
@@ -276,7 +277,7 @@ def run_plan(plan: Plan, out: Path, *, command_line: str = "", report_only: bool
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     resolved = {"command": command_line, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **plan.to_dict()}
-    (out / "plan.resolved.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
+    write_text(out / "plan.resolved.yaml", yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
     # Every invocation that ran (or could run) training, so a rebuilt report still names the commands behind it.
     history = out / "commands.log"
     if not report_only and command_line:

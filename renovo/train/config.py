@@ -155,7 +155,8 @@ def validate_config(config: Mapping) -> dict:
 
 
 def save_config(config: Mapping, path: str | Path) -> Path:
+    from renovo.files import write_text
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=None))
+    write_text(path, yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=None))
     return path

@@ -191,7 +191,9 @@ def merge_metrics(previous: Path, current: Path) -> None:
     first = min((int(float(r["step"])) for r in new if r.get("step")), default=None)
     rows = [r for r in old if first is None or int(float(r["step"] or 0)) < first] + new
     columns = sorted({k for r in rows for k in r})
-    with open(current, "w", newline="") as f:
+    from renovo.files import atomic_open
+
+    with atomic_open(current, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
