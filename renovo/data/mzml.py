@@ -84,6 +84,10 @@ def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label]
         reader = mzml.MzML(str(path), use_index=False, decode_binary=True, cv=_psi_ms_vocabulary())
     except (OSError, XMLSyntaxError, PyteomicsError) as error:
         raise MalformedFileError(path, getattr(error, "lineno", None), f"cannot read mzML: {error}") from None
+    # pyteomics converts "charge state" to int while parsing, so one charge="2.5" aborted the
+    # whole file; read it as text and let `_precursor` count that one spectrum as a bad charge.
+    ints = reader.schema_info.get("ints", set())
+    reader.schema_info = {**reader.schema_info, "ints": set(ints) - {("selectedIon", "charge state")}}
     index = 0
     with reader:
         iterator = iter(reader)
