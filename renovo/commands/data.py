@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from renovo.files import add_force_argument
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("data", help="inspect spectrum files (renovo data stats FILE…)",
@@ -21,6 +23,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     stats.add_argument("--labels", help="label table joined on TITLE (applies to every file)")
     stats.add_argument("--tolerance-da", type=float, default=None, help="annotation tolerance, Da (default 0.02)")
     stats.add_argument("--json", help="also write the statistics as JSON here")
+    add_force_argument(stats)
     parser.set_defaults(handler=run, _parser=parser)
     return parser
 
@@ -40,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.files and not args.simulate:
         raise RenovoError("give spectrum files and/or --simulate N")
+    if args.json:
+        from renovo.files import check_outputs
+
+        check_outputs([*args.files, args.labels, args.fasta], [args.json], args.force)
     tolerance = args.tolerance_da if args.tolerance_da is not None else TOLERANCE_DA
     summaries = {}
     skip_reports = {}

@@ -123,5 +123,6 @@ def test_failed_run_is_reported_and_plan_goes_on(tmp_path, make_plan, monkeypatc
     # Run again: done runs are skipped, the failed one is retried.
     again = FakeLauncher()
     run_plan(plan, tmp_path / "out", launcher=again, say=messages.append)
-    assert len(again.calls) == 1 and again.calls[0] == first.command
+    # (a fresh run passes --force: its folder already holds the runner's train.log)
+    assert len(again.calls) == 1 and again.calls[0] == first.command + ["--force"]
     assert run_status(first.run_dir) == "done"
