@@ -131,7 +131,7 @@ class SimulatedSpectra(IterableDataset):
         return state
 
 
-def _expand(paths: str | Path | Sequence[str | Path]) -> list[Path]:
+def expand_parquet_paths(paths: str | Path | Sequence[str | Path]) -> list[Path]:
     if isinstance(paths, (str, Path)):
         paths = [paths]
     files: list[Path] = []
@@ -181,7 +181,7 @@ class ParquetSpectra(IterableDataset):
         super().__init__()
         from renovo.data.parquet import open_parquet
 
-        self.paths = _expand(paths)
+        self.paths = expand_parquet_paths(paths)
         self.shuffle_buffer = int(shuffle_buffer)
         self.seed = int(seed)
         self.epoch = int(epoch)

@@ -133,6 +133,7 @@ class LabelledStream(IterableDataset):
         if hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(self.passes)
         self.passes += 1
+        yielded = 0
         for record in self.dataset:
             if record.peptide is None:
                 continue
@@ -141,10 +142,39 @@ class LabelledStream(IterableDataset):
                     continue
             except (KeyError, ValueError):
                 continue
+            yielded += 1
             yield record
+        if not yielded:
+            # An empty pass would make the trainer start the next epoch forever (max_epochs=-1).
+            paths = getattr(self.dataset, "paths", [])
+            raise RenovoError(f"training data: no usable labelled spectra (with a peptide of ≤ {self.max_length} "
+                              f"residues) in {', '.join(map(str, paths)) or 'the stream'}")
 
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def check_labelled_parquet(paths: Sequence[str], what: str) -> int:
+    """Labelled rows of renovo Parquet files (only the peptide column is read); `RenovoError` if none.
+
+    Streamed training data is read lazily; without this check an unlabelled or
+    empty file made every epoch empty and training spin forever.
+    """
+    from renovo.data.datasets import expand_parquet_paths
+    from renovo.data.parquet import open_parquet
+
+    files = expand_parquet_paths(paths)
+    rows = labelled = 0
+    for path in files:
+        handle = open_parquet(path)
+        rows += handle.metadata.num_rows
+        if "peptide" in handle.schema_arrow.names and handle.metadata.num_rows:
+            column = handle.read(columns=["peptide"]).column("peptide")
+            labelled += len(column) - column.null_count
+    if not labelled:
+        raise RenovoError(f"{what}: no usable labelled spectra in {', '.join(map(str, paths))} "
+                          f"({rows} rows, none with a peptide label)")
+    return labelled
 
 
 def read_labelled(paths: Sequence[str], tokenizer: Tokenizer, max_length: int, what: str) -> list:
@@ -180,6 +210,7 @@ class RenovoDataModule(L.LightningDataModule):
         self.collator = SpectrumCollator(tokenizer, _preprocess_config(config), int(d["max_peaks"]))
         self.train_records: list | None = None
         self.stream_parquet = False
+        self._checked_stream = False
         self.val_records: list | None = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -188,6 +219,9 @@ class RenovoDataModule(L.LightningDataModule):
         self.stream_parquet = bool(d["train"]) and all(str(p).lower().endswith(PARQUET_SUFFIXES) for p in d["train"])
         if d["train"] and self.train_records is None and not self.stream_parquet:
             self.train_records = read_labelled(d["train"], self.tokenizer, max_length, "training data")
+        if self.stream_parquet and not self._checked_stream:
+            check_labelled_parquet(d["train"], "training data")
+            self._checked_stream = True
         if self.val_records is None:
             if d["val"]:
                 self.val_records = read_labelled(d["val"], self.tokenizer, max_length, "validation data")
