@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from renovo.data import SkipCounter, read_spectra
+    from renovo.data import SkipCounter, check_spectrum_files, read_spectra
     from renovo.data.simulate import simulate_records
     from renovo.data.stats import TOLERANCE_DA, format_table, summarize, write_json
     from renovo.errors import RenovoError
@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         from renovo.files import check_outputs
 
         check_outputs([*args.files, args.labels, args.fasta], [args.json], args.force)
+    check_spectrum_files(args.files)  # a bad file late in the list stops the run before any work
     tolerance = args.tolerance_da if args.tolerance_da is not None else TOLERANCE_DA
     summaries = {}
     skip_reports = {}
