@@ -1,9 +1,10 @@
 """Greedy and beam search over any model that follows the SequenceModel protocol.
 
-The protocol (see docs/ARCHITECTURE.md): ``model.tokenizer``,
-``model.encode(mz, intensity, peak_mask, precursor_mass_da, precursor_charge)
--> (memory, memory_mask)`` and ``model.next_token_logits(prefix, memory,
-memory_mask, precursor_mass_da, precursor_charge) -> (B, vocab)``.
+The protocol (:class:`renovo.model.SequenceModel`): ``model.tokenizer`` and
+``model.start_decoding(batch, beams, use_cache) -> state`` whose
+``state.logits(last_tokens) -> (rows, vocab)`` and ``state.reorder(source)``
+carry each beam's decoder state (for renovo's transformer: the key/value
+cache and the prefix mass its ion-evidence features read).
 
 One step scores every live beam of every spectrum in a single model call and
 picks the next beams with one ``topk`` over (beams × vocabulary) per spectrum.
@@ -31,14 +32,12 @@ by ``score``; with the constraint on, in-tolerance candidates come first.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
 
 from renovo.chem import H2O_MASS_DA, ISOTOPE_SPACING_DA
-from renovo.decode.cache import incremental_decoder
 from renovo.decode.mass import MassFeasibility
 
 
@@ -142,22 +141,20 @@ class _MassConstraint:
 
 
 @torch.no_grad()
-def _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, beam_size, max_length, constraint, use_cache=True):
+def _search(model, spectra, beam_size, max_length, constraint, use_cache=True):
     """Beam search; returns tokens (B,K,L+1), log-probs (B,K,L+1) float64, sum scores (B,K), complete (B,K), mass (B,K)."""
     tokenizer = model.tokenizer
     pad, bos, eos = tokenizer.PAD, tokenizer.BOS, tokenizer.EOS
-    device = memory.device
-    batch, k = memory.shape[0], beam_size
+    precursor_mass_da = spectra["precursor_mass_da"]
+    device = precursor_mass_da.device
+    batch, k = precursor_mass_da.shape[0], beam_size
     rows_total = batch * k
     vocab = tokenizer.vocab_size
     transitions = _transitions(tokenizer).to(device)
     token_mass_da = tokenizer.residue_masses_da.to(device)  # (vocab,) float64
 
-    cache = incremental_decoder(model, memory, memory_mask, precursor_mass_da, precursor_charge, k) if use_cache else None
-    memory = memory.repeat_interleave(k, 0)  # (B*K, P, D)
-    memory_mask = memory_mask.repeat_interleave(k, 0)  # (B*K, P)
+    state = model.start_decoding(spectra, beams=k, use_cache=use_cache)
     precursor_mass_da = precursor_mass_da.repeat_interleave(k, 0)  # (B*K,)
-    precursor_charge = precursor_charge.repeat_interleave(k, 0)  # (B*K,)
 
     tokens = torch.full((rows_total, max_length + 1), pad, dtype=torch.long, device=device)
     token_logp = torch.zeros(rows_total, max_length + 1, dtype=torch.float64, device=device)
@@ -173,20 +170,8 @@ def _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, bea
         if not live.any():
             break
         rows = live.nonzero().squeeze(1)
-        if cache is not None:
-            logits = cache.logits(tokens[:, step - 1] if step else None)[rows]  # (live, vocab)
-            if step <= 1:  # the cached arithmetic must agree with the protocol
-                check = rows[:2]
-                reference = model.next_token_logits(
-                    tokens[check, :step], memory[check], memory_mask[check], precursor_mass_da[check], precursor_charge[check]
-                )
-                if not torch.allclose(logits[:2].float(), reference.float(), rtol=1e-3, atol=1e-3):
-                    warnings.warn("cached decoding disagrees with model.next_token_logits; decoding without the cache")
-                    cache = None
-        if cache is None:
-            logits = model.next_token_logits(
-                tokens[rows, :step], memory[rows], memory_mask[rows], precursor_mass_da[rows], precursor_charge[rows]
-            )
+        # Every row is fed (finished beams feed PAD, which adds no mass): the state's rows stay aligned.
+        logits = state.logits(tokens[:, step - 1] if step else None)[rows]  # (live, vocab)
         logp = torch.log_softmax(logits.float(), dim=-1).double()  # (live, vocab)
         allowed = transitions[last[rows]]  # (live, vocab)
         if step == max_length:  # room for the stop token only
@@ -202,8 +187,7 @@ def _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, bea
         score, index = total.topk(k, dim=1)  # (B, K)
         source = (first_row + index // vocab).view(-1)  # (B*K,)
         chosen = (index % vocab).view(-1)  # (B*K,)
-        if cache is not None:
-            cache.reorder(source)
+        state.reorder(source)
         tokens, token_logp, done, last, mass_da = tokens[source], token_logp[source], done[source], last[source], mass_da[source]
         extends = ~done & torch.isfinite(score.view(-1))
         step_logp = candidates[source, chosen]
@@ -312,9 +296,9 @@ def beam_search(
     bounds the number of tokens before the stop token. With
     ``precursor_tolerance_ppm`` the precursor-mass constraint is on (see the
     module docstring); ``isotope_offsets`` are the isotope peaks (×1.00335 Da)
-    the measured precursor may have been picked at. ``use_cache`` decodes
-    transformer-shaped models incrementally (see :mod:`renovo.decode.cache`);
-    False calls ``model.next_token_logits`` on the whole prefix at every step.
+    the measured precursor may have been picked at. ``use_cache=False`` asks the
+    model to recompute its decoder over the whole prefix at every step (the
+    reference the key/value cache is tested against).
     """
     if beam_size < 1 or top_k < 1:
         raise ValueError(f"beam_size and top_k must be ≥ 1, not {beam_size} and {top_k}")
@@ -323,25 +307,18 @@ def beam_search(
         model.eval()
     try:
         device = _model_device(model)
-        mz = batch["mz"].to(device)
-        intensity = batch["intensity"].to(device)
-        peak_mask = batch["peak_mask"].to(device)
-        precursor_mass_da = batch["precursor_mass_da"].to(device=device, dtype=torch.float64)
-        precursor_charge = batch["precursor_charge"].to(device)
-        with torch.no_grad():
-            memory, memory_mask = model.encode(mz, intensity, peak_mask, precursor_mass_da, precursor_charge)
+        spectra = {name: batch[name].to(device) for name in ("mz", "intensity", "peak_mask", "precursor_charge")}
+        spectra["precursor_mass_da"] = batch["precursor_mass_da"].to(device=device, dtype=torch.float64)
+        precursor_mass_da = spectra["precursor_mass_da"]
         constraint = None
         if precursor_tolerance_ppm is not None:
             constraint = _MassConstraint(model.tokenizer, precursor_tolerance_ppm, isotope_offsets, device)
-        found = _search(model, memory, memory_mask, precursor_mass_da, precursor_charge, beam_size, max_length, constraint, use_cache)
+        found = _search(model, spectra, beam_size, max_length, constraint, use_cache)
         results = _ranked(model.tokenizer, *found, precursor_mass_da, constraint, top_k, require_complete=constraint is not None)
         missing = [b for b, predictions in enumerate(results) if not predictions]
         if missing:  # nothing fits the precursor: decode those spectra without the constraint
             index = torch.tensor(missing, dtype=torch.long, device=device)
-            again = _search(
-                model, memory[index], memory_mask[index], precursor_mass_da[index], precursor_charge[index],
-                beam_size, max_length, None, use_cache,
-            )
+            again = _search(model, {name: value[index] for name, value in spectra.items()}, beam_size, max_length, None, use_cache)
             fallback = _ranked(model.tokenizer, *again, precursor_mass_da[index], constraint, top_k, require_complete=False)
             for b, predictions in zip(missing, fallback):
                 results[b] = predictions

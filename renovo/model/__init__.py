@@ -1,9 +1,12 @@
-"""Model: peak encoder, transformer encoder–decoder, presets (tiny / small / base)."""
+"""Model: peak encoder, transformer encoder–decoder with optional ion-evidence features, presets."""
 from renovo.model.encoders import PeakEncoder, PositionalEncoding, PrecursorEncoder, SinusoidalMassEncoder
+from renovo.model.interfaces import DecodingState, SequenceModel
+from renovo.model.ion_evidence import IonEvidence, IonEvidenceConfig, prefix_masses_da
 from renovo.model.presets import PRESETS, ModelConfig, model_config
 from renovo.model.transformer import SpectrumTransformer, build_model
 
 __all__ = [
-    "PRESETS", "ModelConfig", "PeakEncoder", "PositionalEncoding", "PrecursorEncoder",
-    "SinusoidalMassEncoder", "SpectrumTransformer", "build_model", "model_config",
+    "DecodingState", "IonEvidence", "IonEvidenceConfig", "PRESETS", "ModelConfig", "PeakEncoder",
+    "PositionalEncoding", "PrecursorEncoder", "SequenceModel", "SinusoidalMassEncoder", "SpectrumTransformer",
+    "build_model", "model_config", "prefix_masses_da",
 ]

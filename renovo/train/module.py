@@ -20,12 +20,12 @@ import torch
 
 from renovo.chem import Tokenizer, default_vocabulary
 from renovo.chem.vocabulary import Vocabulary
-from renovo.model import build_model, model_config
+from renovo.model import ModelConfig, build_model, model_config
 from renovo.train.curriculum import Curriculum
 from renovo.train.objective import COMPONENTS, Objective, token_accuracy
 
 MODEL_KEYS = ("d_model", "n_encoder_layers", "n_decoder_layers", "n_heads", "dim_feedforward", "dropout",
-              "max_charge", "norm_first")
+              "max_charge", "norm_first", "ion_evidence")
 
 
 def tokenizer_from_config(config: Mapping) -> Tokenizer:
@@ -55,9 +55,28 @@ def tokenizer_from_state(state: Mapping) -> Tokenizer:
     return tokenizer
 
 
-def build_model_from_config(config: Mapping, tokenizer: Tokenizer):
+def build_model_from_config(config: Mapping, tokenizer: Tokenizer, model_state: Mapping | None = None):
+    """The model a run config describes. ``model_state``: the architecture a checkpoint
+    recorded (``ModelConfig.to_dict()``), which wins over the config; a checkpoint
+    written before it was recorded holds a plain model (no ion evidence)."""
+    if model_state is not None:
+        return build_model(ModelConfig.from_dict(dict(model_state)), tokenizer)
     m = config["model"]
     return build_model(model_config(m["preset"], **{k: m.get(k) for k in MODEL_KEYS}), tokenizer)
+
+
+def checkpoint_architecture(metadata: Mapping) -> dict:
+    """The ModelConfig dict a checkpoint's ``renovo`` metadata describes.
+
+    Checkpoints written before the architecture was recorded hold the plain
+    model (ion evidence did not exist yet): their config's preset and
+    overrides, with ``ion_evidence`` off.
+    """
+    if metadata.get("model") is not None:
+        return dict(metadata["model"])
+    m = metadata["config"]["model"]
+    overrides = {k: m.get(k) for k in MODEL_KEYS if k != "ion_evidence"}
+    return model_config(m["preset"], **overrides, ion_evidence=False).to_dict()
 
 
 def lr_lambda(warmup_steps: int, max_steps: int, min_lr_ratio: float):
@@ -183,7 +202,7 @@ class RenovoModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Plain dicts only, so `torch.load(weights_only=True)` can read it.
         checkpoint["renovo"] = {"config": self.config, "tokenizer": tokenizer_state(self.tokenizer),
-                                "rng": rng_state()}
+                                "model": self.model.config.to_dict(), "rng": rng_state()}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         from renovo.train.checkpoints import check_compatible

@@ -23,7 +23,7 @@ from renovo.train.checkpoints import AtomicCheckpointIO, CheckpointError, check_
 from renovo.train.checkpoints import read_checkpoint as _read_checkpoint
 from renovo.train.config import save_config
 from renovo.train.data import RenovoDataModule
-from renovo.train.module import RenovoModule, build_model_from_config, tokenizer_from_state
+from renovo.train.module import RenovoModule, build_model_from_config, checkpoint_architecture, tokenizer_from_state
 from renovo.train.monitors import DivergenceMonitor, GradientFlowMonitor, NaNGuard, SpeedMonitor
 
 
@@ -258,7 +258,7 @@ def load_model(ckpt_path: str | Path, map_location: str | torch.device = "cpu"):
     config = checkpoint["renovo"]["config"]
     try:
         tokenizer = tokenizer_from_state(checkpoint["renovo"]["tokenizer"])
-        model = build_model_from_config(config, tokenizer)
+        model = build_model_from_config(config, tokenizer, checkpoint_architecture(checkpoint["renovo"]))
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{ckpt_path}: cannot rebuild the model from the checkpoint's metadata "
                               f"({type(error).__name__}: {error})") from None

@@ -24,6 +24,23 @@ def probabilities_to_logits(tokenizer: Tokenizer, step: dict[str, float], floor:
     return torch.log(probs).float()
 
 
+class PrefixState:
+    """A DecodingState that keeps each row's prefix and asks ``next_logits(prefix, spectrum_rows)``."""
+
+    def __init__(self, next_logits, spectra: int, beams: int):
+        self.next_logits = next_logits
+        self.spectrum_rows = torch.arange(spectra).repeat_interleave(beams)  # (rows,) spectrum of each row
+        self.prefix = torch.zeros(spectra * beams, 0, dtype=torch.long)
+
+    def logits(self, last_tokens):
+        if last_tokens is not None:
+            self.prefix = torch.cat([self.prefix, last_tokens[:, None].cpu()], dim=1)
+        return self.next_logits(self.prefix, self.spectrum_rows)
+
+    def reorder(self, source):
+        self.prefix = self.prefix[source.cpu()]
+
+
 class TableModel(nn.Module):
     """Logits depend on the spectrum and the step only: ``tables[s, t]``.
 
@@ -36,14 +53,15 @@ class TableModel(nn.Module):
         self.register_buffer("tables", tables.float())  # (spectra, steps, vocab)
         self.calls = 0
 
-    def encode(self, mz, intensity, peak_mask, precursor_mass_da, precursor_charge):
-        memory = self.tables[mz[:, 0].long()]  # (B, steps, vocab)
-        return memory, torch.ones(memory.shape[:2], dtype=torch.bool)
+    def start_decoding(self, batch, beams=1, use_cache=True):
+        memory = self.tables[batch["mz"][:, 0].long()]  # (B, steps, vocab)
 
-    def next_token_logits(self, prefix, memory, memory_mask, precursor_mass_da, precursor_charge):
-        self.calls += 1
-        step = min(prefix.shape[1], memory.shape[1] - 1)
-        return memory[:, step, :]
+        def next_logits(prefix, spectrum_rows):
+            self.calls += 1
+            step = min(prefix.shape[1], memory.shape[1] - 1)
+            return memory[spectrum_rows, step, :]
+
+        return PrefixState(next_logits, memory.shape[0], beams)
 
 
 class PrefixModel(nn.Module):
@@ -56,15 +74,15 @@ class PrefixModel(nn.Module):
         self.default = probabilities_to_logits(self.tokenizer, default)
         self.anchor = nn.Parameter(torch.zeros(1))
 
-    def encode(self, mz, intensity, peak_mask, precursor_mass_da, precursor_charge):
-        return torch.zeros(mz.shape[0], 1, 4), torch.ones(mz.shape[0], 1, dtype=torch.bool)
+    def start_decoding(self, batch, beams=1, use_cache=True):
+        def next_logits(prefix, spectrum_rows):
+            rows = []
+            for ids in prefix.tolist():
+                key = tuple(self.tokenizer.tokens[i] for i in ids if i != self.tokenizer.PAD)
+                rows.append(self.table.get(key, self.default))
+            return torch.stack(rows)
 
-    def next_token_logits(self, prefix, memory, memory_mask, precursor_mass_da, precursor_charge):
-        rows = []
-        for ids in prefix.tolist():
-            key = tuple(self.tokenizer.tokens[i] for i in ids)
-            rows.append(self.table.get(key, self.default))
-        return torch.stack(rows)
+        return PrefixState(next_logits, batch["mz"].shape[0], beams)
 
 
 def make_batch(n: int, precursor_mass_da=None) -> dict:

@@ -41,10 +41,10 @@ def hand_batch(peptides=("PEPTIDEK", "ACDEFGHIKR", "LLGK"), charge=2, tokenizer=
     return batch
 
 
-@pytest.fixture
-def model():
+@pytest.fixture(params=[False, True], ids=["plain", "ion_evidence"])
+def model(request):
     torch.manual_seed(0)
-    return build_model(model_config("tiny")).eval()
+    return build_model(model_config("tiny", ion_evidence=request.param)).eval()
 
 
 def test_presets_have_requested_sizes():
@@ -85,19 +85,26 @@ def test_padding_peaks_do_not_matter(model):
     torch.testing.assert_close(model(padded), logits, rtol=0, atol=1e-5)
 
 
-def test_next_token_logits_matches_teacher_forcing(model):
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_step_by_step_decoding_matches_teacher_forcing(model, use_cache):
     batch = hand_batch()
     logits = model(batch)
     memory, memory_mask = model.encode(
         batch["mz"], batch["intensity"], batch["peak_mask"], batch["precursor_mass_da"], batch["precursor_charge"]
     )
     assert memory.shape[:2] == memory_mask.shape and memory_mask.dtype == torch.bool
-    for t in (0, 1, 4):
-        step = model.next_token_logits(
-            batch["tokens"][:, :t], memory, memory_mask, batch["precursor_mass_da"], batch["precursor_charge"]
-        )
+    state = model.start_decoding(batch, beams=1, use_cache=use_cache)
+    for t in range(batch["tokens"].shape[1]):
+        step = state.logits(batch["tokens"][:, t - 1] if t else None)
         assert step.shape == (3, model.tokenizer.vocab_size)
         torch.testing.assert_close(step, logits[:, t], rtol=0, atol=1e-5)
+
+
+def test_model_follows_the_sequence_model_protocol(model):
+    from renovo.model import DecodingState, SequenceModel
+
+    assert isinstance(model, SequenceModel)
+    assert isinstance(model.start_decoding(hand_batch(), beams=2), DecodingState)
 
 
 def test_empty_spectrum_and_nan_precursor_stay_finite(model):
@@ -117,9 +124,10 @@ def test_precursor_conditions_the_decoder(model):
     assert not torch.allclose(model(shifted)[:, 0], logits[:, 0])
 
 
-def test_gradients_reach_every_parameter():
+@pytest.mark.parametrize("ion_evidence", [False, True])
+def test_gradients_reach_every_parameter(ion_evidence):
     torch.manual_seed(0)
-    model = build_model(model_config("tiny")).train()
+    model = build_model(model_config("tiny", ion_evidence=ion_evidence)).train()
     batch = hand_batch()
     logits = model(batch)
     torch.nn.functional.cross_entropy(logits.transpose(1, 2), batch["tokens"], ignore_index=0).backward()
@@ -130,3 +138,36 @@ def test_gradients_reach_every_parameter():
 def test_small_preset_parameter_count():
     model = SpectrumTransformer(model_config("small"), Tokenizer())
     assert 5e5 < model.n_parameters() < 5e6
+
+
+def test_library_layer_checkpoint_loads_into_the_written_out_decoder():
+    """A state dict of nn.TransformerDecoder layers (how earlier checkpoints were saved) loads and
+    gives the same logits as the library layers would."""
+    torch.manual_seed(4)
+    config = model_config("tiny", dropout=0.0)
+    model = build_model(config).eval()
+    library = torch.nn.TransformerDecoder(
+        torch.nn.TransformerDecoderLayer(config.d_model, config.n_heads, config.dim_feedforward, 0.0, batch_first=True),
+        config.n_decoder_layers,
+    ).eval()
+    state = {f"decoder.{k}": v for k, v in library.state_dict().items()}
+    assert set(state) == {k for k in model.state_dict() if k.startswith("decoder.")}
+    model.load_state_dict({**model.state_dict(), **state})
+    batch = hand_batch()
+    memory, memory_mask = model.encode(batch["mz"], batch["intensity"], batch["peak_mask"])
+    inputs = batch["tokens"][:, :-1]
+    precursor = model.precursor_encoder(batch["precursor_mass_da"], batch["precursor_charge"])
+    x = model.positional(torch.cat([precursor, model.token_embedding(inputs)], dim=1))
+    causal = torch.triu(torch.ones(x.shape[1], x.shape[1], dtype=torch.bool), diagonal=1)
+    expected = model.head(library(x, memory, tgt_mask=causal, memory_key_padding_mask=~memory_mask))
+    torch.testing.assert_close(model(batch), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_bf16_autocast_forward_is_finite():
+    torch.manual_seed(5)
+    model = build_model(model_config("tiny", ion_evidence=True)).eval()
+    batch = hand_batch()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(batch)
+    assert torch.isfinite(logits.float()).all()
+    torch.testing.assert_close(logits.float(), model(batch), rtol=0.1, atol=0.15)

@@ -1,4 +1,5 @@
-"""Incremental decoding gives the model's own logits, step after step, with beams reordered."""
+"""The model's incremental decoding (key/value cache + prefix masses) gives its full-recompute logits,
+step after step, with beams reordered — for the plain and the ion-evidence model."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +7,6 @@ import torch
 
 from renovo.chem import Tokenizer
 from renovo.decode import beam_search, greedy_decode
-from renovo.decode.cache import incremental_decoder
 from renovo.model import build_model, model_config
 
 
@@ -24,33 +24,31 @@ def _batch(n: int, peaks: int = 12, seed: int = 0) -> dict:
     }
 
 
+@pytest.mark.parametrize("ion_evidence", [False, True])
 @pytest.mark.parametrize("norm_first", [False, True])
-def test_cached_logits_equal_protocol_logits(norm_first):
+def test_cached_logits_equal_full_recompute(norm_first, ion_evidence):
     torch.manual_seed(0)
-    model = build_model(model_config("tiny", norm_first=norm_first, dropout=0.1), Tokenizer()).eval()
+    model = build_model(model_config("tiny", norm_first=norm_first, dropout=0.1, ion_evidence=ion_evidence), Tokenizer()).eval()
     batch = _batch(3)
     beams = 2
-    with torch.no_grad():
-        memory, memory_mask = model.encode(batch["mz"], batch["intensity"], batch["peak_mask"], batch["precursor_mass_da"], batch["precursor_charge"])
-        cache = incremental_decoder(model, memory, memory_mask, batch["precursor_mass_da"], batch["precursor_charge"], beams)
-        assert cache is not None
-        rows = 3 * beams
-        repeat = lambda t: t.repeat_interleave(beams, 0)  # noqa: E731
-        prefix = torch.zeros(rows, 0, dtype=torch.long)
-        generator = torch.Generator().manual_seed(1)
-        for step in range(6):
-            cached = cache.logits(prefix[:, -1] if step else None)
-            reference = model.next_token_logits(prefix, repeat(memory), repeat(memory_mask), repeat(batch["precursor_mass_da"]), repeat(batch["precursor_charge"]))
-            torch.testing.assert_close(cached, reference, rtol=1e-4, atol=1e-4)
-            # reorder beams within each spectrum, as beam search does, then extend
-            source = (torch.arange(3)[:, None] * beams + torch.randint(0, beams, (3, beams), generator=generator)).view(-1)
-            cache.reorder(source)
-            prefix = torch.cat([prefix[source], torch.randint(3, model.tokenizer.vocab_size, (rows, 1), generator=generator)], dim=1)
+    rows = 3 * beams
+    cached = model.start_decoding(batch, beams=beams, use_cache=True)
+    reference = model.start_decoding(batch, beams=beams, use_cache=False)
+    generator = torch.Generator().manual_seed(1)
+    last = None
+    for _ in range(6):
+        torch.testing.assert_close(cached.logits(last), reference.logits(last), rtol=1e-4, atol=1e-4)
+        # reorder beams within each spectrum, as beam search does, then extend
+        source = (torch.arange(3)[:, None] * beams + torch.randint(0, beams, (3, beams), generator=generator)).view(-1)
+        cached.reorder(source)
+        reference.reorder(source)
+        last = torch.randint(3, model.tokenizer.vocab_size, (rows,), generator=generator)
 
 
-def test_beam_search_same_with_and_without_cache():
+@pytest.mark.parametrize("ion_evidence", [False, True])
+def test_beam_search_same_with_and_without_cache(ion_evidence):
     torch.manual_seed(2)
-    model = build_model(model_config("tiny"), Tokenizer()).eval()
+    model = build_model(model_config("tiny", ion_evidence=ion_evidence), Tokenizer()).eval()
     batch = _batch(3, seed=3)
     for kwargs in ({}, {"precursor_tolerance_ppm": 50.0}):
         fast = beam_search(model, batch, beam_size=3, top_k=2, max_length=8, **kwargs)
@@ -61,11 +59,13 @@ def test_beam_search_same_with_and_without_cache():
     assert greedy.peptide == beam_search(model, {k: v[:1] for k, v in batch.items()}, beam_size=1, max_length=8, use_cache=False)[0][0].peptide
 
 
-def test_real_model_predictions_are_well_formed():
+@pytest.mark.parametrize("ion_evidence", [False, True])
+def test_real_model_predictions_are_well_formed(ion_evidence):
     torch.manual_seed(3)
-    model = build_model(model_config("tiny"), Tokenizer()).eval()
+    model = build_model(model_config("tiny", ion_evidence=ion_evidence), Tokenizer()).eval()
     batch = _batch(3, seed=4)
     batch["precursor_mass_da"] = torch.tensor([400.0, 650.0, 900.0], dtype=torch.float64)
+    batch["peak_mask"][2] = False  # an empty spectrum
     for predictions in beam_search(model, batch, beam_size=3, top_k=3, max_length=10, precursor_tolerance_ppm=20.0):
         assert 1 <= len(predictions) <= 3
         for p in predictions:

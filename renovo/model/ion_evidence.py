@@ -1,0 +1,249 @@
+"""Ion-evidence features: how much observed intensity supports each candidate residue.
+
+At decoding position t the decoder has emitted a prefix of residues whose
+masses sum to S_t (Da). Choosing residue v next completes one fragment ion
+and, with the measured precursor mass M, its complementary ion:
+
+- C→N decoding (the default; the prefix is the peptide's C-terminal end):
+  the y ion of S_t + m_v, m/z = (S_t + m_v + H2O + z·proton) / z, and the
+  complementary b ion, m/z = (M − H2O − S_t − m_v + z·proton) / z.
+- N→C decoding: the b ion of S_t + m_v and the complementary y ion,
+  m/z = (M − S_t − m_v + z·proton) / z.
+
+Fragment charge z is 1, and 2 where the precursor charge is at least 3
+(``charges``); optional channels add the a ion of the b side (b − CO) and
+H2O / NH3 losses of both. The complementary ion is also evaluated for a
+measured precursor picked ``k`` isotope peaks high (M − k·1.00336 Da,
+``isotope_offsets``), keeping the best-supported offset.
+
+The evidence for one ion is the observed intensity near it, with the same
+Gaussian kernel as the analytic spectral loss: Σ_j I_j · exp(−Δ_j² / (4σ²)),
+σ a width in Da or in ppm of the ion's m/z. An ion exactly on a peak scores
+the peak's intensity, an ion with no peak within reach scores 0. It is
+computed in closed form against the peak list (no m/z grid), in float64 with
+autocast off: only the peaks within 8σ of each ion are visited (found by
+binary search), so the cost is batch × positions × vocabulary × ions × a few
+peaks, not × the whole spectrum.
+
+Candidates that complete no cleavage site get 0 in every channel: special
+tokens (PAD, BOS, EOS) and N-terminal modification tokens (the modification
+adds its mass to the N-terminal fragments, but choosing it cuts nothing).
+
+The same function serves teacher forcing (all positions at once, prefix masses
+from a cumulative sum of the target tokens) and step-by-step decoding (the
+prefix mass each beam carries), so both see identical features.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from renovo.chem import CO_MASS_DA, H2O_MASS_DA, ISOTOPE_SPACING_DA, NH3_MASS_DA, PROTON_MASS_DA, Tokenizer
+from renovo.model.encoders import no_autocast
+
+# exp(-Δ²/(4σ²)) < 1e-7 beyond 8σ: those peaks are not visited.
+_REACH_SIGMAS = 8.0
+
+
+@dataclass(frozen=True)
+class IonEvidenceConfig:
+    """Which ions are looked up and how wide the kernel is.
+
+    ``widths_da`` / ``widths_ppm``: kernel widths σ (each gives its own set of
+    channels); ``charges``: fragment charges (z > 1 only where the precursor
+    charge exceeds z); ``a_ions``: add the a ion (b − CO); ``neutral_losses``:
+    add H2O and NH3 losses of both ions; ``isotope_offsets``: precursor
+    isotope picks tried for the complementary ion (best kept).
+    """
+
+    widths_da: tuple[float, ...] = (0.02, 0.1)
+    widths_ppm: tuple[float, ...] = ()
+    charges: tuple[int, ...] = (1, 2)
+    a_ions: bool = False
+    neutral_losses: bool = False
+    isotope_offsets: tuple[int, ...] = (0, 1)
+
+    def __post_init__(self):
+        for name in ("widths_da", "widths_ppm", "charges", "isotope_offsets"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not self.widths_da and not self.widths_ppm:
+            raise ValueError("ion evidence needs at least one kernel width (widths_da or widths_ppm)")
+        if any(w <= 0 for w in self.widths_da + self.widths_ppm):
+            raise ValueError(f"kernel widths must be > 0, got {self.widths_da + self.widths_ppm}")
+        if not self.charges or any(z < 1 for z in self.charges):
+            raise ValueError(f"fragment charges must be ≥ 1, got {self.charges}")
+        if not self.isotope_offsets or any(k < 0 for k in self.isotope_offsets):
+            raise ValueError(f"isotope offsets must be ≥ 0, got {self.isotope_offsets}")
+
+    @property
+    def n_ion_kinds(self) -> int:
+        """Ion kinds per charge: prefix-side and complementary ion, + a ion, + 2 losses each."""
+        kinds = 2 + (1 if self.a_ions else 0) + (4 if self.neutral_losses else 0)
+        return kinds
+
+    @property
+    def n_channels(self) -> int:
+        """Features per (position, candidate): widths × charges × ion kinds."""
+        return (len(self.widths_da) + len(self.widths_ppm)) * len(self.charges) * self.n_ion_kinds
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> "IonEvidenceConfig":
+        values = dict(values or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown ion_evidence keys {unknown}; valid: {sorted(known)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def prefix_masses_da(tokens: torch.Tensor, token_mass_da: torch.Tensor) -> torch.Tensor:
+    """Mass (Da, float64) of the tokens before each position: S_t = Σ_{i<t} m(tokens_i). # (B, T)
+
+    tokens (B, T) int64; token_mass_da (vocab,) float64 with 0 for special tokens.
+    """
+    masses = token_mass_da.to(tokens.device)[tokens]  # (B, T)
+    return torch.cumsum(masses, dim=1) - masses
+
+
+class IonEvidence(nn.Module):
+    """Evidence features (B, T, vocab, channels) from prefix masses and the peak list."""
+
+    def __init__(self, tokenizer: Tokenizer, config: IonEvidenceConfig | None = None):
+        super().__init__()
+        self.config = config or IonEvidenceConfig()
+        self.reverse = bool(tokenizer.reverse)
+        # Kept as Python floats, not a buffer: a module-wide `.to(bfloat16)` would
+        # round a buffer's masses (4 Da spacing at 1000). Tensors are made on the
+        # inputs' device at use.
+        self.token_masses_da: tuple[float, ...] = tuple(tokenizer.residue_masses_da.tolist())
+        cleaves = [True] * tokenizer.vocab_size
+        for token_id in list(range(Tokenizer.EOS + 1)) + list(tokenizer.n_terminal_ids):
+            cleaves[token_id] = False
+        self.cleaves: tuple[bool, ...] = tuple(cleaves)
+
+    def token_mass_da(self, device: torch.device) -> torch.Tensor:
+        """Residue mass per token id, Da, float64 (0 for special tokens). # (vocab,)"""
+        return torch.tensor(self.token_masses_da, dtype=torch.float64, device=device)
+
+    @property
+    def n_channels(self) -> int:
+        return self.config.n_channels
+
+    def prefix_masses_da(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: prefix mass before each position of ``tokens`` (B, T). # (B, T) float64"""
+        return prefix_masses_da(tokens, self.token_mass_da(tokens.device))
+
+    def _ion_mz(self, prefix_mass_da, precursor_mass_da, precursor_charge):
+        """m/z of every looked-up ion: (B, T, V, charges, kinds, offsets) float64, and validity (same shape)."""
+        c = self.config
+        device = prefix_mass_da.device
+        f64 = torch.float64
+        residue = self.token_mass_da(device)  # (V,)
+        near = prefix_mass_da[:, :, None] + residue[None, None, :]  # (B, T, V) residues on the decoded side
+        total = precursor_mass_da.to(f64)[:, None, None, None]  # (B, 1, 1, 1)
+        offsets = torch.tensor(c.isotope_offsets, dtype=f64, device=device) * ISOTOPE_SPACING_DA  # (K,)
+        # Neutral masses (without charge protons) of the decoded-side ion and the complement, per offset.
+        if self.reverse:  # decoded side = C-terminal: y ion; complement = b ion
+            near_ion = near + H2O_MASS_DA  # (B, T, V)
+            far_ion = total - offsets - H2O_MASS_DA - near[..., None]  # (B, T, V, K)
+            b_ion, b_is_far = far_ion, True
+        else:  # decoded side = N-terminal: b ion; complement = y ion
+            near_ion = near
+            far_ion = total - offsets - near[..., None]
+            b_ion, b_is_far = near, False
+        k = len(c.isotope_offsets)
+        kinds = [near_ion[..., None].expand(*near_ion.shape, k), far_ion]
+        if c.a_ions:
+            a_ion = b_ion - CO_MASS_DA
+            kinds.append(a_ion if b_is_far else a_ion[..., None].expand(*a_ion.shape, k))
+        if c.neutral_losses:
+            for ion in kinds[:2]:
+                kinds += [ion - H2O_MASS_DA, ion - NH3_MASS_DA]
+        neutral = torch.stack(kinds, dim=-2)  # (B, T, V, kinds, K)
+        charges = torch.tensor(c.charges, dtype=f64, device=device)  # (Z,)
+        mz = (neutral[:, :, :, None] + charges[:, None, None] * PROTON_MASS_DA) / charges[:, None, None]  # (B,T,V,Z,kinds,K)
+        valid = torch.tensor(self.cleaves, device=device)[None, None, :, None, None, None]  # (1,1,V,1,1,1)
+        charge_ok = precursor_charge.to(device)[:, None].long() > torch.tensor(c.charges, device=device)[None, :]
+        charge_ok = charge_ok | (torch.tensor(c.charges, device=device) == 1)[None, :]  # (B, Z) z=1 always
+        valid = valid & charge_ok[:, None, None, :, None, None]
+        valid = valid & torch.isfinite(mz) & (mz > 0)
+        return mz, valid
+
+    def forward(
+        self,
+        prefix_mass_da: torch.Tensor,
+        precursor_mass_da: torch.Tensor,
+        precursor_charge: torch.Tensor,
+        mz: torch.Tensor,
+        intensity: torch.Tensor,
+        peak_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """Features (B, T, V, channels) float32.
+
+        prefix_mass_da (B, T) Da; precursor_mass_da (B,) Da (NaN = unknown: the
+        complementary channels are 0); precursor_charge (B,); mz (B, P) m/z,
+        intensity (B, P), peak_mask (B, P) bool True = real peak.
+        """
+        with no_autocast(prefix_mass_da.device):
+            return self._features(prefix_mass_da.to(torch.float64), precursor_mass_da, precursor_charge,
+                                  mz.to(torch.float64), intensity.to(torch.float64), peak_mask.bool())
+
+    def _features(self, prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask):
+        c = self.config
+        batch, steps = prefix_mass_da.shape
+        vocab = len(self.token_masses_da)
+        ion_mz, valid = self._ion_mz(prefix_mass_da, precursor_mass_da, precursor_charge)  # (B,T,V,Z,kinds,K)
+        shape = ion_mz.shape
+        flat_mz = torch.where(valid, ion_mz, torch.full((), -1e9, dtype=ion_mz.dtype, device=ion_mz.device))
+        flat_mz = flat_mz.reshape(batch, -1)  # (B, N)
+        # Padded peaks go far above any ion and carry no intensity.
+        peaks = torch.where(peak_mask, mz, torch.full((), 1e12, dtype=mz.dtype, device=mz.device))  # (B, P)
+        weights = torch.where(peak_mask, intensity, torch.zeros((), dtype=intensity.dtype, device=intensity.device))
+        peaks, order = torch.sort(peaks, dim=1)
+        weights = weights.gather(1, order)
+        channels = []
+        sigmas = [(w, False) for w in c.widths_da] + [(w, True) for w in c.widths_ppm]
+        for width, is_ppm in sigmas:
+            # Invalid ions sit at -1e9 m/z; clamping keeps their ppm width (and reach) small.
+            sigma = flat_mz.clamp_min(1.0) * (width * 1e-6) if is_ppm else torch.full_like(flat_mz, width)  # (B, N)
+            evidence = _kernel_sum(flat_mz, sigma, peaks, weights)  # (B, N)
+            channels.append(evidence.view(shape))
+        evidence = torch.stack(channels, dim=3)  # (B, T, V, W, Z, kinds, K)
+        evidence = torch.where(valid.unsqueeze(3), evidence, torch.zeros((), dtype=evidence.dtype, device=evidence.device))
+        evidence = evidence.amax(dim=-1)  # best isotope offset, (B, T, V, W, Z, kinds)
+        return evidence.reshape(batch, steps, vocab, -1).float()
+
+
+def _kernel_sum(ion_mz: torch.Tensor, sigma: torch.Tensor, peaks: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Σ_j w_j exp(−(ion − peak_j)² / (4σ²)) over peaks within 8σ; (B, N).
+
+    ion_mz, sigma (B, N); peaks (B, P) sorted ascending, weights (B, P).
+    """
+    batch, n = ion_mz.shape
+    p = peaks.shape[1]
+    if p == 0 or n == 0:
+        return torch.zeros_like(ion_mz)
+    reach = _REACH_SIGMAS * sigma
+    lo = torch.searchsorted(peaks, (ion_mz - reach).contiguous())  # (B, N)
+    hi = torch.searchsorted(peaks, (ion_mz + reach).contiguous(), right=True)
+    width = int((hi - lo).max()) if lo.numel() else 0
+    if width == 0:
+        return torch.zeros_like(ion_mz)
+    index = lo.unsqueeze(-1) + torch.arange(width, device=ion_mz.device)  # (B, N, W)
+    inside = index < hi.unsqueeze(-1)
+    index = index.clamp_max(p - 1).view(batch, n * width)
+    near_mz = peaks.gather(1, index).view(batch, n, width)
+    near_w = weights.gather(1, index).view(batch, n, width)
+    delta2 = (ion_mz.unsqueeze(-1) - near_mz).square()
+    kernel = torch.exp(-delta2 / (4.0 * sigma.unsqueeze(-1).square()))
+    return torch.where(inside, kernel * near_w, torch.zeros((), dtype=near_w.dtype, device=near_w.device)).sum(-1)
+
+
+__all__ = ["IonEvidence", "IonEvidenceConfig", "prefix_masses_da"]
