@@ -194,16 +194,19 @@ def peak_rss_mb() -> float:
 class DivergenceMonitor(L.Callback):
     """Warns (once) when the training cross-entropy diverges, e.g. from a far too high learning rate.
 
-    The smoothed CE (mean of the last ``window`` steps) is compared with the
-    lowest smoothed CE seen so far: rising above ``factor`` times it (and by
-    more than ``min_rise`` nats, so a near-zero CE wiggling is not divergence)
-    is divergence. Logged every step as ``monitor/diverged`` (0 or 1).
+    The smoothed CE (mean of the last ``window`` steps, from ``min_steps``
+    steps on) is compared with a reference: the run's first CE (the untrained
+    model's loss, which training only ever goes below) or the lowest
+    full-window mean since, whichever is lower. Rising above ``factor`` times
+    it, and by more than ``min_rise`` nats (so a near-zero CE wiggling is not
+    divergence), is divergence. Logged every step as ``monitor/diverged`` (0 or 1).
     """
 
-    def __init__(self, window: int = 20, factor: float = 2.0, min_rise: float = 1.0):
+    def __init__(self, window: int = 20, factor: float = 2.0, min_rise: float = 1.0, min_steps: int = 5):
         self.window = int(window)
         self.factor = float(factor)
         self.min_rise = float(min_rise)
+        self.min_steps = max(1, min(int(min_steps), self.window))
         self.recent: deque[float] = deque(maxlen=self.window)
         self.best = math.inf
         self.warned = False
@@ -215,10 +218,13 @@ class DivergenceMonitor(L.Callback):
         value = float(ce.detach())
         diverged = False
         if math.isfinite(value):
+            if not self.recent and self.best == math.inf:
+                self.best = value  # the first CE: the reference before any full window
             self.recent.append(value)
-        if len(self.recent) == self.window:
-            smoothed = sum(self.recent) / self.window
-            self.best = min(self.best, smoothed)
+        if len(self.recent) >= self.min_steps:
+            smoothed = sum(self.recent) / len(self.recent)
+            if len(self.recent) == self.window:
+                self.best = min(self.best, smoothed)
             diverged = smoothed > self.factor * self.best and smoothed - self.best > self.min_rise
         pl_module.log("monitor/diverged", float(diverged), on_step=True, on_epoch=False)
         if diverged and not self.warned:

@@ -34,7 +34,7 @@ def test_rising_loss_warns_once():
 
 @pytest.mark.parametrize("series", [
     [3.5 * 0.98 ** i for i in range(200)],  # learning
-    [0.01 + 0.005 * (i % 2) for i in range(200)],  # near zero and noisy: doubling, but not by a nat
+    [0.01 + 0.02 * (i % 2) for i in range(200)],  # near zero and noisy: more than doubling, but not by a nat
     [3.5 + 0.3 * ((-1) ** i) for i in range(200)],  # noisy plateau
     [float("nan")] * 5 + [3.0] * 50,  # non-finite steps are the NaN guard's business
 ])
@@ -47,9 +47,10 @@ def test_healthy_or_noisy_loss_is_quiet(series):
 def test_lr_ten_is_warned_about(tmp_path):
     config = load_config("ce_only", ["model.preset=tiny", "optim.lr=10", "data.batch_size=4", "data.val_size=4",
                                      "data.val_batch_size=4", "trainer.log_every_n_steps=1",
-                                     "trainer.progress_bar=false", "trainer.max_steps=60",
+                                     "trainer.progress_bar=false", "trainer.max_steps=8",
                                      "trainer.val_every_n_steps=1000", "monitors.gradient_flow_every_n_steps=0"])
     with pytest.warns(UserWarning, match="training loss is diverging"):
         run = train(config, tmp_path / "run")
     metrics = read_metrics(run / "metrics.csv")
-    assert max(m.get("monitor/diverged", 0.0) for m in metrics.values()) == 1.0
+    # CE rises from ~3.5 to hundreds within a few steps: flagged as soon as 5 steps are averaged.
+    assert metrics[0]["monitor/diverged"] == 0.0 and metrics[7]["monitor/diverged"] == 1.0
