@@ -72,12 +72,16 @@ def _acquire(run_dir: Path) -> Path:
     raise RunFolderError(f"cannot take the lock {lock} of run folder {run_dir}")
 
 
-def _check_contents(run_dir: Path, resume: bool, force: bool) -> None:
+def _check_contents(run_dir: Path, resume: str | Path | None, force: bool) -> None:
     entries = sorted(p.name for p in run_dir.iterdir() if p.name != LOCK_NAME)
-    if not entries or resume:
+    # Resuming continues the run in its own folder (the checkpoint's), which is of course not empty.
+    if not entries or (resume and Path(resume).resolve().parent.parent == run_dir.resolve()):
         return
     if not force:
         shown = ", ".join(entries[:4]) + (", …" if len(entries) > 4 else "")
+        if resume:
+            raise RunFolderError(f"run folder {run_dir} holds another run ({shown}); resume {resume} into its own "
+                                 f"folder or an empty one, or use --force to replace that run")
         raise RunFolderError(
             f"run folder {run_dir} is not empty ({shown}); continue its run with --resume "
             f"{run_dir / 'checkpoints' / 'last.ckpt'}, or start over with --force (removes its checkpoints and logs)"
@@ -93,7 +97,7 @@ def _check_contents(run_dir: Path, resume: bool, force: bool) -> None:
 
 
 @contextmanager
-def own_run_dir(run_dir: str | Path, *, resume: bool = False, force: bool = False) -> Iterator[Path]:
+def own_run_dir(run_dir: str | Path, *, resume: str | Path | None = None, force: bool = False) -> Iterator[Path]:
     """Hold ``run_dir`` for the duration of the block (see the module docstring)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -190,7 +190,7 @@ def train(
     trainer = build_trainer(config, run_dir, extra_callbacks)
     if not is_main_process():  # DDP's extra processes: the main process owns the folder
         return _fit(trainer, module, data, run_dir, resume)
-    with own_run_dir(run_dir, resume=bool(resume), force=force):
+    with own_run_dir(run_dir, resume=resume, force=force):
         save_config(config, run_dir / "config.yaml")
         if resume:
             log_resume(run_dir, resume, step, list(resume_changes))

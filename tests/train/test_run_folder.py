@@ -139,3 +139,13 @@ def test_resume_refuses_other_changes_naming_the_key(finished_run, capsys, argv,
     assert key in error_line(capsys)
     assert (finished_run / "checkpoints" / "last.ckpt").read_bytes() == before
     assert not (finished_run / LOCK_NAME).exists()
+
+
+def test_resume_into_another_runs_folder_is_refused(finished_run, tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.yaml").write_text("name: another run\n")
+    assert main(["train", "--resume", str(finished_run / "checkpoints" / "last.ckpt"), "--out", str(other),
+                 "--max-steps", "5", "--no-progress"]) == 2
+    assert "holds another run" in error_line(capsys)
+    assert sorted(p.name for p in other.iterdir()) == ["config.yaml"]
