@@ -13,6 +13,8 @@ BENCHES = {
     "train": "renovo.train.bench",
     "decode": "renovo.decode.bench",
     "data": "renovo.data.bench",
+    "learning": "renovo.bench.learning",
+    "evidence": "renovo.bench.evidence",
 }
 
 

@@ -42,6 +42,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "not with --resume, which keeps the checkpoint's)")
     parser.add_argument("--max-steps", type=int, default=None,
                         help="optimizer steps (default: the config's, or %d with --sanity)" % SANITY_STEPS)
+    parser.add_argument("--max-time", default=None, metavar="DURATION",
+                        help="wall-clock budget, e.g. 60m, 1h30m, 90s: training stops cleanly with a final checkpoint")
     parser.add_argument("--preset", choices=["tiny", "small", "base"], default=None, help="model size (default: the config's, small)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", default=None, help="run folder (default: runs/<config>_<preset>_s<seed>_<time>)")
@@ -72,6 +74,7 @@ def _overrides(args) -> list[str | dict]:
     flags = {
         ("trainer", "max_steps"): args.max_steps if args.max_steps is not None else (
             SANITY_STEPS if args.sanity and not args.resume else None),
+        ("trainer", "max_time"): args.max_time,
         ("model", "preset"): args.preset,
         ("seed",): args.seed,
         ("data", "batch_size"): args.batch_size,

@@ -17,9 +17,14 @@ measured precursor picked ``k`` isotope peaks high (M − k·1.00336 Da,
 ``isotope_offsets``), keeping the best-supported offset.
 
 The evidence for one ion is the observed intensity near it, with the same
-Gaussian kernel as the analytic spectral loss: Σ_j I_j · exp(−Δ_j² / (4σ²)),
-σ a width in Da or in ppm of the ion's m/z. An ion exactly on a peak scores
-the peak's intensity, an ion with no peak within reach scores 0. It is
+Gaussian kernel as the analytic spectral loss: E = Σ_j I_j · exp(−Δ_j² / (4σ²)),
+σ a width in Da or in ppm of the ion's m/z. An ion exactly on a peak gets
+the peak's intensity (the kernel's maximum is 1), an ion with no peak within
+reach gets 0. The feature the model reads is E relative to the spectrum's
+base peak on a log scale, log1p(E / (0.01·base)) / log1p(100): 0 stays 0, the
+base peak gives 1, and a peak at 1% of the base still gives 0.15 — raw
+intensities span three orders of magnitude and a linear map would hear only
+the largest. It is
 computed in closed form against the peak list (no m/z grid), in float64 with
 autocast off: only the peaks within 8σ of each ion are visited (found by
 binary search), so the cost is batch × positions × vocabulary × ions × a few
@@ -47,6 +52,8 @@ from renovo.model.encoders import no_autocast
 
 # exp(-Δ²/(4σ²)) < 1e-7 beyond 8σ: those peaks are not visited.
 _REACH_SIGMAS = 8.0
+# Evidence is reported as log1p(E / (floor · base peak)) / log1p(1 / floor).
+_RELATIVE_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
@@ -176,7 +183,7 @@ class IonEvidence(nn.Module):
         valid = valid & torch.isfinite(mz) & (mz > 0)
         return mz, valid
 
-    def forward(
+    def intensity(
         self,
         prefix_mass_da: torch.Tensor,
         precursor_mass_da: torch.Tensor,
@@ -185,17 +192,27 @@ class IonEvidence(nn.Module):
         intensity: torch.Tensor,
         peak_mask: torch.Tensor,
     ) -> torch.Tensor:
-        """Features (B, T, V, channels) float32.
+        """Observed intensity E at each looked-up ion: (B, T, V, channels) float64.
 
         prefix_mass_da (B, T) Da; precursor_mass_da (B,) Da (NaN = unknown: the
         complementary channels are 0); precursor_charge (B,); mz (B, P) m/z,
         intensity (B, P), peak_mask (B, P) bool True = real peak.
         """
         with no_autocast(prefix_mass_da.device):
-            return self._features(prefix_mass_da.to(torch.float64), precursor_mass_da, precursor_charge,
-                                  mz.to(torch.float64), intensity.to(torch.float64), peak_mask.bool())
+            return self._intensity(prefix_mass_da.to(torch.float64), precursor_mass_da, precursor_charge,
+                                   mz.to(torch.float64), intensity.to(torch.float64), peak_mask.bool())
 
-    def _features(self, prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask):
+    def forward(self, prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask) -> torch.Tensor:
+        """The features the model reads (B, T, V, channels) float32: E relative to the base peak, log scale."""
+        with no_autocast(prefix_mass_da.device):
+            evidence = self.intensity(prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask)
+            weights = torch.where(peak_mask.bool(), intensity.to(torch.float64), torch.zeros((), dtype=torch.float64,
+                                                                                           device=intensity.device))
+            base = weights.amax(dim=1).clamp_min(1e-12) if weights.shape[1] else torch.ones(weights.shape[0], dtype=torch.float64, device=weights.device)
+            relative = evidence / (_RELATIVE_FLOOR * base[:, None, None, None])
+            return (torch.log1p(relative) / math.log1p(1.0 / _RELATIVE_FLOOR)).float()
+
+    def _intensity(self, prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask):
         c = self.config
         batch, steps = prefix_mass_da.shape
         vocab = len(self.token_masses_da)
@@ -218,7 +235,7 @@ class IonEvidence(nn.Module):
         evidence = torch.stack(channels, dim=3)  # (B, T, V, W, Z, kinds, K)
         evidence = torch.where(valid.unsqueeze(3), evidence, torch.zeros((), dtype=evidence.dtype, device=evidence.device))
         evidence = evidence.amax(dim=-1)  # best isotope offset, (B, T, V, W, Z, kinds)
-        return evidence.reshape(batch, steps, vocab, -1).float()
+        return evidence.reshape(batch, steps, vocab, -1)
 
 
 def _kernel_sum(ion_mz: torch.Tensor, sigma: torch.Tensor, peaks: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -171,7 +171,8 @@ RESUMABLE_KEYS = (
     "trainer.max_steps", "optim.lr", "data.batch_size",
     "data.val_batch_size", "data.num_workers", "trainer.val_every_n_steps", "trainer.checkpoint_every_n_steps",
     "trainer.log_every_n_steps", "trainer.accelerator", "trainer.devices", "trainer.strategy", "trainer.precision",
-    "trainer.out", "trainer.progress_bar", "monitors.nan_guard_max_consecutive", "monitors.gradient_flow_every_n_steps",
+    "trainer.max_time", "trainer.out", "trainer.progress_bar", "monitors.nan_guard_max_consecutive",
+    "monitors.gradient_flow_every_n_steps",
 )
 
 

@@ -44,6 +44,48 @@ class FinalCheckpoint(L.Callback):
         if step >= trainer.max_steps and step % self.every != 0:
             trainer.save_checkpoint(self.path)
 
+    def on_train_end(self, trainer, pl_module) -> None:
+        # Stopped early (trainer.max_time): the resume point is the step reached, not the last interval.
+        step = trainer.global_step
+        if step < trainer.max_steps and step % self.every != 0 and trainer.is_global_zero:
+            trainer.save_checkpoint(self.path)
+
+
+class ElapsedTime(L.Callback):
+    """Logs ``time/elapsed_s``, wall seconds since training started, with every validation
+    (learning curves against wall time)."""
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.start = time.perf_counter()
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking and hasattr(self, "start"):
+            pl_module.log("time/elapsed_s", time.perf_counter() - self.start, on_step=False, on_epoch=True)
+
+
+def parse_duration_s(value) -> float | None:
+    """Seconds of a wall-clock budget: a number of seconds, or text like "60m", "1h30m", "90s", "2h"."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        import re
+
+        text = str(value).strip().lower()
+        parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)s)?", text)
+        if not text or parts is None or not any(parts.groups()):
+            try:
+                seconds = float(text)
+            except ValueError:
+                raise RenovoError(f"trainer.max_time must be seconds or like 60m, 1h30m, 90s; got {value!r}") from None
+        else:
+            hours, minutes, secs = (float(g) if g else 0.0 for g in parts.groups())
+            seconds = hours * 3600 + minutes * 60 + secs
+    if not seconds > 0:
+        raise RenovoError(f"trainer.max_time must be > 0; got {value!r}")
+    return seconds
+
 
 def default_run_dir(config: Mapping) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -101,6 +143,7 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
         checkpoints,
         last,
         FinalCheckpoint(run_dir / "checkpoints" / "last.ckpt", ckpt_every),
+        ElapsedTime(),
     ]
     if t["progress_bar"]:
         callbacks.append(TQDMProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))))
@@ -118,9 +161,11 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
         TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", default_hp_metric=False),
     ]
     check_precision(t["precision"])
+    max_time_s = parse_duration_s(t.get("max_time"))
     try:
         trainer = L.Trainer(
             max_steps=max_steps,
+            max_time=None if max_time_s is None else {"seconds": max_time_s},
             max_epochs=-1,
             val_check_interval=val_every,
             check_val_every_n_epoch=None,
