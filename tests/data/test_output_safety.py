@@ -120,3 +120,14 @@ def test_data_stats_json_guard(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err and target.read_text() == "{}"
     assert main(["data", "stats", str(NASTY / "bom.mgf"), "--json", str(target), "-f"]) == 0
     assert "bom.mgf" in json.loads(target.read_text())
+
+
+def test_streamed_parquet_validates_bad_row_groups_on_the_fast_path():
+    """Training's trusted fast path (no vocabulary) checks each row group too: bad rows are counted skips."""
+    from renovo.data import ParquetSpectra
+    from renovo.data import records as R
+
+    stream = ParquetSpectra(NASTY / "unequal_peaks.parquet", shuffle_buffer=0)
+    records = list(stream)
+    assert [r.peptide for r in records] == ["PEPTIDEK"]
+    assert stream.skips[R.PEAK_LENGTHS] == 2 and stream.skips[R.NO_PRECURSOR] == 1
