@@ -26,8 +26,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "fly and validation is a fixed simulated set. Shipped configs: " + ", ".join(names) + "."
         ),
     )
-    parser.add_argument("--config", default="gaussian_losses",
-                        help="shipped config name (" + ", ".join(names) + ") or a YAML path")
+    parser.add_argument("--config", default=None,
+                        help="shipped config name (" + ", ".join(names) + ") or a YAML path (default gaussian_losses; "
+                        "not with --resume, which keeps the checkpoint's)")
     parser.add_argument("--max-steps", type=int, default=None,
                         help="optimizer steps (default: the config's, or %d with --sanity)" % SANITY_STEPS)
     parser.add_argument("--max-time", default=None, metavar="DURATION",
@@ -39,7 +40,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--train", nargs="+", default=None, metavar="FILE", help="MGF / mzML / Parquet training files")
     parser.add_argument("--val", nargs="+", default=None, metavar="FILE", help="validation files")
     parser.add_argument("--resume", default=None, metavar="CKPT",
-                        help="continue a run from its checkpoint (e.g. RUN/checkpoints/last.ckpt)")
+                        help="continue a run from its checkpoint (e.g. RUN/checkpoints/last.ckpt); --max-steps, "
+                        "--set optim.lr=…, --batch-size may change (applied and logged in RUN/resume.log), "
+                        "other config changes are refused")
+    parser.add_argument("-f", "--force", action="store_true",
+                        help="start a fresh run in a non-empty run folder, removing the previous run's checkpoints and logs")
     parser.add_argument("--accelerator", default=None, help="cpu | gpu | auto")
     parser.add_argument("--devices", default=None, help="number of devices (processes for DDP)")
     parser.add_argument("--strategy", default=None, help="auto | ddp")
@@ -93,17 +98,23 @@ def run(args: argparse.Namespace) -> int:
     from renovo.train.curriculum import Curriculum
     from renovo.train.trainer import checkpoint_config, train
 
+    changes: list = []
     if args.resume:
+        from renovo.train.config import check_resume_changes, parse_override
+
         resume = Path(args.resume)
         base = checkpoint_config(resume)
+        if args.config is not None and args.config != base.get("name"):
+            raise RenovoError(f"--config {args.config} cannot be combined with --resume: the resumed run keeps its "
+                              f"checkpoint's config ({base.get('name')}); change --max-steps, --batch-size or "
+                              f"--set optim.lr=… instead, or start a new run")
         config = base
         for override in _overrides(args):
-            from renovo.train.config import parse_override
-
             config = merge_config(config, parse_override(override) if isinstance(override, str) else override)
+        changes = check_resume_changes(base, config)
         run_dir = Path(args.out) if args.out else resume.resolve().parent.parent
     else:
-        config = load_config(args.config, _overrides(args))
+        config = load_config(args.config or "gaussian_losses", _overrides(args))
         run_dir = Path(args.out) if args.out else None
 
     from renovo.train.trainer import default_run_dir
@@ -120,7 +131,10 @@ def run(args: argparse.Namespace) -> int:
     if not config["data"]["train"]:
         say("data: simulated on the fly (training) + fixed simulated validation set "
               f"({config['data']['val_size']} spectra)" if not config["data"]["val"] else "data: simulated training")
-    run_dir = train(config, run_dir, resume=args.resume, extra_callbacks=decode_callbacks(config))
+    for key, old, new in changes:
+        say(f"resume: {key} {old!r} → {new!r} (applied from the resumed step; logged in {run_dir / 'resume.log'})")
+    run_dir = train(config, run_dir, resume=args.resume, extra_callbacks=decode_callbacks(config),
+                    force=args.force, resume_changes=changes)
     if not main_process:
         return 0
     print(f"run folder: {run_dir} (config.yaml, metrics.csv, tensorboard/, checkpoints/last.ckpt)")
@@ -129,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
 
         text, passed = sanity_report(run_dir)
         print(text)
-        (Path(run_dir) / "sanity.txt").write_text(text + "\n")
+        from renovo.files import write_text
+
+        write_text(Path(run_dir) / "sanity.txt", text + "\n")
         return 0 if passed else 1
     return 0
 

@@ -220,5 +220,6 @@ def format_table(summaries: dict[str, dict]) -> str:
 
 
 def write_json(summaries: dict[str, dict], path) -> None:
-    with open(path, "w") as handle:
-        json.dump(summaries, handle, indent=2)
+    from renovo.files import write_json as write_json_atomic
+
+    write_json_atomic(path, summaries)

@@ -23,7 +23,10 @@ def _save(fig, path: Path, dpi: int = 80) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     buffer.seek(0)
-    Image.open(buffer).convert("RGB").quantize(256).save(path, optimize=True)
+    from renovo.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        Image.open(buffer).convert("RGB").quantize(256).save(tmp, format="PNG", optimize=True)
 
 
 def _seed_matrix(series_list: list, key: str) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from renovo.chem import Tokenizer, Vocabulary, parse_peptide, peptide_mass_da
+from renovo.files import write_text
 
 #: Near-isobaric single-residue substitutions (the Da differences in docs/background.md §2).
 SUBSTITUTIONS = {"K": ("Q",), "Q": ("K",), "F": ("M[Oxidation]",), "M[Oxidation]": ("F",)}
@@ -233,12 +234,12 @@ def run_real_check(files: Iterable[Path], out_dir: Path, seed: int = 0, max_spec
         results[path.name] = _file_summary(losses, first, win, per_loss_true, per_loss_decoy, per_kind_rank,
                                            n_decoys, skips)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    write_text(out_dir / "results.json", json.dumps(results, indent=2, default=str))
     import shlex
     import sys
 
     command = "renovo " + shlex.join(sys.argv[1:]) if "real-check" in sys.argv else None
-    (out_dir / "report.md").write_text(format_report(results, seed, command=command, grid_max_spectra=grid_max_spectra))
+    write_text(out_dir / "report.md", format_report(results, seed, command=command, grid_max_spectra=grid_max_spectra))
     return results
 
 

@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from renovo.files import write_text
+
 from renovo.experiments.metrics_io import aggregate, fmt, label, stat, summarize_run
 from renovo.experiments.plots import make_figures
 from renovo.experiments.stability import compare_means
@@ -43,10 +45,10 @@ def write_report(plan, out: str | Path, command_line: str = "", run_commands: Se
         "aggregate": {c: {k: {kk: vv for kk, vv in s.items()} for k, s in a.items()} for c, a in agg.items()},
         "comparisons": comparisons, "verdicts": judged, "figures": figures,
     }
-    (out / "results.json").write_text(json.dumps(_finite_or_none(results), default=_json_default,
+    write_text(out / "results.json", json.dumps(_finite_or_none(results), default=_json_default,
                                                  allow_nan=False, separators=(",", ":")) + "\n")
     report = out / "report.md"
-    report.write_text(format_report(plan, runs, agg, judged, comparisons, figures, command_line, run_commands))
+    write_text(report, format_report(plan, runs, agg, judged, comparisons, figures, command_line, run_commands))
     return report
 
 

@@ -236,5 +236,8 @@ def plot(tables: GradientTables, path: Path) -> None:
               xscale="log", yscale="log", title="Spectrum losses, one predicted peak")
     right.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    from renovo.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)

@@ -177,6 +177,20 @@ class RenovoModule(L.LightningModule):
         # Measured, not inferred: the norm the optimizer actually sees.
         self.log("grad/total_norm_post_clip", grad_norm(self.parameters()), on_step=True, on_epoch=False)
 
+    def on_train_start(self) -> None:
+        # On --resume Lightning restores the checkpoint's optimizer and schedule, learning rate
+        # included; optim.lr of this run's config (changed for the resume, and logged) must win.
+        # The schedule keeps its shape: lr = optim.lr · factor(step), factor from this config.
+        lr = float(self.config["optim"]["lr"])
+        for scheduler_config in self.trainer.lr_scheduler_configs:
+            scheduler = scheduler_config.scheduler
+            if not hasattr(scheduler, "lr_lambdas") or all(base == lr for base in scheduler.base_lrs):
+                continue
+            scheduler.base_lrs = [lr] * len(scheduler.base_lrs)
+            for group, factor in zip(scheduler.optimizer.param_groups, scheduler.lr_lambdas):
+                group["initial_lr"] = lr
+                group["lr"] = lr * factor(scheduler.last_epoch)
+
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
         # Dropout (and anything else random in a step) draws from generators
         # seeded by (seed, step, rank): a resumed run repeats the uninterrupted
