@@ -101,10 +101,6 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def _collator(config, tokenizer):
-    from functools import partial
+    from renovo.train import collator_from_config
 
-    from renovo.data import collate_spectra
-    from renovo.train.data import _preprocess_config
-
-    return partial(collate_spectra, tokenizer=tokenizer, max_peaks=int(config["data"]["max_peaks"]),
-                   preprocess_config=_preprocess_config(config))
+    return collator_from_config(config, tokenizer)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from renovo.files import add_force_argument
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -25,19 +27,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--column-map", metavar="RENOVO=FILE,…",
                         help="Parquet inputs in another layout: renovo column = file column, e.g. "
                         "mz=masses,intensity=intensities,precursor_mz=pmz,precursor_charge=z,peptide=label")
+    add_force_argument(parser)
     parser.set_defaults(handler=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     from pathlib import Path
 
     from tqdm import tqdm
 
     from renovo.commands.sequence import parse_column_map
-    from renovo.data import SkipCounter, count_spectra, expand_inputs, read_spectra, write_parquet
+    from renovo.data import SkipCounter, check_spectrum_files, count_spectra, expand_inputs, read_spectra, write_parquet
     from renovo.errors import RenovoError
+    from renovo.files import check_outputs, write_json
 
     output = Path(args.output)
     if output.suffix.lower() != ".parquet":
@@ -53,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
             vocabulary = vocabulary_from_config(load_config(args.vocabulary).get("vocabulary"))
         except ValueError as error:
             raise RenovoError(f"{args.vocabulary}: vocabulary: {error}") from None
-    for path in inputs:
-        if path.resolve() == output.resolve():
-            raise RenovoError(f"output {output} is also an input")
+    sidecar = output.with_name(output.stem + ".convert.json")
+    check_outputs([*inputs, args.labels], [output, sidecar], args.force)
+    check_spectrum_files(inputs, column_map)  # a bad file late in the list stops the run before any work
     skips = SkipCounter()
     per_file = {}
 
@@ -84,5 +87,5 @@ def run(args: argparse.Namespace) -> int:
     summary = {"command": "convert", "inputs": [str(p) for p in inputs], "labels": args.labels,
                "centroid": not args.no_centroid, "on_unknown_mod": args.on_unknown_mod,
                "output": str(output), "spectra": count, "per_file": per_file, "total": skips.as_dict()}
-    output.with_name(output.stem + ".convert.json").write_text(json.dumps(summary, indent=2))
+    write_json(sidecar, summary)  # after the data: it never describes a file that is not there
     return 0

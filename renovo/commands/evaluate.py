@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from renovo.files import add_force_argument
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -24,6 +26,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "default: renovo's default vocabulary")
     parser.add_argument("--residue-tolerance-da", type=float, default=0.1, help="residue mass tolerance, Da (default 0.1)")
     parser.add_argument("--prefix-tolerance-da", type=float, default=0.5, help="prefix mass tolerance, Da (default 0.5)")
+    add_force_argument(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -37,18 +40,24 @@ def output_dir(args) -> "Path":
 def run(args: argparse.Namespace) -> int:
     from renovo.commands.runlog import command_log
 
-    with command_log(output_dir(args) / "evaluate.log", args):
-        return _run(args)
+    # Held in memory until the outputs are written: a refused run leaves no folder behind.
+    with command_log(None, args) as log:
+        return _run(args, log)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, log) -> int:
     from pathlib import Path
 
     from renovo.data import SkipCounter, expand_inputs, read_spectra
     from renovo.errors import RenovoError
     from renovo.evaluate import evaluate_peptides, format_table, join_predictions, read_predictions, write_report
     from renovo.evaluate.io import scoring_vocabulary
+    from renovo.files import check_outputs
 
+    out = output_dir(args)
+    label_files = expand_inputs(args.labels)
+    check_outputs([args.predictions, *label_files],
+                  [out / "metrics.json", out / "precision_coverage.png", out / "accuracy_by_length.png"], args.force)
     psms = read_predictions(args.predictions)
     vocabulary = None
     if args.vocabulary:
@@ -61,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
     labels: dict[str, dict[int, str | None]] = {}
     scans: dict[str, dict[str, int]] = {}
     origin: dict[tuple[str, int], str] = {}
-    for path in expand_inputs(args.labels):
+    for path in label_files:
         for record in read_spectra(path, skips=skips, vocabulary=vocabulary):
             # Spectra are keyed by the file they were first read from (a Parquet keeps its sources).
             source = str(Path(record.source_file or path).resolve())
@@ -76,6 +85,11 @@ def _run(args: argparse.Namespace) -> int:
     predictions, targets, scores, info = join_predictions(psms, labels, scans, vocabulary)
     if not any(t is not None for t in targets):
         raise RenovoError(f"no labelled spectra in {', '.join(args.labels)}")
+    if psms and info["predictions_without_labelled_spectrum"] == len(psms):
+        # All-zero metrics would look like a very bad model; it is a mismatch of files.
+        raise RenovoError(f"none of the {len(psms)} predictions in {args.predictions} matches a labelled spectrum "
+                          f"of {', '.join(args.labels)} (joined on file name and spectrum index); were the "
+                          f"predictions made from these files?")
     metrics = evaluate_peptides(
         predictions, targets, scores, return_curve=True, vocabulary=scoring,
         residue_tolerance_da=args.residue_tolerance_da, prefix_tolerance_da=args.prefix_tolerance_da,
@@ -85,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
     metrics["label_files"] = list(labels)
     metrics["label_skips"] = skips.as_dict()
     metrics["tolerances_da"] = {"residue": args.residue_tolerance_da, "prefix": args.prefix_tolerance_da}
-    out = output_dir(args)
+    log.attach(out / "evaluate.log")
     written = write_report(metrics, out, title=Path(args.predictions).name, predictions=predictions, targets=targets,
                            vocabulary=scoring)
     print(format_table(metrics))

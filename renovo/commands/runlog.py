@@ -1,9 +1,11 @@
 """The ``.log`` file every run writes: the command, versions, settings, and what it printed.
 
-``command_log(path, args)`` opens the log, writes a header and copies
-everything the command prints (stdout, and stderr without progress-bar
-redraws) into it until the block ends. An error that stops the command is
-written too. The log is a record; it is never read back by renovo.
+``command_log(path, args)`` writes a header and copies everything the
+command prints (stdout, and stderr without progress-bar redraws) into the
+log until the block ends; an error that stops the command is written too.
+With ``path`` None the text is held in memory until ``attach(path)`` names
+the file (a training run's folder is only its own once the run has
+started). The log is a record; renovo never reads it back.
 """
 from __future__ import annotations
 
@@ -17,11 +19,42 @@ from pathlib import Path
 from typing import Iterator, Mapping, TextIO
 
 
+class CommandLog:
+    """Where the log text goes: a memory buffer until :meth:`attach`, then the file (appended to)."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        self.handle: TextIO | None = None
+        self.path: Path | None = None
+
+    def write(self, text: str) -> None:
+        (self.handle or self.buffer).write(text)
+
+    def flush(self) -> None:
+        if self.handle is not None:
+            self.handle.flush()
+
+    def attach(self, path: str | Path) -> Path:
+        """Write what was held so far to ``path`` and keep writing there."""
+        if self.handle is None:
+            self.path = Path(path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = open(self.path, "a", encoding="utf-8")
+            self.handle.write(self.buffer.getvalue())
+            self.handle.flush()
+            self.buffer = io.StringIO()
+        return self.path
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
 class _Tee(io.TextIOBase):
     """Writes to the stream and to the log; ``drop_redraws`` leaves out text with carriage returns
     (progress bars redrawing a line)."""
 
-    def __init__(self, stream: TextIO, log: TextIO, drop_redraws: bool):
+    def __init__(self, stream: TextIO, log: CommandLog, drop_redraws: bool):
         self.stream = stream
         self.log = log
         self.drop_redraws = drop_redraws
@@ -65,26 +98,27 @@ def _settings(args) -> dict:
 
 
 @contextlib.contextmanager
-def command_log(path: str | Path, args=None, *, command: list[str] | None = None) -> Iterator[Path]:
-    """Copy what the command prints into ``path`` (appended to when it exists, e.g. a resumed run)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as log:
-        log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
-        if command is None:
-            command = getattr(args, "command_line", None) or ["renovo", *sys.argv[1:]]
-        log.write(f"# command: {shlex.join(str(c) for c in command)}\n")
-        log.write("# settings: " + ", ".join(f"{k}={v!r}" for k, v in _settings(args or {}).items()) + "\n")
-        log.flush()
-        out, err = sys.stdout, sys.stderr
-        sys.stdout = _Tee(out, log, drop_redraws=False)
-        sys.stderr = _Tee(err, log, drop_redraws=True)
-        try:
-            yield path
-        except BaseException as error:
-            log.write(f"# stopped: {type(error).__name__}: {error}\n")
-            raise
-        finally:
-            sys.stdout, sys.stderr = out, err
-            log.write("# versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + "\n")
-            log.write(f"# finished {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n\n")
+def command_log(path: str | Path | None, args=None, *, command: list[str] | None = None) -> Iterator[CommandLog]:
+    """Copy what the command prints into ``path`` (appended to when it exists, e.g. a resumed run);
+    with ``path`` None, into memory until the yielded log's ``attach(path)``."""
+    log = CommandLog()
+    if path is not None:
+        log.attach(path)
+    log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
+    if command is None:
+        command = getattr(args, "command_line", None) or ["renovo", *sys.argv[1:]]
+    log.write(f"# command: {shlex.join(str(c) for c in command)}\n")
+    log.write("# settings: " + ", ".join(f"{k}={v!r}" for k, v in _settings(args or {}).items()) + "\n")
+    out, err = sys.stdout, sys.stderr
+    sys.stdout = _Tee(out, log, drop_redraws=False)
+    sys.stderr = _Tee(err, log, drop_redraws=True)
+    try:
+        yield log
+    except BaseException as error:
+        log.write(f"# stopped: {type(error).__name__}: {error}\n")
+        raise
+    finally:
+        sys.stdout, sys.stderr = out, err
+        log.write("# versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + "\n")
+        log.write(f"# finished {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n\n")
+        log.close()

@@ -37,6 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "mz=masses,intensity=intensities,precursor_mz=pmz,precursor_charge=z")
     parser.add_argument("--seed", type=int, default=0, help="random seed (decoding is deterministic; recorded)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("-f", "--force", action="store_true", help="overwrite existing output files")
     parser.set_defaults(handler=run)
     return parser
 
@@ -102,8 +103,9 @@ def log_path(output) -> "Path":
 def run(args: argparse.Namespace) -> int:
     from renovo.commands.runlog import command_log
 
-    with command_log(log_path(args.output), args):
-        return _run(args)
+    # Held in memory until the inputs and outputs are checked: a refused run writes nothing.
+    with command_log(None, args) as log:
+        return _run(args, log)
 
 
 def _check_vocabulary(args, model) -> None:
@@ -157,20 +159,16 @@ def _report(args, output, files, settings, counts, elapsed, settings_path) -> No
           f"log in {log_path(output)}")
 
 
-def _run(args: argparse.Namespace) -> int:
-    import json
-    import os
+def _run(args: argparse.Namespace, log) -> int:
     from pathlib import Path
 
-    # Idle OpenMP threads sleep instead of spinning (before torch loads): on a
-    # shared CPU, spinning made small decoder steps many times slower.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
-    from renovo.data import expand_inputs
+    from renovo.data import check_spectrum_files, expand_inputs
     from renovo.decode import SequencingSettings
     from renovo.errors import RenovoError
     from renovo.evaluate.io import ms_runs_of, write_csv, write_mztab
+    from renovo.files import check_outputs, write_json
     from renovo.model.checkpoint import load_model
 
     settings = SequencingSettings(
@@ -184,6 +182,10 @@ def _run(args: argparse.Namespace) -> int:
     if not Path(args.model).is_file():
         raise RenovoError(f"no checkpoint {args.model}")
     output = Path(args.output)
+    # Outputs and inputs are checked before any work: no output may replace an input or the model.
+    check_outputs([*files, args.model], [output, args.csv, _settings_path(output)], args.force)
+    check_spectrum_files(files, column_map)
+    log.attach(log_path(output))
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
     model = load_model(args.model, map_location=device)
@@ -214,6 +216,6 @@ def _run(args: argparse.Namespace) -> int:
         "model_config": getattr(model, "config_dict", {}) or {}, "counts": counts.as_dict(), "seconds": round(elapsed, 3),
     }
     settings_path = _settings_path(output)
-    settings_path.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    write_json(settings_path, summary, default=str)  # after the predictions it describes
     _report(args, output, files, settings, counts, elapsed, settings_path)
     return 0

@@ -68,6 +68,9 @@ from renovo.data.labels import Label
 from renovo.data.records import MalformedFileError, SpectrumRecord
 from renovo.data.textfile import open_text
 
+# long module: the MSP and SpectraST readers share the label notations and modification matching
+# above; the notation parsers are the part to move out when this grows further.
+
 MSP_SUFFIXES = (".msp",)
 SPTXT_SUFFIXES = (".sptxt",)
 

@@ -53,6 +53,9 @@ _INTERIOR_P = np.array([_AA_FREQUENCY[aa] for aa in _INTERIOR]) / sum(_AA_FREQUE
 _ALL = list(_AA_FREQUENCY)
 _ALL_P = np.array([_AA_FREQUENCY[aa] for aa in _ALL]) / sum(_AA_FREQUENCY.values())
 
+# long module: the simulator is one calibrated model (settings, sequence sources, ion intensities,
+# noise) whose parts are tuned together against the real files; split it when a part is reused elsewhere.
+
 # Residues with a prominent immonium ion (m/z = residue − CO + proton).
 _IMMONIUM_RESIDUES = frozenset("HYFLIWMPKQE")
 
@@ -70,7 +73,7 @@ class SimulatorConfig:
     max_length: int = 30
     #: Precursor m/z error, ppm, normal sd. MKB 5–95%: −3.6…7.9 ppm; CAS ±1.5; HELA −6…−1.
     precursor_ppm_sd: float = 3.0
-    #: Fraction of precursors reported one 13C isotope high (none seen in the 728 real ones; DESIGN.md §6 wants some).
+    #: Fraction of precursors reported one 13C isotope high (none seen in the 728 real ones; docs/background.md §6 wants some).
     precursor_isotope_error_rate: float = 0.02
     # --- peptide ---------------------------------------------------------
     #: Interior K/R per peptide ~ Poisson(a + b·L); MKB mean 0.65 at median length 14, CAS 0.52, HELA 1.0.
@@ -265,6 +268,8 @@ class Simulator:
         return tokens
 
     # --- spectrum ----------------------------------------------------------
+    # long function: one spectrum's random draws in a fixed order; that order defines the stream for a seed,
+    # so it stays in one piece that reads top to bottom.
     def spectrum(self, seed: int, index: int) -> SpectrumRecord:
         c = self.config
         rng = np.random.default_rng([int(seed), int(index)])

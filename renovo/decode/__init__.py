@@ -5,13 +5,4 @@ from renovo.decode.psm import PSM, calc_mz, isotope_corrected_error_ppm
 from renovo.decode.search import Prediction, beam_search, greedy_decode
 
 __all__ = ["MassFeasibility", "PSM", "Prediction", "SequencingCounts", "SequencingSettings", "beam_search",
-           "calc_mz", "greedy_decode", "isotope_corrected_error_ppm", "sequence_files", "DecodedValidationMetrics"]
-
-
-def __getattr__(name):
-    # The callback needs lightning; import it only when asked for.
-    if name == "DecodedValidationMetrics":
-        from renovo.decode.callback import DecodedValidationMetrics
-
-        return DecodedValidationMetrics
-    raise AttributeError(f"module 'renovo.decode' has no attribute {name!r}")
+           "calc_mz", "greedy_decode", "isotope_corrected_error_ppm", "sequence_files"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from renovo.data import PreprocessConfig, SkipCounter, SpectrumCollator, read_spectra
+from renovo.data import SkipCounter, SpectrumCollator, read_spectra
 from renovo.decode.psm import PSM, calc_mz, isotope_corrected_error_ppm
 from renovo.decode.search import beam_search
 from renovo.errors import RenovoError
@@ -73,11 +73,13 @@ def _batches(records: Iterable, size: int) -> Iterator[list]:
 
 
 def collator_for(model) -> SpectrumCollator:
-    """The collator a checkpoint was trained with (its data.preprocess and data.max_peaks)."""
+    """The collator a checkpoint was trained with: spectra preprocessed exactly as in training
+    (its data.preprocess and data.max_peaks)."""
     config = getattr(model, "config_dict", {}) or {}
-    data_config = config.get("data", {}) if isinstance(config, dict) else {}
-    preprocess = PreprocessConfig(**(data_config.get("preprocess") or {}))
-    return SpectrumCollator(model.tokenizer, preprocess, max_peaks=int(data_config.get("max_peaks", 150)))
+    try:
+        return SpectrumCollator.from_config(model.tokenizer, config if isinstance(config, dict) else {})
+    except (TypeError, ValueError) as error:
+        raise RenovoError(f"checkpoint's config {error}") from None
 
 
 def sequence_files(

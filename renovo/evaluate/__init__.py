@@ -26,7 +26,17 @@ from renovo.evaluate.report import (
 )
 
 __all__ = [
-    "CONFUSION_PAIRS", "PSM", "PeptideMatch", "accuracy_by_length", "area_under_curve", "evaluate_peptides", "evaluate_psms",
-    "format_table", "join_predictions", "join_psms", "match_peptide", "precision_coverage", "read_csv", "read_mztab",
-    "read_instanovo_csv", "read_predictions", "write_csv", "write_mztab", "write_report",
+    "CONFUSION_PAIRS", "DecodedValidationMetrics", "PSM", "PeptideMatch", "accuracy_by_length", "area_under_curve",
+    "evaluate_peptides", "evaluate_psms", "format_table", "join_predictions", "join_psms", "match_peptide",
+    "precision_coverage", "read_csv", "read_instanovo_csv", "read_mztab", "read_predictions", "write_csv",
+    "write_mztab", "write_report",
 ]
+
+
+def __getattr__(name):
+    # The callback needs lightning; import it only when asked for.
+    if name == "DecodedValidationMetrics":
+        from renovo.evaluate.callback import DecodedValidationMetrics
+
+        return DecodedValidationMetrics
+    raise AttributeError(f"module 'renovo.evaluate' has no attribute {name!r}")

@@ -42,6 +42,7 @@ from renovo.chem import PeptideParseError, parse_peptide
 from renovo.chem.vocabulary import Vocabulary, default_vocabulary
 from renovo.decode.psm import PSM, calc_mz
 from renovo.errors import RenovoError
+from renovo.files import atomic_open, write_text
 
 PROFORMA_COLUMN = "opt_global_cv_MS:1003169_proforma_peptidoform_sequence"
 SCAN_COLUMN = "opt_global_cv_MS:1003057_scan_number"
@@ -241,7 +242,7 @@ def write_mztab(
         }
         lines.append(["PSM"] + [_value(row[c]) for c in PSM_COLUMNS])
         count += 1
-    Path(path).write_text("\n".join("\t".join(map(str, line)) for line in lines) + "\n", encoding="utf-8")
+    write_text(path, "\n".join("\t".join(map(str, line)) for line in lines) + "\n")
     return count
 
 
@@ -252,7 +253,7 @@ def _csv_float(value: float | None) -> str:
 def write_csv(path: str | Path, psms: Iterable[PSM]) -> int:
     """One row per PSM with the CSV_COLUMNS; returns the number of rows."""
     count = 0
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for psm in psms:

@@ -12,6 +12,7 @@ import numpy as np
 from renovo.chem import Vocabulary, fragment_ladder, parse_peptide
 from renovo.decode.psm import PSM
 from renovo.evaluate.metrics import area_under_curve, match_peptide
+from renovo.files import atomic_path
 
 #: Fragment m/z tolerance for annotating peaks, Da.
 FRAGMENT_TOLERANCE_DA = 0.05
@@ -79,7 +80,8 @@ def plot_mirror(mz: np.ndarray, intensity: np.ndarray, precursor_charge: int, pr
     if title:
         figure.suptitle(title, fontsize=9)
     figure.tight_layout()
-    figure.savefig(path, dpi=130)
+    with atomic_path(path) as tmp:  # a killed run never leaves half a PNG
+        figure.savefig(tmp, dpi=130, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(figure)
     return Path(path)
 
@@ -123,7 +125,8 @@ def plot_aa_precision_coverage(coverage: np.ndarray, precision: np.ndarray, path
     axis.set_title(title or "amino-acid precision–coverage", fontsize=9)
     axis.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:  # a killed run never leaves half a PNG
+        figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(figure)
     return Path(path)
 
@@ -149,6 +152,7 @@ def plot_mass_error(psms: Sequence[PSM], path: str | Path, tolerance_ppm: float 
     axis.set_ylabel("predictions")
     axis.set_title(title or f"precursor mass error ({errors.size} predictions)", fontsize=9)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:  # a killed run never leaves half a PNG
+        figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(figure)
     return Path(path), counts

@@ -1,7 +1,6 @@
 """Join predictions to labelled spectra, score them, and report (table, JSON, plot)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -9,6 +8,7 @@ from renovo.chem.vocabulary import Vocabulary
 from renovo.errors import RenovoError
 from renovo.evaluate.io import PSM, peptide_or_none
 from renovo.evaluate.metrics import evaluate_peptides, match_peptide
+from renovo.files import atomic_path, write_json
 
 
 def _file_key(source: str, by_path: Mapping[str, str], names: Mapping[str, list[str]], stems: Mapping[str, list[str]]) -> str | None:
@@ -140,7 +140,8 @@ def plot_precision_coverage(coverage: Sequence[float], precision: Sequence[float
     axis.grid(alpha=0.3)
     axis.legend(loc="lower left")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(figure)
 
 
@@ -177,7 +178,8 @@ def plot_accuracy_by_length(table: Mapping[int, tuple[int, int]], path: str | Pa
     axis.set_title(title or "accuracy by peptide length")
     axis.grid(alpha=0.3, axis="y")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(figure)
 
 
@@ -193,7 +195,7 @@ def write_report(metrics: Mapping, out_dir: str | Path, title: str = "",
     if table is not None:
         metrics["by_length"] = {str(k): {"spectra": n, "correct": c} for k, (n, c) in table.items()}
     json_path = out_dir / "metrics.json"
-    json_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    write_json(json_path, metrics)
     png_path = out_dir / "precision_coverage.png"
     plot_precision_coverage(metrics.get("coverage", []), metrics.get("precision", []), metrics.get("auc", 0.0), png_path, title)
     written = [json_path, png_path]

@@ -42,13 +42,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Sequence
 
 import torch
 from torch import nn
 
 from renovo.chem import CO_MASS_DA, H2O_MASS_DA, ISOTOPE_SPACING_DA, NH3_MASS_DA, PROTON_MASS_DA, Tokenizer
-from renovo.model.encoders import no_autocast
+from renovo.numerics import no_autocast
 
 # exp(-Δ²/(4σ²)) < 1e-7 beyond 8σ: those peaks are not visited.
 _REACH_SIGMAS = 8.0

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from renovo.train.sanity import read_metrics
+from renovo.files import atomic_path
+from renovo.train.metrics_log import read_metrics
 
 #: Panels: title and the metrics.csv columns drawn in it (those the run logged).
 PANELS = (
@@ -67,6 +68,7 @@ def plot_learning_curves(run_dir: str | Path, path: str | Path, smooth_steps: in
             axis.text(0.5, 0.5, "not logged", ha="center", va="center", transform=axis.transAxes, color="0.5")
     figure.suptitle(f"{Path(run_dir).name}: learning curves ({steps[-1] + 1} steps)", fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:  # a killed run never leaves half a PNG
+        figure.savefig(tmp, dpi=110, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(figure)
     return Path(path)

@@ -24,7 +24,7 @@ from renovo.train.checkpoints import AtomicCheckpointIO, check_compatible
 from renovo.train.config import save_config
 from renovo.train.data import RenovoDataModule
 from renovo.train.module import RenovoModule
-from renovo.train.monitors import GradientFlowMonitor, NaNGuard, SpeedMonitor
+from renovo.train.monitors import DivergenceMonitor, GradientFlowMonitor, NaNGuard, SpeedMonitor
 from renovo.train.progress import ProgressLines, StepProgressBar, quiet_lightning
 
 
@@ -46,10 +46,18 @@ class FinalCheckpoint(L.Callback):
             trainer.save_checkpoint(self.path)
 
     def on_train_end(self, trainer, pl_module) -> None:
-        # Stopped early (trainer.max_time): the resume point is the step reached, not the last interval.
+        # Stopped by the wall-clock budget (trainer.max_time): the final checkpoint is the step
+        # reached, not the last interval. Any other early stop keeps the last periodic one.
         step = trainer.global_step
-        if step < trainer.max_steps and step % self.every != 0 and trainer.is_global_zero:
+        if step < trainer.max_steps and step % self.every != 0 and _time_budget_spent(trainer):
             trainer.save_checkpoint(self.path)
+
+
+def _time_budget_spent(trainer) -> bool:
+    from lightning.pytorch.callbacks import Timer
+
+    timers = [c for c in trainer.callbacks if isinstance(c, Timer)]
+    return any((t.time_remaining() or 0.0) <= 0.0 for t in timers)
 
 
 class ElapsedTime(L.Callback):
@@ -141,6 +149,7 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
         NaNGuard(int(config["monitors"]["nan_guard_max_consecutive"])),
         GradientFlowMonitor(),
         SpeedMonitor(),
+        DivergenceMonitor(),
         checkpoints,
         last,
         FinalCheckpoint(run_dir / "checkpoints" / "last.ckpt", ckpt_every),
@@ -161,30 +170,45 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
                   flush_logs_every_n_steps=max(1, int(t["log_every_n_steps"]))),
         TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", default_hp_metric=False),
     ]
+    check_precision(t["precision"])
     max_time_s = parse_duration_s(t.get("max_time"))
-    return L.Trainer(
-        max_steps=max_steps,
-        max_time=None if max_time_s is None else {"seconds": max_time_s},
-        max_epochs=-1,
-        val_check_interval=val_every,
-        check_val_every_n_epoch=None,
-        num_sanity_val_steps=0,
-        log_every_n_steps=int(t["log_every_n_steps"]),
-        accelerator=t["accelerator"],
-        devices=t["devices"],
-        strategy=strategy,
-        precision=t["precision"],
-        gradient_clip_val=float(config["optim"]["gradient_clip"]) or None,
-        gradient_clip_algorithm="norm",
-        callbacks=callbacks,
-        logger=loggers,
-        plugins=[AtomicCheckpointIO()],
-        enable_progress_bar=bool(t["progress_bar"]),
-        enable_model_summary=False,
-        default_root_dir=str(run_dir),
-        deterministic=False,
-        use_distributed_sampler=True,
-    )
+    try:
+        trainer = L.Trainer(
+            max_steps=max_steps,
+            max_time=None if max_time_s is None else {"seconds": max_time_s},
+            max_epochs=-1,
+            val_check_interval=val_every,
+            check_val_every_n_epoch=None,
+            num_sanity_val_steps=0,
+            log_every_n_steps=int(t["log_every_n_steps"]),
+            accelerator=t["accelerator"],
+            devices=t["devices"],
+            strategy=strategy,
+            precision=t["precision"],
+            gradient_clip_val=float(config["optim"]["gradient_clip"]) or None,
+            gradient_clip_algorithm="norm",
+            callbacks=callbacks,
+            logger=loggers,
+            plugins=[AtomicCheckpointIO()],
+            enable_progress_bar=bool(t["progress_bar"]),
+            enable_model_summary=False,
+            default_root_dir=str(run_dir),
+            deterministic=False,
+            use_distributed_sampler=True,
+        )
+    except (ValueError, TypeError) as error:  # Lightning's checks of accelerator / devices / strategy
+        raise RenovoError(f"trainer settings: {str(error).strip().splitlines()[0]}") from None
+    return trainer
+
+
+#: Precisions a run may use: mass arithmetic stays float64 outside autocast in all of them
+#: ("bf16-true"/"16-true" would cast the whole model, masses included).
+PRECISIONS = ("32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16", "64-true", "64")
+
+
+def check_precision(precision) -> None:
+    if str(precision) not in PRECISIONS:
+        raise RenovoError(f"trainer.precision {precision!r} is not one of {', '.join(PRECISIONS)}")
 
 
 def train(
@@ -193,19 +217,43 @@ def train(
     *,
     resume: str | Path | None = None,
     extra_callbacks: Sequence[L.Callback] = (),
+    force: bool = False,
+    resume_changes: Sequence[tuple[str, object, object]] = (),
 ) -> Path:
-    """Train ``config`` into ``run_dir`` (resuming from a checkpoint if given); returns the run folder."""
+    """Train ``config`` into ``run_dir`` (resuming from a checkpoint if given); returns the run folder.
+
+    The run owns its folder while it runs (`renovo.train.rundir`): a second run into it is
+    refused, and a fresh run into a non-empty folder needs ``force`` (which clears the previous
+    run's outputs). ``resume_changes`` (key, old, new) are logged in ``RUN/resume.log``.
+    """
+    from renovo.train.rundir import is_main_process, log_resume, own_run_dir
+
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
     L.seed_everything(int(config["seed"]), workers=True, verbose=False)
     module = RenovoModule(config)
+    step = None
     if resume:
         # Refuse a foreign or incompatible file with a one-line error before Lightning touches it.
-        check_compatible(read_checkpoint(resume), resume, module.tokenizer, module.state_dict())
+        checkpoint = read_checkpoint(resume)
+        check_compatible(checkpoint, resume, module.tokenizer, module.state_dict())
+        step = checkpoint.get("global_step")
+        del checkpoint
     data = RenovoDataModule(config, module.tokenizer)
+    # Read (and check) the data before the run folder is touched: unusable data is a one-line
+    # error that leaves no half-made run behind.
+    data.setup("fit")
     trainer = build_trainer(config, run_dir, extra_callbacks)
-    if trainer.is_global_zero:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    if not is_main_process():  # DDP's extra processes: the main process owns the folder
+        return _fit(trainer, module, data, run_dir, resume)
+    with own_run_dir(run_dir, resume=resume, force=force):
         save_config(config, run_dir / "config.yaml")
+        if resume:
+            log_resume(run_dir, resume, step, list(resume_changes))
+        return _fit(trainer, module, data, run_dir, resume)
+
+
+def _fit(trainer: L.Trainer, module: RenovoModule, data: RenovoDataModule, run_dir: Path,
+         resume: str | Path | None) -> Path:
     with warnings.catch_warnings():
         # Iterable (endless simulated) training data has no length: expected, not a problem.
         warnings.filterwarnings("ignore", message=".*(IterableDataset|does not have many workers|has `shuffle=True`).*")
@@ -229,16 +277,16 @@ def merge_metrics(previous: Path, current: Path) -> None:
     """Rows of ``previous`` before ``current``'s first step, then ``current``; union of columns."""
     import csv
 
-    with open(previous, newline="") as f:
-        old = list(csv.DictReader(f))
-    new: list[dict] = []
-    if current.is_file():
-        with open(current, newline="") as f:
-            new = list(csv.DictReader(f))
+    from renovo.train.metrics_log import read_metric_rows
+
+    old = read_metric_rows(previous)
+    new = read_metric_rows(current) if current.is_file() else []
     first = min((int(float(r["step"])) for r in new if r.get("step")), default=None)
     rows = [r for r in old if first is None or int(float(r["step"] or 0)) < first] + new
     columns = sorted({k for r in rows for k in r})
-    with open(current, "w", newline="") as f:
+    from renovo.files import atomic_open
+
+    with atomic_open(current, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)

@@ -7,8 +7,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from renovo.chem import Tokenizer
-from renovo.decode import DecodedValidationMetrics
-from renovo.decode.callback import build_callback
+from renovo.evaluate import DecodedValidationMetrics
+from renovo.evaluate.callback import build_callback
 from renovo.evaluate import evaluate_peptides
 from tests.decode.standins import TableModel, make_batch, script_tables
 

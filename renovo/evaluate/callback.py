@@ -14,8 +14,8 @@ from typing import Any, Mapping
 
 import lightning as L
 
-from renovo.decode.search import beam_search
-from renovo.evaluate import evaluate_peptides
+from renovo.decode import beam_search
+from renovo.evaluate.metrics import evaluate_peptides
 
 METRICS = ("aa_precision", "aa_recall", "peptide_recall", "peptide_precision")
 
