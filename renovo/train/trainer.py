@@ -113,17 +113,9 @@ def checkpoint_interval(config: Mapping) -> int:
     return max(1, min(int(every), max_steps))
 
 
-def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequence[L.Callback] = ()) -> L.Trainer:
-    """The Lightning trainer for ``config``, logging and checkpointing into ``run_dir``.
-
-    ``extra_callbacks`` (e.g. decoded-metric validation from renovo.decode) run
-    after renovo's own monitors.
-    """
-    quiet_lightning()
-    run_dir = Path(run_dir)
+def _callbacks(config: Mapping, run_dir: Path, val_every: int, extra_callbacks: Sequence[L.Callback]) -> list:
+    """renovo's monitors and checkpointing, then ``extra_callbacks``."""
     t = config["trainer"]
-    max_steps = int(t["max_steps"])
-    val_every = max(1, min(int(t["val_every_n_steps"]), max_steps))
     ckpt_every = checkpoint_interval(config)
     monitor = str(t["checkpoint_monitor"])
     checkpoints = ModelCheckpoint(
@@ -158,6 +150,21 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
     callbacks.append(StepProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))) if t["progress_bar"]
                      else ProgressLines())
     callbacks.extend(extra_callbacks)
+    return callbacks
+
+
+def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequence[L.Callback] = ()) -> L.Trainer:
+    """The Lightning trainer for ``config``, logging and checkpointing into ``run_dir``.
+
+    ``extra_callbacks`` (e.g. decoded-metric validation from renovo.decode) run
+    after renovo's own monitors.
+    """
+    quiet_lightning()
+    run_dir = Path(run_dir)
+    t = config["trainer"]
+    max_steps = int(t["max_steps"])
+    val_every = max(1, min(int(t["val_every_n_steps"]), max_steps))
+    callbacks = _callbacks(config, run_dir, val_every, extra_callbacks)
     strategy = t["strategy"]
     if strategy == "ddp" and (t["accelerator"] == "cpu" or not torch.cuda.is_available()):
         from lightning.pytorch.strategies import DDPStrategy

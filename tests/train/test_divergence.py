@@ -9,7 +9,7 @@ import torch
 
 from renovo.train import load_config, train
 from renovo.train.monitors import DivergenceMonitor
-from renovo.train.sanity import read_metrics
+from renovo.train import read_metrics
 
 
 def feed(monitor: DivergenceMonitor, values) -> list[float]:

@@ -15,7 +15,7 @@ from renovo.cli import main
 from renovo.train import load_config
 from renovo.train.module import effective_warmup, lr_lambda
 from renovo.train.rundir import LOCK_NAME
-from renovo.train.sanity import read_metrics
+from renovo.train import read_metrics
 
 NASTY = Path(__file__).resolve().parents[1] / "data" / "corpus" / "nasty"
 FAST = ["--preset", "tiny", "--no-progress", "--batch-size", "4",
