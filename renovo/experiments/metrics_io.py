@@ -245,7 +245,7 @@ def _has_physics(config: Mapping | None) -> bool | None:
 
 
 def aggregate(runs: Sequence[dict], configs: Sequence[str]) -> dict:
-    """{config: {metric: {mean, sd, n, values}}} over the finished runs of each config."""
+    """{config: {metric: {mean, sd, n, values, seeds}}} over the finished runs of each config."""
     out: dict[str, dict] = {}
     for config in configs:
         done = [r for r in runs if r["config"] == config and r["status"] == "done" and r["metrics"]]
@@ -253,8 +253,9 @@ def aggregate(runs: Sequence[dict], configs: Sequence[str]) -> dict:
         out[config] = {}
         for key in keys:
             values = [r["metrics"][key] for r in done if key in r["metrics"]]
+            seeds = [r["seed"] for r in done if key in r["metrics"]]
             mean, sd, n = mean_sd(values)
-            out[config][key] = {"mean": mean, "sd": sd, "n": n, "values": values}
+            out[config][key] = {"mean": mean, "sd": sd, "n": n, "values": values, "seeds": seeds}
     return out
 
 
@@ -274,6 +275,13 @@ def fmt(value: Mapping | None, digits: int = 3, pct: bool = False) -> str:
 
 def stat(agg: Mapping, config: str, key: str) -> dict | None:
     return agg.get(config, {}).get(key)
+
+
+def by_seed(entry: Mapping | None) -> dict[int, float]:
+    """An aggregate entry as {seed: value}: what paired comparisons take."""
+    if not entry:
+        return {}
+    return dict(zip(entry.get("seeds", range(len(entry["values"]))), entry["values"]))
 
 
 def label(config: str) -> str:

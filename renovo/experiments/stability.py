@@ -7,11 +7,14 @@
 - `mean_sd`: mean and sample standard deviation (ddof 1) over seeds.
 - `welch_t_test`: Welch's unequal-variance t-test, two-sided p-value from the
   Student t distribution (regularised incomplete beta; no scipy needed).
+- `paired_test` / `compare_paired`: configs compared seed by seed (same initial
+  weights and data order per seed): paired t-test, exact sign test, the mean
+  paired difference with its 95% interval, the count of seeds each way.
 """
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -149,3 +152,111 @@ def compare_means(a: Sequence[float], b: Sequence[float], higher_is_better: bool
     if math.isfinite(test["p"]) and test["p"] < 0.05:
         return f"{word} (Welch p = {test['p']:.3g})", test
     return f"{word} by more than 1 sd, but not significant (Welch p = {test['p']:.2g})", test
+
+
+# --- paired comparisons -------------------------------------------------------------------------------------
+# Every seed of a plan gives each config the same initial weights and the same data order, so configs are
+# compared seed by seed: the differences a[seed] − b[seed] remove the between-seed spread that an unpaired
+# test counts as noise.
+
+def t_quantile(upper_tail: float, df: float) -> float:
+    """The t with P(T > t) = ``upper_tail`` for Student's t with ``df`` degrees of freedom (bisection on the
+    two-sided tail; 0 < upper_tail < 0.5)."""
+    if not 0.0 < upper_tail < 0.5 or not df > 0:
+        return float("nan")
+    low, high = 0.0, 1.0
+    while t_two_sided_p(high, df) > 2 * upper_tail:
+        high *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        if t_two_sided_p(mid, df) > 2 * upper_tail:
+            low = mid
+        else:
+            high = mid
+        if high - low < 1e-12 * max(1.0, high):
+            break
+    return 0.5 * (low + high)
+
+
+def sign_test_p(n_positive: int, n_negative: int) -> float:
+    """Two-sided exact sign test (binomial, p = ½; ties dropped before the call): the probability of a split
+    at least this uneven when either direction is equally likely."""
+    n = n_positive + n_negative
+    if n == 0:
+        return 1.0
+    k = min(n_positive, n_negative)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0**n
+    return min(1.0, 2.0 * tail)
+
+
+def paired_test(a: Mapping[int, float], b: Mapping[int, float], confidence: float = 0.95) -> dict:
+    """Paired comparison of ``a`` and ``b`` ({seed: value}) over the seeds both have with finite values.
+
+    Returns {n, seeds, diff (mean of a − b), sd (of the differences), ci_low, ci_high (``confidence``
+    interval of the mean difference, Student t), t, df, p (paired t-test, two-sided), n_positive,
+    n_negative, n_tie (seeds where a − b > 0, < 0, = 0), sign_p (exact two-sided sign test)}; NaN where
+    undefined (t needs n ≥ 2).
+    """
+    seeds = sorted(s for s in a if s in b and math.isfinite(a[s]) and math.isfinite(b[s]))
+    d = np.asarray([a[s] - b[s] for s in seeds], dtype=np.float64)  # (n,)
+    nan = float("nan")
+    n_pos, n_neg = int(np.sum(d > 0)), int(np.sum(d < 0))
+    out = {"n": len(seeds), "seeds": seeds, "diff": float(d.mean()) if len(d) else nan, "sd": nan,
+           "ci_low": nan, "ci_high": nan, "t": nan, "df": nan, "p": nan,
+           "n_positive": n_pos, "n_negative": n_neg, "n_tie": int(len(d) - n_pos - n_neg),
+           "sign_p": sign_test_p(n_pos, n_neg)}
+    if len(d) < 2:
+        return out
+    sd = float(d.std(ddof=1))
+    df = len(d) - 1
+    out.update(sd=sd, df=float(df))
+    se = sd / math.sqrt(len(d))
+    if se == 0:
+        # Every pair differs by the same amount: no noise to judge it against.
+        out.update(t=nan if out["diff"] == 0 else math.copysign(math.inf, out["diff"]),
+                   p=1.0 if out["diff"] == 0 else 0.0, ci_low=out["diff"], ci_high=out["diff"])
+        return out
+    t = out["diff"] / se
+    half = t_quantile((1.0 - confidence) / 2.0, df) * se
+    out.update(t=float(t), p=t_two_sided_p(t, df), ci_low=out["diff"] - half, ci_high=out["diff"] + half)
+    return out
+
+
+SIGNIFICANCE = 0.05
+
+
+def compare_paired(a: Mapping[int, float], b: Mapping[int, float], higher_is_better: bool = True) -> tuple[str, dict]:
+    """A one-phrase verdict on ``a`` vs ``b`` paired by seed, and the numbers behind it (`paired_test` plus
+    ``direction``: better | worse | none, ``significant``: paired t or sign test p < 0.05, ``n_better``,
+    ``n_worse``).
+
+    The phrase follows the counts: a difference that goes the same way in every seed is never called "no
+    evidence"; it is "significant" when either test gives p < 0.05, and otherwise says how many seeds went
+    each way and that so few pairs cannot reach significance.
+    """
+    test = paired_test(a, b)
+    n = test["n"]
+    better_sign = 1 if higher_is_better else -1
+    n_better = test["n_positive"] if better_sign > 0 else test["n_negative"]
+    n_worse = test["n_negative"] if better_sign > 0 else test["n_positive"]
+    test.update(n_better=n_better, n_worse=n_worse, direction="none", significant=False)
+    if n < 2:
+        return f"too few paired seeds to compare ({n})", test
+    ps = [p for p in (test["p"], test["sign_p"]) if math.isfinite(p)]
+    significant = bool(ps) and min(ps) < SIGNIFICANCE
+    if test["n_tie"] == n:
+        return f"no difference in {n} paired seeds", test
+    direction = ("better" if (test["diff"] > 0) == higher_is_better else "worse") if test["diff"] != 0 else (
+        "better" if n_better > n_worse else "worse")
+    majority = n_better if direction == "better" else n_worse
+    counts = f"{direction} in {majority}/{n} seeds"
+    numbers = (f"mean difference {test['diff']:+.3g} [95% CI {test['ci_low']:+.3g}, {test['ci_high']:+.3g}], "
+               f"paired t p = {test['p']:.2g}, sign test p = {test['sign_p']:.2g}")
+    test.update(direction=direction, significant=significant)
+    if significant:
+        return f"{direction}, significant: {counts} ({numbers})", test
+    if majority == n:
+        return f"{counts} — consistent, but not significant with {n} pairs ({numbers})", test
+    if majority > n / 2:
+        return f"{counts}, not significant ({numbers})", test
+    return f"no consistent difference: better in {n_better}, worse in {n_worse} of {n} seeds ({numbers})", test

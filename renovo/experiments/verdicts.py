@@ -3,15 +3,16 @@ Gaussian rendering proposal (docs/background.md), from `metrics_io.aggregate`.
 
 Each hypothesis has its own function returning ``{hypothesis, verdict, detail}``;
 `verdicts` runs those that apply. A difference between configs is called only
-when `stability.compare_means` finds it (p < 0.05 and beyond the seeds' spread).
+by `stability.compare_paired`: configs paired by seed (same initial weights and data order), paired t-test
+and sign test; the wording follows the counts of seeds going each way.
 """
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from renovo.experiments.metrics_io import fmt, label, stat
+from renovo.experiments.metrics_io import by_seed, fmt, label, stat
 from renovo.experiments.sanity import MIN_RELATIVE_DECREASE
-from renovo.experiments.stability import compare_means
+from renovo.experiments.stability import compare_paired
 
 
 def _loss_config(runs: Sequence[dict], config: str, key: str):
@@ -72,9 +73,8 @@ def stable_training(plan, runs: Sequence[dict], agg: Mapping, configs: Sequence[
         verdict += f"; {len(failed)} run(s) failed ({', '.join(failed)})"
     detail = "; ".join(parts)
     for a, b in plan.comparisons:
-        phrase, _ = compare_means(stat(agg, a, "stability/spikes_total")["values"] if stat(agg, a, "stability/spikes_total") else [],
-                                  stat(agg, b, "stability/spikes_total")["values"] if stat(agg, b, "stability/spikes_total") else [],
-                                  higher_is_better=False)
+        phrase, _ = compare_paired(by_seed(stat(agg, a, "stability/spikes_total")),
+                                   by_seed(stat(agg, b, "stability/spikes_total")), higher_is_better=False)
         detail += f"; spikes {label(a)} vs {label(b)}: {phrase}"
     return ({"hypothesis": "Stable training (no NaN, no spikes)", "verdict": verdict, "detail": detail})
 
@@ -128,7 +128,7 @@ def auxiliary_losses_decrease(runs: Sequence[dict], agg: Mapping, physics: Seque
                             attributable.append(f"{label(c)} vs {label(ctrl)} {key}: not comparable (the control "
                                                 "logs a different {key} loss)".replace("{key}", key))
                         elif a and b:
-                            phrase, _ = compare_means(a["values"], b["values"], higher_is_better=False)
+                            phrase, _ = compare_paired(by_seed(a), by_seed(b), higher_is_better=False)
                             attributable.append(f"{label(c)} vs {label(ctrl)} {key} change: {phrase}")
             verdict += ("; against cross-entropy alone (the control logs the same losses without their "
                         "gradient): " + "; ".join(attributable))
@@ -176,8 +176,8 @@ def ce_stays_primary(agg: Mapping, physics: Sequence[str]) -> dict:
 
 
 def better_final_accuracy(plan, agg: Mapping) -> dict:
-    """Validation accuracy and CE of each (candidate, reference) pair of the plan."""
-    bits = []
+    """Validation accuracy and CE of each (candidate, reference) pair of the plan, paired by seed."""
+    bits, significant, consistent = [], [], []
     for a, b in plan.comparisons:
         for key, metric in (("val/aa_precision", "AA precision"), ("val/peptide_recall", "peptide recall"),
                            ("val/token_acc", "token accuracy (teacher-forced)"), ("val/ce", "validation CE")):
@@ -187,18 +187,26 @@ def better_final_accuracy(plan, agg: Mapping) -> dict:
             if max(abs(v) for v in sa["values"] + sb["values"]) == 0:
                 bits.append(f"{label(a)} vs {label(b)} {metric}: 0 in every run — uninformative at this scale")
                 continue
-            phrase, _ = compare_means(sa["values"], sb["values"], higher_is_better=key != "val/ce")
+            phrase, test = compare_paired(by_seed(sa), by_seed(sb), higher_is_better=key != "val/ce")
             bits.append(f"{label(a)} vs {label(b)} {metric}: {fmt(sa)} vs {fmt(sb)} → {phrase}")
-    significant = [b.split(": ", 1)[0] + ": " + b.rsplit("→ ", 1)[1] for b in bits
-                   if "→ " in b and b.rsplit("→ ", 1)[1].startswith(("better (", "worse ("))]
+            short = (f"{label(a)} vs {label(b)} {metric}: {test['direction']} in "
+                     f"{max(test['n_better'], test['n_worse'])}/{test['n']} seeds")
+            if test["significant"]:
+                significant.append(f"{short} (paired t p = {test['p']:.2g}, sign p = {test['sign_p']:.2g})")
+            elif test["n"] >= 2 and max(test["n_better"], test["n_worse"]) == test["n"]:
+                consistent.append(short)
     if not plan.comparisons:
         verdict = "not tested by this plan (no comparison)"
-    elif significant:
-        verdict = ("significant differences (p < 0.05; with this few seeds, tentative): " + "; ".join(significant)
-                   + "; the other accuracy comparisons are not significant (see below)")
+    elif significant or consistent:
+        verdict = ""
+        if significant:
+            verdict = ("significant paired differences (p < 0.05; at this scale only): " + "; ".join(significant))
+        if consistent:
+            verdict += ("; " if verdict else "") + ("the same direction in every seed but too few pairs for "
+                                                    "significance: " + "; ".join(consistent))
+        verdict += "; the other accuracy comparisons go both ways (see below)"
     else:
-        verdict = ("no evidence either way at this scale: no difference exceeds the spread between seeds with "
-                   "significance")
+        verdict = "no consistent difference at this scale: every comparison goes both ways across seeds"
     return ({"hypothesis": "Better final accuracy", "verdict": verdict, "detail": "; ".join(bits)})
 
 

@@ -93,3 +93,28 @@ def test_report_of_a_plan_with_no_finished_runs(tmp_path, make_plan):
     assert "no finished runs" in text and text.count("| missing |") == len(plan.runs)
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert {r["status"] for r in results["runs"]} == {"missing"} and results["figures"] == {}
+
+
+def test_report_rebuilds_from_stored_summaries_with_paired_statistics(tmp_path):
+    """Run folders are not committed: --report-only rebuilds from the summaries in results.json."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from renovo.experiments import load_plan, write_report
+
+    committed = Path(__file__).resolve().parents[2] / "docs" / "results" / "compare" / "cpu"
+    out = tmp_path / "compare"
+    out.mkdir()
+    shutil.copy(committed / "results.json", out / "results.json")
+    plan = load_plan("compare", "cpu", out)
+    report = write_report(plan, out).read_text()
+    assert "Rebuilt from stored summaries" in report
+    assert "Out of the proposal's regime" in report
+    assert "paired by seed" in report and "Welch" not in report
+    results = json.loads((out / "results.json").read_text())
+    assert all(r["status"] == "done" for r in results["runs"])
+    ce = next(c for c in results["comparisons"] if c["candidate"] == "gaussian_losses"
+              and c["reference"] == "ce_only" and c["metric"] == "val/ce")
+    assert ce["n"] == 3 and ce["n_positive"] == 3 and ce["p"] < 0.05  # worse CE in every seed
+    assert ce["verdict"].startswith("worse, significant: worse in 3/3 seeds")

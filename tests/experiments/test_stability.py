@@ -86,3 +86,81 @@ def test_compare_means_is_cautious():
     phrase, _ = compare_means([0.1, 0.2], [0.9, 1.0], higher_is_better=True)
     assert phrase.startswith("worse")
     assert compare_means([0.5], [0.4])[0] == "too few runs to compare"
+
+
+# --- paired statistics (reference values from scipy.stats: t.ppf, ttest_rel, binomtest) ---------------------
+
+from renovo.experiments.stability import compare_paired, paired_test, sign_test_p, t_quantile  # noqa: E402
+
+
+@pytest.mark.parametrize("upper_tail, df, expected", [(0.025, 4, 2.7764451051977934), (0.025, 1, 12.706204736174694),
+                                                      (0.025, 9, 2.262157162798205), (0.005, 30, 2.7499956535672254)])
+def test_t_quantile_known_values(upper_tail, df, expected):
+    assert t_quantile(upper_tail, df) == pytest.approx(expected, rel=1e-8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0.001, 0.49), st.floats(0.5, 200.0))
+def test_t_quantile_inverts_the_tail(upper_tail, df):
+    assert t_two_sided_p(t_quantile(upper_tail, df), df) == pytest.approx(2 * upper_tail, rel=1e-6)
+
+
+@pytest.mark.parametrize("pos, neg, expected", [(10, 0, 0.001953125), (1, 8, 0.0390625), (3, 0, 0.25),
+                                                (4, 3, 1.0), (0, 0, 1.0)])
+def test_sign_test_known_values(pos, neg, expected):
+    assert sign_test_p(pos, neg) == pytest.approx(expected, rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 40), st.integers(0, 40))
+def test_sign_test_is_symmetric_and_a_probability(pos, neg):
+    p = sign_test_p(pos, neg)
+    assert p == sign_test_p(neg, pos)
+    assert 0.0 < p <= 1.0
+    if pos + neg and pos != neg:
+        assert p <= sign_test_p(min(pos, neg) + 1, max(pos, neg) - 1) + 1e-15  # a more even split is less surprising
+
+
+def test_paired_test_matches_scipy_ttest_rel():
+    a = dict(enumerate([0.52, 0.61, 0.48, 0.55, 0.60]))
+    b = dict(enumerate([0.50, 0.57, 0.49, 0.51, 0.55]))
+    r = paired_test(a, b)
+    assert r["n"] == 5 and r["df"] == 4
+    assert r["diff"] == pytest.approx(0.028)
+    assert r["t"] == pytest.approx(2.622440272428744, rel=1e-9)
+    assert r["p"] == pytest.approx(0.05864906310921963, rel=1e-7)
+    assert (r["ci_low"], r["ci_high"]) == (pytest.approx(-0.0016443216506661362, abs=1e-9),
+                                           pytest.approx(0.057644321650666144, abs=1e-9))
+    assert (r["n_positive"], r["n_negative"], r["n_tie"]) == (4, 1, 0)
+
+
+def test_paired_test_pairs_by_seed_not_by_position():
+    a = {0: 1.0, 1: 2.0, 2: 3.0, 7: 100.0}
+    b = {2: 2.9, 1: 1.9, 0: 0.9, 5: -50.0}  # seeds 7 and 5 have no partner
+    r = paired_test(a, b)
+    assert r["seeds"] == [0, 1, 2] and r["diff"] == pytest.approx(0.1)
+    assert r["n_positive"] == 3
+
+
+def test_unanimous_pairs_are_never_no_evidence():
+    # Between-seed spread much larger than the difference: an unpaired test sees nothing, pairs see 10/10.
+    base = {s: 1.0 + 0.5 * s for s in range(10)}
+    worse = {s: v + 0.01 + 0.001 * (s % 3) for s, v in base.items()}
+    phrase, test = compare_paired(worse, base, higher_is_better=False)  # a loss: higher is worse
+    assert test["direction"] == "worse" and test["significant"] and test["n_worse"] == 10
+    assert phrase.startswith("worse, significant: worse in 10/10 seeds")
+    assert compare_means(list(worse.values()), list(base.values()), higher_is_better=False)[0].startswith(
+        "no evidence")  # what the unpaired test said
+    # Three unanimous seeds cannot reach p < 0.05 with the sign test, but the phrase says they agree.
+    phrase3, test3 = compare_paired({0: 2.0, 1: 3.0, 2: 5.0}, {0: 1.0, 1: 1.5, 2: 1.0})
+    assert test3["sign_p"] == 0.25 and test3["p"] > 0.05 and not test3["significant"]
+    assert phrase3.startswith("better in 3/3 seeds — consistent, but not significant with 3 pairs")
+
+
+def test_compare_paired_mixed_and_degenerate():
+    phrase, test = compare_paired({0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0}, {0: 1.1, 1: 1.9, 2: 3.1, 3: 3.9})
+    assert phrase.startswith("no consistent difference") and not test["significant"]
+    assert compare_paired({0: 1.0}, {0: 0.5})[0].startswith("too few paired seeds")
+    assert compare_paired({0: 1.0, 1: 2.0}, {0: 1.0, 1: 2.0})[0] == "no difference in 2 paired seeds"
+    phrase, test = compare_paired({0: 2.0, 1: 3.0}, {0: 1.0, 1: 2.0})  # constant difference: no noise
+    assert test["p"] == 0.0 and test["direction"] == "better"
