@@ -117,6 +117,10 @@ def summarize_run(run_dir: str | Path, config: str, seed: int, sanity: bool = Fa
     if config_dict:
         summary["loss_config"] = {k: config_dict.get("loss", {}).get(k) for k in ("spectrum", "precursor")}
     if curriculum is not None:
+        switch = _values(series, "curriculum/switch_step")
+        if curriculum.threshold is not None and len(switch) and math.isfinite(switch[-1]):
+            curriculum.set_switch_step(int(switch[-1]))  # the step a threshold stage began
+            summary["switch_step"] = int(switch[-1])
         _curriculum_stages(series, config_dict, curriculum, summary, m)
     if sanity:
         from renovo.experiments.sanity import sanity_report
@@ -198,7 +202,7 @@ def _curriculum_stages(series: Series, config_dict: Mapping, curriculum, summary
         # A stage switch raises the total loss by w · (physics loss) at once; the rolling median needs a few
         # logged steps to follow. Spikes within 5% of the run after a switch are counted apart.
         max_steps = float(config_dict["trainer"]["max_steps"])
-        starts = [stage.start for stage in curriculum.stages[1:]]
+        starts = [stage.start for stage in curriculum.stages[1:] if math.isfinite(stage.start)]
         at_switch = [s for s in summary.get("spike_steps_total", [])
                      if any(0 <= s - start < 0.05 * max_steps for start in starts)]
         m["stability/spikes_total_at_switch"] = float(len(at_switch))

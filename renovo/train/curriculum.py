@@ -7,9 +7,24 @@ With ``scale_to_max_steps`` the boundaries, defined on ``reference_steps``, are
 multiplied by ``max_steps / reference_steps``: the proposal's 100k-step table then
 fits a 5,000-step run (docs/background.md §7 — unscaled, stage 1 alone lasts 10k steps
 and a 5k run never turns the physics losses on).
+
+A stage may instead start at a threshold, ``start: {token_acc: 0.6}``: it begins at
+the first validation (after the previous stage began) whose teacher-forced
+validation token accuracy (``val/token_acc``) reaches the value — the proposal's
+"switch the physics losses on once the model is 60% right". At most one stage
+starts at a threshold. The stages after it start at steps counted **from the
+switch** (their ``start`` is an offset) and the table after the switch spans
+``reference_steps`` (scaled) from it, so the weights are a function of the steps
+since the switch: steps after the switch stay comparable across configs that
+switched at different steps. Until the switch, the stage before it
+lasts (a ramp in it spans up to the end of the table, switch or not, so the
+weights of a step never depend on when the switch came). `observe_validation` makes
+the switch; the training module stores ``switch_step`` in its checkpoints so a
+resumed run keeps it.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -22,10 +37,11 @@ class CurriculumError(RenovoError):
 
 @dataclass(frozen=True)
 class Stage:
-    start: float  # step at which the stage begins (already scaled)
+    start: float  # step at which the stage begins (already scaled; inf for a threshold stage not yet reached)
     end: float  # step at which it ends (next stage's start, or the end of the table)
     spectrum: tuple[float, float]  # weight at start, at end
     precursor: tuple[float, float]
+    ramp_end: float | None = None  # where a [a, b] ramp reaches b, when not at ``end``
 
 
 def _weight_pair(value, where: str) -> tuple[float, float]:
@@ -34,6 +50,21 @@ def _weight_pair(value, where: str) -> tuple[float, float]:
     if isinstance(value, Sequence) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
         return float(value[0]), float(value[1])
     raise CurriculumError(f"curriculum {where}: a weight is a number or [start, end], got {value!r}")
+
+
+#: Thresholds a stage may start at: config key -> the validation metric it reads.
+THRESHOLD_METRICS = {"token_acc": "val/token_acc"}
+
+
+def _start(value, i: int) -> float | tuple[str, float]:
+    """A stage's start: a step (number) or (metric, threshold)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, Mapping) and len(value) == 1:
+        (key, threshold), = value.items()
+        if key in THRESHOLD_METRICS and isinstance(threshold, (int, float)) and 0 < float(threshold) <= 1:
+            return THRESHOLD_METRICS[key], float(threshold)
+    raise CurriculumError(f"curriculum stage {i}: start is a step or {{token_acc: value in (0, 1]}}, got {value!r}")
 
 
 class Curriculum:
@@ -65,33 +96,91 @@ class Curriculum:
                     f"curriculum stage {i}: keys are start, spectrum, precursor; got {sorted(stage)}"
                 )
             parsed.append((
-                float(stage["start"]),
+                _start(stage["start"], i),
                 _weight_pair(stage.get("spectrum", 0.0), f"stage {i} spectrum"),
                 _weight_pair(stage.get("precursor", 0.0), f"stage {i} precursor"),
             ))
-        starts = [p[0] for p in parsed]
-        if starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:])):
-            raise CurriculumError(f"curriculum stage starts must begin at 0 and increase, got {starts}")
-        if starts[-1] >= reference_steps:
-            raise CurriculumError(f"last stage starts at {starts[-1]} ≥ reference_steps {reference_steps}")
-        ends = starts[1:] + [float(reference_steps)]
-        self.stages = [
-            Stage(start * scale, end * scale, spec, prec)
-            for (start, spec, prec), end in zip(parsed, ends)
-        ]
+        thresholds = [i for i, p in enumerate(parsed) if isinstance(p[0], tuple)]
+        if len(thresholds) > 1:
+            raise CurriculumError(f"curriculum: at most one stage starts at a threshold, got stages {thresholds}")
+        if thresholds and thresholds[0] == 0:
+            raise CurriculumError("curriculum stage 0 starts at step 0, not at a threshold")
+        self.threshold_stage = thresholds[0] if thresholds else None
+        self.threshold = parsed[thresholds[0]][0] if thresholds else None  # (metric, value) | None
+        before = [p[0] for p in parsed[:self.threshold_stage]] if thresholds else [p[0] for p in parsed]
+        after = [p[0] for p in parsed[self.threshold_stage + 1:]] if thresholds else []
+        if before[0] != 0 or any(b <= a for a, b in zip(before, before[1:])):
+            raise CurriculumError(f"curriculum stage starts must begin at 0 and increase, got {before}")
+        if after and (after[0] <= 0 or any(b <= a for a, b in zip(after, after[1:]))):
+            raise CurriculumError("curriculum stages after a threshold stage start at increasing positive step "
+                                  f"offsets from the switch, got {after}")
+        last = after[-1] if after else before[-1]
+        if last >= reference_steps:
+            raise CurriculumError(f"last stage starts at {last} ≥ reference_steps {reference_steps}")
+        self._parsed = parsed
         self.scale = scale
+        self.reference_end = float(reference_steps) * scale
         self.force_final = force_final
+        self.switch_step: int | None = None
+        self.stages = self._build_stages()
+
+    def _build_stages(self) -> list[Stage]:
+        """The stage table at the current switch step (threshold stage not reached: start = inf)."""
+        k = self.threshold_stage
+        starts = []
+        for i, (start, _, _) in enumerate(self._parsed):
+            if k is None or i < k:
+                starts.append(start * self.scale)
+            elif self.switch_step is None:
+                starts.append(math.inf)
+            else:
+                starts.append(float(self.switch_step) + (0.0 if i == k else start * self.scale))
+        stages = []
+        for i, (start, (_, spec, prec)) in enumerate(zip(starts, self._parsed)):
+            table_end = self.reference_end
+            if k is not None and self.switch_step is not None and i >= k:
+                table_end = self.switch_step + self.reference_end  # after the switch the table restarts there
+            following = starts[i + 1] if i + 1 < len(starts) else table_end
+            end = table_end if math.isinf(following) else max(following, start)
+            # The stage before the threshold stage has no end known in advance: its ramp spans up to the end
+            # of the table whether or not the switch came, so a step's weights never change afterwards.
+            ramp_end = self.reference_end if k is not None and i == k - 1 else None
+            stages.append(Stage(start, end, spec, prec, ramp_end))
+        return stages
+
+    def observe_validation(self, step: int, metrics: Mapping[str, float]) -> bool:
+        """Switch to the threshold stage at ``step`` if ``metrics`` (a validation's values) reach the threshold
+        and the stage before it has begun; True when it switched now."""
+        if self.threshold is None or self.switch_step is not None:
+            return False
+        metric, value = self.threshold
+        reached = metrics.get(metric)
+        previous_start = self._parsed[self.threshold_stage - 1][0] * self.scale
+        if reached is None or not math.isfinite(float(reached)) or float(reached) < value or step < previous_start:
+            return False
+        self.set_switch_step(step)
+        return True
+
+    def set_switch_step(self, step: int | None) -> None:
+        """Restore (or clear) the switch to the threshold stage, e.g. from a checkpoint."""
+        if step is not None and self.threshold is None:
+            raise CurriculumError("this curriculum has no threshold stage to switch to")
+        self.switch_step = None if step is None else int(step)
+        self.stages = self._build_stages()
 
     @classmethod
-    def from_config(cls, config: Mapping) -> "Curriculum":
+    def from_config(cls, config: Mapping, switch_step: int | None = None) -> "Curriculum":
         c = config["curriculum"]
-        return cls(
+        curriculum = cls(
             c["stages"],
             reference_steps=int(c["reference_steps"]),
             scale_to_max_steps=bool(c["scale_to_max_steps"]),
             max_steps=int(config["trainer"]["max_steps"]),
             force_final=bool(c.get("force_final", False)),
         )
+        if switch_step is not None:
+            curriculum.set_switch_step(switch_step)
+        return curriculum
 
     def stage_index(self, step: int) -> int:
         if self.force_final:
@@ -106,7 +195,7 @@ class Curriculum:
         stage = self.stages[self.stage_index(step)]
         if self.force_final:
             return stage.spectrum[1], stage.precursor[1]
-        span = stage.end - stage.start
+        span = (stage.end if stage.ramp_end is None else stage.ramp_end) - stage.start
         t = min(max((step - stage.start) / span, 0.0), 1.0) if span > 0 else 1.0
         lerp = lambda pair: pair[0] + (pair[1] - pair[0]) * t  # noqa: E731
         return lerp(stage.spectrum), lerp(stage.precursor)
@@ -114,8 +203,15 @@ class Curriculum:
     def describe(self) -> str:
         lines = []
         for i, s in enumerate(self.stages, 1):
+            if self.threshold_stage is not None and i - 1 >= self.threshold_stage and self.switch_step is None:
+                metric, value = self.threshold
+                offset = self._parsed[i - 1][0]
+                when = (f"at the first validation with {metric} ≥ {value:g}" if i - 1 == self.threshold_stage
+                        else f"{offset * self.scale:,.0f} steps after that switch")
+            else:
+                when = f"steps {s.start:,.0f}–{s.end:,.0f}"
             lines.append(
-                f"stage {i}: steps {s.start:,.0f}–{s.end:,.0f}  spectrum {s.spectrum[0]:g}"
+                f"stage {i}: {when}  spectrum {s.spectrum[0]:g}"
                 + (f"→{s.spectrum[1]:g}" if s.spectrum[0] != s.spectrum[1] else "")
                 + f"  precursor {s.precursor[0]:g}"
                 + (f"→{s.precursor[1]:g}" if s.precursor[0] != s.precursor[1] else "")

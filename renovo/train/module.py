@@ -6,6 +6,10 @@ Logged every step (CSV / TensorBoard, see docs/training.md): ``train/ce``,
 ``train/stage``, ``lr``, and ``grad/total_norm_post_clip`` (measured after
 clipping). Validation: ``val/ce``, ``val/spectrum``, ``val/precursor``,
 ``val/total``, ``val/token_acc``, ``val/peptide_acc`` (teacher forced).
+A curriculum stage that starts at a threshold (``start: {token_acc: 0.6}``)
+switches at the end of the first validation that reaches it; the switch step is
+logged as ``curriculum/switch_step`` and kept in every checkpoint
+(``checkpoint["renovo"]["curriculum_switch_step"]``), so a resumed run keeps it.
 """
 from __future__ import annotations
 
@@ -63,6 +67,8 @@ class RenovoModule(L.LightningModule):
         self.last_weights: tuple[float, float] = (0.0, 0.0)
         self.track_gradient_flow = False
         self.last_batch: Mapping | None = None
+        # Validation token accuracy summed over batches (weighted by batch size, as the logged val/token_acc).
+        self._val_token_acc = [0.0, 0]
 
     # --- steps -----------------------------------------------------------------
     def forward(self, batch: Mapping) -> torch.Tensor:
@@ -110,6 +116,21 @@ class RenovoModule(L.LightningModule):
         metrics["val/token_acc"] = token_accuracy(logits, tokens)
         metrics["val/peptide_acc"] = exact.float().sum() / real.any(dim=1).float().sum().clamp_min(1)
         self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=size, sync_dist=True)
+        self._val_token_acc[0] += float(metrics["val/token_acc"]) * size
+        self._val_token_acc[1] += size
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_token_acc = [0.0, 0]
+
+    def on_validation_epoch_end(self) -> None:
+        total, count = self._val_token_acc
+        if self.trainer.sanity_checking or count == 0 or self.curriculum.threshold is None:
+            return
+        if self.curriculum.observe_validation(self.global_step, {"val/token_acc": total / count}):
+            self.print(f"curriculum: validation token accuracy {total / count:.3f} reached the threshold at step "
+                       f"{self.global_step}; stage {self.curriculum.threshold_stage + 1} starts now")
+        if self.curriculum.switch_step is not None:
+            self.log("curriculum/switch_step", float(self.curriculum.switch_step), on_step=False, on_epoch=True)
 
     # --- optimisation ------------------------------------------------------------
     def configure_optimizers(self):
@@ -152,7 +173,8 @@ class RenovoModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Plain dicts only, so `torch.load(weights_only=True)` can read it.
         checkpoint["renovo"] = {"config": self.config, "tokenizer": tokenizer_state(self.tokenizer),
-                                "model": self.model.config.to_dict(), "rng": rng_state()}
+                                "model": self.model.config.to_dict(), "rng": rng_state(),
+                                "curriculum_switch_step": self.curriculum.switch_step}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         from renovo.train.checkpoints import check_compatible
@@ -160,6 +182,8 @@ class RenovoModule(L.LightningModule):
         check_compatible(checkpoint, "checkpoint", self.tokenizer, self.state_dict())
         if "rng" in checkpoint.get("renovo", {}):
             set_rng_state(checkpoint["renovo"]["rng"])
+        if self.curriculum.threshold is not None:
+            self.curriculum.set_switch_step(checkpoint.get("renovo", {}).get("curriculum_switch_step"))
 
 
 def seed_step(seed: int, step: int, rank: int = 0) -> None:

@@ -68,3 +68,58 @@ def test_scaled_weights_depend_only_on_fraction_of_run(max_steps, fraction):
 def test_bad_tables_are_errors(stages):
     with pytest.raises(CurriculumError):
         Curriculum(stages)
+
+
+# --- stages that start at a threshold ------------------------------------------------------------------------
+
+THRESHOLD_TABLE = [{"start": 0, "spectrum": 0.0}, {"start": 100, "spectrum": [0.0, 0.05]},
+                   {"start": {"token_acc": 0.6}, "spectrum": 0.1, "precursor": 0.01},
+                   {"start": 200, "spectrum": 0.15, "precursor": [0.01, 0.02]}]
+
+
+def test_threshold_stage_waits_for_the_validation_that_reaches_it():
+    c = Curriculum(THRESHOLD_TABLE, reference_steps=10_000)
+    assert c.threshold == ("val/token_acc", 0.6) and c.threshold_stage == 2
+    assert c.stage_index(5_000) == 1  # not reached: the stage before it lasts
+    assert c.weights(50)[0] == 0.0
+    assert not c.observe_validation(50, {"val/token_acc": 0.9})  # the stage before has not begun yet
+    assert not c.observe_validation(300, {"val/token_acc": 0.59})
+    assert not c.observe_validation(400, {"val/loss": 1.0})
+    assert c.switch_step is None
+    assert c.observe_validation(700, {"val/token_acc": 0.6})
+    assert c.switch_step == 700
+    assert not c.observe_validation(900, {"val/token_acc": 0.9})  # once only
+    assert c.switch_step == 700
+    assert [c.stage_index(s) for s in (699, 700, 899, 900, 5_000)] == [1, 2, 2, 3, 3]
+    assert c.weights(700) == (0.1, 0.01)
+    assert c.weights(699)[0] == pytest.approx(0.05 * (699 - 100) / (10_000 - 100))  # ramped over to the table's end
+    assert [s.start for s in c.stages] == [0, 100, 700, 900]
+
+
+def test_steps_after_the_switch_are_comparable():
+    early, late = Curriculum(THRESHOLD_TABLE, reference_steps=10_000), Curriculum(THRESHOLD_TABLE, reference_steps=10_000)
+    early.set_switch_step(300)
+    late.set_switch_step(2_000)
+    for offset in (0, 50, 199, 200, 1_000, 5_000):
+        assert early.weights(300 + offset) == late.weights(2_000 + offset)
+        assert early.stage_index(300 + offset) == late.stage_index(2_000 + offset)
+
+
+def test_threshold_stage_scales_its_offsets_and_restores_from_config():
+    config = {"curriculum": {"stages": THRESHOLD_TABLE, "reference_steps": 10_000, "scale_to_max_steps": True},
+              "trainer": {"max_steps": 1_000}}
+    c = Curriculum.from_config(config, switch_step=150)
+    assert [s.start for s in c.stages] == [0, 10, 150, 170]
+    assert "at the first validation with val/token_acc ≥ 0.6" in Curriculum.from_config(config).describe()
+
+
+@pytest.mark.parametrize("stages", [
+    [{"start": {"token_acc": 0.6}}],  # stage 0 must start at step 0
+    [{"start": 0}, {"start": {"token_acc": 0.5}}, {"start": {"token_acc": 0.6}}],  # two thresholds
+    [{"start": 0}, {"start": {"token_acc": 1.5}}],
+    [{"start": 0}, {"start": {"loss": 0.5}}],
+    [{"start": 0}, {"start": {"token_acc": 0.6}}, {"start": 0}],  # offsets after the switch are positive
+])
+def test_bad_threshold_tables_are_errors(stages):
+    with pytest.raises(CurriculumError):
+        Curriculum(stages)
