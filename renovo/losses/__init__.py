@@ -4,6 +4,7 @@ and the registry that builds them from a config.
 See docs/losses.md for the formulas, bounds and defaults.
 """
 from renovo.losses.huber import HuberPeakDistanceLoss
+from renovo.losses.marginal import MarginalSpectralLoss
 from renovo.losses.peaks import TheoreticalFragments, theoretical_fragments, theoretical_peaks
 from renovo.losses.precursor import ExpectedSquaredPrecursorLoss, Log1pPPMPrecursorLoss, ScaledL1PrecursorLoss
 from renovo.losses.registry import (PRECURSOR_LOSSES, SPECTRUM_LOSSES, PrecursorTerm, SpectrumTerm,
@@ -20,6 +21,7 @@ __all__ = [
     "build_spectrum_loss",
     "GaussianSpectralLoss",
     "HuberPeakDistanceLoss",
+    "MarginalSpectralLoss",
     "Log1pPPMPrecursorLoss",
     "ScaledL1PrecursorLoss",
     "TheoreticalFragments",

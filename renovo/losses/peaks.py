@@ -33,6 +33,7 @@ class TheoreticalFragments(NamedTuple):
     variance_mz2: torch.Tensor  # (batch, peaks) variance of each fragment's m/z, (m/z)^2
     peptide_mass_da: torch.Tensor  # (batch,) expected neutral mass: residues + H2O
     peptide_mass_var_da2: torch.Tensor  # (batch,) its variance, Da^2
+    token_probs: torch.Tensor | None = None  # (batch, positions, vocab) the probabilities they came from
 
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -151,7 +152,7 @@ def theoretical_fragments(
         var = torch.cat(var_parts, dim=-1)
         mask = torch.cat(mask_parts, dim=-1)
         # Padded fragments keep finite values; callers must honour the mask.
-    return TheoreticalFragments(mz, mask, var, peptide_mass_da, peptide_mass_var_da2)
+    return TheoreticalFragments(mz, mask, var, peptide_mass_da, peptide_mass_var_da2, probs)
 
 
 def theoretical_peaks(

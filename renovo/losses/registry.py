@@ -17,7 +17,9 @@ import torch
 from torch import nn
 
 from renovo.errors import RenovoError
+from renovo.chem import Tokenizer
 from renovo.losses.huber import HuberPeakDistanceLoss
+from renovo.losses.marginal import MarginalSpectralLoss
 from renovo.losses.peaks import TheoreticalFragments
 from renovo.losses.precursor import ExpectedSquaredPrecursorLoss, Log1pPPMPrecursorLoss, ScaledL1PrecursorLoss
 from renovo.losses.spectral import GaussianSpectralLoss
@@ -42,6 +44,22 @@ class SpectrumTerm(nn.Module):
         return self.loss(fragments.mz, fragments.mask, obs_mz, obs_intensity, obs_mask, **extra)
 
 
+class MarginalSpectrumTerm(SpectrumTerm):
+    """The teacher-forced marginal rendering (`MarginalSpectralLoss`): reads the probabilities the fragments
+    came from, the batch's target tokens and the label's mass (the measured one where a label has none)."""
+
+    def forward(self, fragments: TheoreticalFragments, batch: Mapping) -> torch.Tensor:
+        if fragments.token_probs is None:
+            raise ValueError("the marginal spectrum loss needs the fragments' token probabilities")
+        device, dtype = fragments.token_probs.device, fragments.mz.dtype
+        label = batch["peptide_mass_da"].to(device=device, dtype=torch.float64)  # (B,)
+        measured = batch["precursor_mass_da"].to(device=device, dtype=torch.float64)
+        mass = torch.where(torch.isfinite(label), label, measured)
+        return self.loss(fragments.token_probs, batch["tokens"], mass, batch["precursor_charge"],
+                         batch["mz"].to(device=device, dtype=dtype), batch["intensity"].to(device=device, dtype=dtype),
+                         batch["peak_mask"].to(device))
+
+
 class PrecursorTerm(nn.Module):
     """A precursor loss as the objective calls it: ``(fragments, batch) -> scalar``, against the
     label's mass (``target: label``) or the measured precursor's (``target: measured``)."""
@@ -61,7 +79,7 @@ class PrecursorTerm(nn.Module):
         return self.loss(predicted, target)
 
 
-def _gaussian(spec: Mapping) -> SpectrumTerm:
+def _gaussian(spec: Mapping, tokenizer: Tokenizer | None = None) -> SpectrumTerm:
     variance_aware = bool(spec["variance_aware"])
     loss = GaussianSpectralLoss(sigma=spec["sigma"], bin_size=spec["bin_size"], max_mz=spec["max_mz"],
                                 render=spec["render"], sigma_weights=spec["sigma_weights"],
@@ -69,8 +87,18 @@ def _gaussian(spec: Mapping) -> SpectrumTerm:
     return SpectrumTerm("gaussian", loss, variance_aware)
 
 
-def _huber(spec: Mapping) -> SpectrumTerm:
+def _huber(spec: Mapping, tokenizer: Tokenizer | None = None) -> SpectrumTerm:
     return SpectrumTerm("huber", HuberPeakDistanceLoss(delta=spec["huber_delta"]))
+
+
+def _gaussian_marginal(spec: Mapping, tokenizer: Tokenizer | None = None) -> SpectrumTerm:
+    if spec.get("render", "analytic") != "analytic" or spec.get("variance_aware") or \
+            spec.get("mass_mode", "expected") != "expected":
+        raise ValueError("gaussian_marginal renders in closed form from the probabilities themselves: "
+                         "render analytic, variance_aware false, mass_mode expected")
+    loss = MarginalSpectralLoss(tokenizer or Tokenizer(), sigma=spec["sigma"], sigma_weights=spec["sigma_weights"],
+                                charges=tuple(int(z) for z in spec["charges"]))
+    return MarginalSpectrumTerm("gaussian_marginal", loss)
 
 
 def _isotopes(prec: Mapping) -> int | tuple[int, ...]:
@@ -78,8 +106,9 @@ def _isotopes(prec: Mapping) -> int | tuple[int, ...]:
     return tuple(isotopes) if isinstance(isotopes, list) else int(isotopes)
 
 
-#: loss.spectrum.type -> builder of its term
-SPECTRUM_LOSSES: dict[str, Callable[[Mapping], SpectrumTerm]] = {"gaussian": _gaussian, "huber": _huber}
+#: loss.spectrum.type -> builder of its term (from the config section and the run's tokenizer)
+SPECTRUM_LOSSES: dict[str, Callable[[Mapping, Tokenizer | None], SpectrumTerm]] = {
+    "gaussian": _gaussian, "huber": _huber, "gaussian_marginal": _gaussian_marginal}
 #: loss.precursor.type -> (tensor-level loss from the config section, whether it takes the mass variance)
 PRECURSOR_LOSSES: dict[str, tuple[Callable[[Mapping], nn.Module], bool]] = {
     "scaled_l1": (lambda p: ScaledL1PrecursorLoss(p["scale_factor"], isotope_offsets=_isotopes(p)), False),
@@ -99,13 +128,14 @@ def _choice(value, options: Sequence[str], key: str) -> str:
     return value
 
 
-def build_spectrum_loss(spec: Mapping) -> SpectrumTerm | None:
-    """The spectrum loss of a ``loss.spectrum`` config section (None for ``type: none``)."""
+def build_spectrum_loss(spec: Mapping, tokenizer: Tokenizer | None = None) -> SpectrumTerm | None:
+    """The spectrum loss of a ``loss.spectrum`` config section (None for ``type: none``); ``tokenizer``: the
+    run's (its vocabulary and decoding direction; the default tokenizer when None)."""
     kind = _choice(spec["type"], SPECTRUM_TYPES, "loss.spectrum.type")
     if kind == "none":
         return None
     try:
-        return SPECTRUM_LOSSES[kind](spec)
+        return SPECTRUM_LOSSES[kind](spec, tokenizer)
     except (TypeError, ValueError) as error:
         raise RenovoError(f"config loss.spectrum: {error}") from None
 

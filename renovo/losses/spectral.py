@@ -138,7 +138,9 @@ class GaussianSpectralLoss(nn.Module):
     Call: ``loss(pred_mz, pred_mask, obs_mz, obs_intensity, obs_mask,
     reduction="mean", pred_variance=None)`` with pred_mz/pred_mask
     (batch, P), obs_* (batch, Q). Negative intensities are clamped to 0.
-    ``reduction="none"`` returns (batch,) losses, each in [0, 1].
+    ``reduction="none"`` returns (batch,) losses, each in [0, 1]. ``pred_weight``
+    (batch, P), optional: the height of each predicted peak (default 1; the
+    marginal rendering weighs each candidate ion by its probability).
     """
 
     def __init__(
@@ -189,6 +191,7 @@ class GaussianSpectralLoss(nn.Module):
         reduction: str = "mean",
         *,
         pred_variance: torch.Tensor | None = None,
+        pred_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
@@ -199,7 +202,8 @@ class GaussianSpectralLoss(nn.Module):
             pred_mz = pred_mz.to(dtype)  # (batch, P)
             obs_mz = obs_mz.to(dtype)  # (batch, Q)
             zero = torch.zeros((), dtype=dtype, device=pred_mz.device)
-            a = torch.where(pred_mask.bool(), torch.ones_like(pred_mz), zero)  # (batch, P) peak areas/heights
+            heights = torch.ones_like(pred_mz) if pred_weight is None else pred_weight.to(dtype).clamp_min(0.0)
+            a = torch.where(pred_mask.bool(), heights, zero)  # (batch, P) peak areas/heights
             b = torch.where(obs_mask.bool(), obs_intensity.to(dtype).clamp_min(0.0), zero)  # (batch, Q)
             # Padded entries may hold garbage; park them at 0 so exp() stays finite (the
             # closed form re-parks them out of every window).

@@ -128,7 +128,7 @@ RULES: dict[str, Rule] = {
     "loss.label_smoothing": number(0, 1, high_open=True),
     "loss.compute_zero_weight": boolean(),
     "loss.physics_dtype": choice("float64", "float32"),
-    "loss.spectrum.type": choice("gaussian", "huber", "none"),
+    "loss.spectrum.type": choice("gaussian", "gaussian_marginal", "huber", "none"),
     "loss.spectrum.render": choice("analytic", "grid"),
     "loss.spectrum.sigma": either(POSITIVE, list_of(POSITIVE, min_items=1)),
     "loss.spectrum.sigma_weights": list_of(number(0), min_items=1, null=True),

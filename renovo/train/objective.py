@@ -53,7 +53,7 @@ class Objective(nn.Module):
         self.mass_mode = _choice(spec["mass_mode"], ("expected", "straight_through"), "loss.spectrum.mass_mode")
         self.charges = tuple(int(z) for z in spec["charges"])
         # Each takes (fragments, batch); None when its type is "none".
-        self.spectrum_loss = build_spectrum_loss(spec)
+        self.spectrum_loss = build_spectrum_loss(spec, tokenizer)
         self.precursor_loss = build_precursor_loss(loss_config["precursor"])
         self.spectrum_type = self.spectrum_loss.kind if self.spectrum_loss is not None else "none"
         self.precursor_type = self.precursor_loss.kind if self.precursor_loss is not None else "none"

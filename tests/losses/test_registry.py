@@ -29,7 +29,7 @@ def fragments_and_batch():
 
 
 def test_registries_cover_the_config_types():
-    assert set(SPECTRUM_LOSSES) == {"gaussian", "huber"}
+    assert set(SPECTRUM_LOSSES) == {"gaussian", "gaussian_marginal", "huber"}
     assert set(PRECURSOR_LOSSES) == {"scaled_l1", "log1p", "expected_squared"}
     assert build_spectrum_loss({**SPECTRUM, "type": "none"}) is None
     assert build_precursor_loss({**PRECURSOR, "type": "none"}) is None

@@ -79,7 +79,7 @@ def test_saved_config_round_trips(tmp_path):
     ("optim.lr=abc", "optim.lr", "a number > 0"),
     ("data.batch_size=-3", "data.batch_size", "an integer ≥ 1"),
     ("model.preset=huge", "model.preset", "tiny | small | base"),
-    ("loss.spectrum.type=gauss", "loss.spectrum.type", "gaussian | huber | none"),
+    ("loss.spectrum.type=gauss", "loss.spectrum.type", "gaussian | gaussian_marginal | huber | none"),
     ("optim.betas=[0.9]", "optim.betas", "a list of 2 values"),
     ("trainer.max_steps=0", "trainer.max_steps", "an integer ≥ 1"),
     ("tokenizer.reverse=maybe", "tokenizer.reverse", "true or false"),
