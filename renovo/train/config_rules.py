@@ -143,6 +143,7 @@ RULES: dict[str, Rule] = {
     "loss.precursor.ppm_scale": POSITIVE,
     "loss.precursor.target": choice("label", "measured"),
     "loss.precursor.isotope_offsets": integer(0),
+    "loss.precursor.mass_mode": choice("expected", "straight_through"),
     "curriculum.scale_to_max_steps": boolean(),
     "curriculum.reference_steps": integer(1),
     "curriculum.force_final": boolean(),

@@ -51,6 +51,10 @@ class Objective(nn.Module):
         ]
         spec = loss_config["spectrum"]
         self.mass_mode = _choice(spec["mass_mode"], ("expected", "straight_through"), "loss.spectrum.mass_mode")
+        # The precursor loss's peptide mass has its own mode (a straight-through spectrum loss does not make
+        # the precursor loss straight-through unless it says so).
+        self.precursor_mass_mode = _choice(loss_config["precursor"].get("mass_mode", "expected"),
+                                           ("expected", "straight_through"), "loss.precursor.mass_mode")
         self.charges = tuple(int(z) for z in spec["charges"])
         # Each takes (fragments, batch); None when its type is "none".
         self.spectrum_loss = build_spectrum_loss(spec, tokenizer)
@@ -121,6 +125,12 @@ class Objective(nn.Module):
                 probs, self.residue_masses_da, lengths, self.charges, self.mass_mode,
                 reverse=self.tokenizer.reverse, nterm_token_mask=self.nterm_tokens,
             )
+            precursor_fragments = fragments
+            if need_prec and self.precursor_mass_mode != self.mass_mode:
+                precursor_fragments = theoretical_fragments(
+                    probs, self.residue_masses_da, lengths, self.charges, self.precursor_mass_mode,
+                    reverse=self.tokenizer.reverse, nterm_token_mask=self.nterm_tokens,
+                )
             if need_spec:
                 with nullcontext() if spec_grad else torch.no_grad():
                     spec = self.spectrum_loss(fragments, batch)
@@ -129,7 +139,7 @@ class Objective(nn.Module):
                     total = total + w_spec * spec
             if need_prec:
                 with nullcontext() if prec_grad else torch.no_grad():
-                    prec = self.precursor_loss(fragments, batch)
+                    prec = self.precursor_loss(precursor_fragments, batch)
                 out["precursor"] = prec
                 if w_prec > 0:
                     total = total + w_prec * prec

@@ -9,7 +9,7 @@ from renovo.train.config import load_config
 from renovo.train.objective import Objective, peptide_lengths, token_accuracy
 
 ALL = ["gaussian_losses", "old_losses", "ce_only", "gaussian_log1p", "huber_l1", "gaussian_multiscale",
-       "gaussian_variance_aware", "gaussian_straight_through"]
+       "gaussian_variance_aware", "gaussian_straight_through", "gaussian_marginal"]
 
 
 def setup(name, tokenizer, overrides=()):
@@ -101,3 +101,30 @@ def test_empty_batch_rows_stay_finite(tokenizer, batch):
     out = objective(model(batch), batch, (0.25, 0.08))
     assert all(torch.isfinite(v) for v in out.values())
     out["total"].backward()
+
+
+def test_precursor_mass_mode_is_its_own_setting(tokenizer, batch):
+    """A straight-through spectrum loss leaves the precursor loss on expected masses unless
+    loss.precursor.mass_mode says otherwise."""
+    from renovo.losses import theoretical_fragments
+    from renovo.train.objective import peptide_lengths as lengths_of
+
+    model, _ = setup("gaussian_losses", tokenizer)
+    logits = model(batch).detach().double()
+    spectrum_st = ["loss.spectrum.mass_mode=straight_through"]
+    split = Objective(load_config("gaussian_losses", spectrum_st)["loss"], tokenizer)
+    both = Objective(load_config("gaussian_losses", spectrum_st + ["loss.precursor.mass_mode=straight_through"])["loss"],
+                     tokenizer)
+    assert load_config("gaussian_straight_through")["loss"]["precursor"]["mass_mode"] == "straight_through"
+    probs = split.residue_probabilities(logits)
+    lengths = lengths_of(batch["tokens"])
+    masses = {mode: theoretical_fragments(probs, split.residue_masses_da, lengths, mass_mode=mode,
+                                          reverse=tokenizer.reverse).peptide_mass_da for mode in
+              ("expected", "straight_through")}
+    assert not torch.allclose(masses["expected"], masses["straight_through"])  # an untrained model: they differ
+    expected = split.precursor_loss.loss(masses["expected"], batch["peptide_mass_da"].double())
+    argmax = both.precursor_loss.loss(masses["straight_through"], batch["peptide_mass_da"].double())
+    torch.testing.assert_close(split(logits, batch, (0.1, 0.1))["precursor"], expected)
+    torch.testing.assert_close(both(logits, batch, (0.1, 0.1))["precursor"], argmax)
+    # The spectrum loss is straight-through in both.
+    torch.testing.assert_close(split(logits, batch, (0.1, 0.1))["spectrum"], both(logits, batch, (0.1, 0.1))["spectrum"])
