@@ -46,6 +46,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="continue a run from its checkpoint (e.g. RUN/checkpoints/last.ckpt); --max-steps, "
                         "--set optim.lr=…, --batch-size may change (applied and logged in RUN/resume.log), "
                         "other config changes are refused")
+    parser.add_argument("--init-from", default=None, metavar="CKPT",
+                        help="warm start: a new run of --config that starts from another run's checkpoint with its "
+                        "whole training state (weights, optimizer, step, data position, random state)")
     parser.add_argument("-f", "--force", action="store_true",
                         help="start a fresh run in a non-empty run folder, removing the previous run's checkpoints and logs")
     parser.add_argument("--accelerator", default=None, help="cpu | gpu | auto")
@@ -179,7 +182,7 @@ def _train(args, config, run_dir, say, main_process, changes, log_callbacks) -> 
     for key, old, new in changes:
         say(f"resume: {key} {old!r} → {new!r} (applied from the resumed step; logged in {run_dir / 'resume.log'})")
     run_dir = train(config, run_dir, resume=args.resume, extra_callbacks=decode_callbacks(config) + log_callbacks,
-                    force=args.force, resume_changes=changes)
+                    force=args.force, resume_changes=changes, init_from=getattr(args, "init_from", None))
     if not main_process:
         return 0
     print(f"run folder: {run_dir} (config.yaml, metrics.csv, train.log, tensorboard/, checkpoints/last.ckpt)")

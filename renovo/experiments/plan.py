@@ -25,9 +25,24 @@ a failed one leaves ``failed.json`` with its log's tail, is reported, and the
 plan goes on (it is retried the next time the plan runs). Runs go seed by seed
 (every config at seed 0, then at seed 1, …), so a plan stopped part-way still
 compares every config.
+
+Warm start (``warm_start: {token_acc: 0.6, max_steps: null, config: ce_only}``, in
+the plan or one of its sizes): before the configs of a seed, one run of
+``config`` (pure cross-entropy) trains until the first validation with
+``val/token_acc`` ≥ ``token_acc`` (or step ``max_steps``; the LR schedule still
+spans the plan's ``max_steps``) and saves its checkpoint; every config of that
+seed then starts from it (``renovo train --init-from``: same weights, optimizer,
+step and data order from there), so configs differ only in what they change.
+Warm runs live in ``<out>/../warm-start/<key>-seed<seed>/``, ``key`` a hash of
+everything that defines them (preset, steps, batch, data, overrides, warm
+settings): a re-run, or another plan with the same settings, reuses them.
 """
 from __future__ import annotations
 
+# long module: a plan's file format, its resolution into runs (warm starts included) and the runner that
+# executes them share the RunSpec / Plan records and the run-folder conventions; split, each half would
+# import the other.
+import hashlib
 import json
 import shlex
 import shutil
@@ -47,8 +62,12 @@ from renovo.files import write_json, write_text
 
 PLAN_DIR = Path(__file__).resolve().parents[1] / "configs" / "plans"
 SIZES = ("quick", "cpu", "gpu")
-SIZE_KEYS = {"preset", "max_steps", "seeds", "batch_size", "set", "accelerator", "precision", "description"}
-PLAN_KEYS = {"name", "title", "question", "configs", "comparisons", "sanity", "data", "set", "sizes", "notes"}
+SIZE_KEYS = {"preset", "max_steps", "seeds", "batch_size", "set", "accelerator", "precision", "description",
+             "warm_start"}
+PLAN_KEYS = {"name", "title", "question", "configs", "comparisons", "sanity", "data", "set", "sizes", "notes",
+             "warm_start"}
+WARM_START_KEYS = {"token_acc", "max_steps", "config"}
+WARM_START_DEFAULTS = {"token_acc": 0.60, "max_steps": None, "config": "ce_only"}
 
 
 class PlanError(RenovoError):
@@ -92,7 +111,9 @@ class Plan:
     description: str = ""
     notes: str = ""
     source: str = ""
+    warm_start: dict | None = None
     runs: list[RunSpec] = field(default_factory=list)
+    warm_runs: dict[int, RunSpec] = field(default_factory=dict)  # seed -> its warm-start run
 
     def to_dict(self) -> dict:
         return {
@@ -101,7 +122,9 @@ class Plan:
             "sanity": self.sanity, "preset": self.preset, "max_steps": self.max_steps, "seeds": self.seeds,
             "batch_size": self.batch_size, "data": {"train": self.train_files, "val": self.val_files},
             "overrides": self.overrides, "accelerator": self.accelerator, "precision": self.precision,
-            "description": self.description,
+            "description": self.description, "warm_start": self.warm_start,
+            "warm_runs": {str(seed): {"run_dir": str(r.run_dir), "command": shlex.join(r.command)}
+                          for seed, r in self.warm_runs.items()},
             "runs": [{"name": r.name, "config": r.config, "seed": r.seed, "run_dir": str(r.run_dir),
                       "command": shlex.join(r.command)} for r in self.runs],
         }
@@ -163,15 +186,64 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
         description=str(s.get("description", "")).strip(), notes=str(data.get("notes", "")).strip(), source=source,
     )
     out = Path(out)
+    plan.warm_start = _warm_start_settings(s.get("warm_start", data.get("warm_start")), source)
     for config in configs:
         # Validate every run's config now: a typo in an override should fail before hours of training.
         load_config(config, plan.overrides)
+    if plan.warm_start:
+        load_config(plan.warm_start["config"], plan.overrides)
+        for seed in seeds:
+            warm_dir = out.parent / "warm-start" / f"{warm_start_key(plan)}-seed{seed}"
+            plan.warm_runs[seed] = RunSpec(plan.warm_start["config"], seed, warm_dir,
+                                           warm_start_command(plan, seed, warm_dir))
     # Seed-major order: a plan stopped part-way has every config at the seeds it finished.
     for seed in seeds:
         for config in configs:
             run_dir = out / "runs" / f"{Path(config).stem}-seed{seed}"
-            plan.runs.append(RunSpec(config, seed, run_dir, train_command(plan, config, seed, run_dir)))
+            command = train_command(plan, config, seed, run_dir)
+            if seed in plan.warm_runs:
+                command += ["--init-from", str(plan.warm_runs[seed].run_dir / "checkpoints" / "last.ckpt")]
+            plan.runs.append(RunSpec(config, seed, run_dir, command))
     return plan
+
+
+def _warm_start_settings(value, source: str) -> dict | None:
+    """The plan's warm_start section with defaults, or None (absent, null or false)."""
+    if value in (None, False):
+        return None
+    if value is True:
+        value = {}
+    if not isinstance(value, dict) or set(value) - WARM_START_KEYS:
+        raise PlanError(f"{source}: warm_start is a mapping with keys {sorted(WARM_START_KEYS)}; got {value!r}")
+    settings = {**WARM_START_DEFAULTS, **value}
+    acc, steps = settings["token_acc"], settings["max_steps"]
+    if acc is not None and not (isinstance(acc, (int, float)) and 0 < float(acc) <= 1):
+        raise PlanError(f"{source}: warm_start.token_acc must be in (0, 1] or null; got {acc!r}")
+    if steps is not None and not (isinstance(steps, int) and steps > 0):
+        raise PlanError(f"{source}: warm_start.max_steps must be a positive integer or null; got {steps!r}")
+    if acc is None and steps is None:
+        raise PlanError(f"{source}: warm_start needs token_acc, max_steps or both")
+    return settings
+
+
+def warm_start_command(plan: Plan, seed: int, run_dir: Path) -> list[str]:
+    """The warm-start run of ``seed``: the warm config, stopped at the threshold or step (same schedule)."""
+    w = plan.warm_start or {}
+    command = train_command(plan, w["config"], seed, run_dir)
+    if w.get("token_acc") is not None:
+        command += ["--set", f"trainer.stop_at_token_acc={w['token_acc']}"]
+    if w.get("max_steps") is not None:
+        command += ["--set", f"trainer.stop_at_step={w['max_steps']}"]
+    return command
+
+
+def warm_start_key(plan: Plan) -> str:
+    """What defines a warm-start run (not the seed, not the plan's name or configs), hashed: equal keys reuse."""
+    defining = {"preset": plan.preset, "max_steps": plan.max_steps, "batch_size": plan.batch_size,
+                "train": plan.train_files, "val": plan.val_files, "overrides": plan.overrides,
+                "accelerator": plan.accelerator, "precision": plan.precision, "warm_start": plan.warm_start}
+    digest = hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{plan.preset}-{digest}"
 
 
 def train_command(plan: Plan, config: str, seed: int, run_dir: Path) -> list[str]:
@@ -227,7 +299,8 @@ def execute_run(spec: RunSpec, launcher: Launcher = subprocess_launcher) -> dict
     start = time.perf_counter()
     if resumed:
         (run_dir / "failed.json").unlink(missing_ok=True)
-        rc = launcher(spec.command + ["--resume", str(checkpoint)], log_path)
+        # A run of its own now: it continues from its checkpoint, not from the warm start it began with.
+        rc = launcher(_without_init_from(spec.command) + ["--resume", str(checkpoint)], log_path)
         if rc != 0:  # a truncated or incompatible checkpoint: start over rather than fail forever
             _clear_run(run_dir)
             resumed = False
@@ -248,6 +321,18 @@ def execute_run(spec: RunSpec, launcher: Launcher = subprocess_launcher) -> dict
     record["log_tail"] = log_tail(log_path)
     write_json(run_dir / "failed.json", record)
     return {**record, "status": "failed", "skipped": False}
+
+
+def _without_init_from(command: list[str]) -> list[str]:
+    out, skip = [], False
+    for word in command:
+        if skip:
+            skip = False
+        elif word == "--init-from":
+            skip = True
+        else:
+            out.append(word)
+    return out
 
 
 def _same_plan(resolved_path: Path, plan: Plan) -> bool:
@@ -301,6 +386,10 @@ def run_plan(plan: Plan, out: Path, *, command_line: str = "", report_only: bool
     if not report_only:
         total = len(plan.runs)
         for i, spec in enumerate(plan.runs, 1):
+            if spec.seed in plan.warm_runs and not _warm_start(plan.warm_runs[spec.seed], launcher, say):
+                say(f"[{i}/{total}] {spec.name}: skipped (its warm start failed; see "
+                    f"{plan.warm_runs[spec.seed].run_dir / 'train.log'})")
+                continue
             status = run_status(spec.run_dir)
             if status == "done":
                 say(f"[{i}/{total}] {spec.name}: done, skipped")
@@ -316,6 +405,18 @@ def run_plan(plan: Plan, out: Path, *, command_line: str = "", report_only: bool
                 say(f"[{i}/{total}] {spec.name}: FAILED (rc {record['rc']}); last log lines:\n"
                     + "\n".join("    " + line for line in record.get("log_tail", "").splitlines()[-10:]))
     return write_report(plan, out, command_line=command_line, run_commands=list(dict.fromkeys(run_commands)))
+
+
+def _warm_start(spec: RunSpec, launcher: Launcher, say: Callable[[str], None]) -> bool:
+    """Make (or reuse) the warm-start run ``spec``; whether its checkpoint is there to start from."""
+    if run_status(spec.run_dir) != "done":
+        say(f"warm start seed {spec.seed}: running {spec.config} until the threshold → {spec.run_dir}/train.log")
+        record = execute_run(spec, launcher)
+        if record["status"] != "done":
+            say(f"warm start seed {spec.seed}: FAILED (rc {record['rc']})")
+            return False
+        say(f"warm start seed {spec.seed}: done in {record['wall_s']:.0f} s")
+    return (spec.run_dir / "checkpoints" / "last.ckpt").is_file()
 
 
 def run_plan_command(args) -> int:

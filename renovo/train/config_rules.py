@@ -164,6 +164,8 @@ RULES: dict[str, Rule] = {
     "trainer.precision": choice("32-true", "32", 32, "bf16-mixed", "16-mixed", "bf16-true", "64-true", 64),
     "trainer.out": text(),
     "trainer.checkpoint_monitor": text(),
+    "trainer.stop_at_token_acc": number(0, 1, low_open=True, null=True),
+    "trainer.stop_at_step": integer(1, null=True),
     "trainer.progress_bar": boolean(),
     "monitors.nan_guard_max_consecutive": integer(1),
     "monitors.gradient_flow_every_n_steps": integer(0),

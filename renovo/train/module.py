@@ -69,6 +69,7 @@ class RenovoModule(L.LightningModule):
         self.last_batch: Mapping | None = None
         # Validation token accuracy summed over batches (weighted by batch size, as the logged val/token_acc).
         self._val_token_acc = [0.0, 0]
+        self.last_val_token_acc: float | None = None  # the last validation's (kept in checkpoints)
 
     # --- steps -----------------------------------------------------------------
     def forward(self, batch: Mapping) -> torch.Tensor:
@@ -124,7 +125,10 @@ class RenovoModule(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         total, count = self._val_token_acc
-        if self.trainer.sanity_checking or count == 0 or self.curriculum.threshold is None:
+        if self.trainer.sanity_checking or count == 0:
+            return
+        self.last_val_token_acc = total / count
+        if self.curriculum.threshold is None:
             return
         if self.curriculum.observe_validation(self.global_step, {"val/token_acc": total / count}):
             self.print(f"curriculum: validation token accuracy {total / count:.3f} reached the threshold at step "
@@ -174,7 +178,8 @@ class RenovoModule(L.LightningModule):
         # Plain dicts only, so `torch.load(weights_only=True)` can read it.
         checkpoint["renovo"] = {"config": self.config, "tokenizer": tokenizer_state(self.tokenizer),
                                 "model": self.model.config.to_dict(), "rng": rng_state(),
-                                "curriculum_switch_step": self.curriculum.switch_step}
+                                "curriculum_switch_step": self.curriculum.switch_step,
+                                "val_token_acc": self.last_val_token_acc}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         from renovo.train.checkpoints import check_compatible
@@ -182,8 +187,15 @@ class RenovoModule(L.LightningModule):
         check_compatible(checkpoint, "checkpoint", self.tokenizer, self.state_dict())
         if "rng" in checkpoint.get("renovo", {}):
             set_rng_state(checkpoint["renovo"]["rng"])
+        stored = checkpoint.get("renovo", {})
+        self.last_val_token_acc = stored.get("val_token_acc")
         if self.curriculum.threshold is not None:
-            self.curriculum.set_switch_step(checkpoint.get("renovo", {}).get("curriculum_switch_step"))
+            self.curriculum.set_switch_step(stored.get("curriculum_switch_step"))
+            # A run started from another run's checkpoint (a warm start) judges the threshold on that run's
+            # last validation at once: the stage starts at the checkpoint's step if it was reached there.
+            if self.curriculum.switch_step is None and self.last_val_token_acc is not None:
+                self.curriculum.observe_validation(int(checkpoint.get("global_step", 0)),
+                                                   {"val/token_acc": self.last_val_token_acc})
 
 
 def seed_step(seed: int, step: int, rank: int = 0) -> None:

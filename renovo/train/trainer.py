@@ -47,10 +47,53 @@ class FinalCheckpoint(L.Callback):
 
     def on_train_end(self, trainer, pl_module) -> None:
         # Stopped by the wall-clock budget (trainer.max_time): the final checkpoint is the step
-        # reached, not the last interval. Any other early stop keeps the last periodic one.
+        # reached, not the last interval. Any other early stop keeps the last periodic one (StopAt
+        # writes its own, inside the loop).
         step = trainer.global_step
         if step < trainer.max_steps and step % self.every != 0 and _time_budget_spent(trainer):
             trainer.save_checkpoint(self.path)
+
+
+class StopAt(L.Callback):
+    """Stops training cleanly at ``trainer.stop_at_step`` or at the first validation whose ``val/token_acc``
+    reaches ``trainer.stop_at_token_acc`` (a warm start's stage of pure cross-entropy), writing ``last.ckpt``
+    inside the loop (as the periodic checkpoints are: a run started from it logs its next step under the right
+    number) and after that validation (the checkpoint carries its accuracy)."""
+
+    def __init__(self, path: Path, token_acc: float | None, step: int | None):
+        self.path = Path(path)
+        self.token_acc = token_acc
+        self.step = step
+        self.stopped = False
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.step is not None and trainer.global_step >= self.step and not self._validation_due(trainer):
+            self._stop(trainer, f"step {trainer.global_step} reached")
+            trainer.save_checkpoint(self.path)
+
+    @staticmethod
+    def _validation_due(trainer) -> bool:
+        # A validation runs right after this batch: stop after it, so the checkpoint carries its accuracy.
+        every = trainer.val_check_interval
+        return isinstance(every, int) and every > 0 and trainer.global_step % every == 0
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking or self.stopped:
+            return
+        acc = getattr(pl_module, "last_val_token_acc", None)
+        if self.token_acc is not None and acc is not None and acc >= self.token_acc:
+            self._stop(trainer, f"val/token_acc {acc:.3f} ≥ {self.token_acc:g} at step {trainer.global_step}")
+        elif self.step is not None and trainer.global_step >= self.step:
+            self._stop(trainer, f"step {trainer.global_step} reached")
+        if self.stopped:
+            trainer.save_checkpoint(self.path)
+
+    def _stop(self, trainer, why: str) -> None:
+        if not self.stopped:
+            self.stopped = True
+            trainer.should_stop = True
+            if trainer.is_global_zero:
+                print(f"stopping: {why} (trainer.stop_at_*)")
 
 
 def _time_budget_spent(trainer) -> bool:
@@ -147,6 +190,9 @@ def _callbacks(config: Mapping, run_dir: Path, val_every: int, extra_callbacks: 
         FinalCheckpoint(run_dir / "checkpoints" / "last.ckpt", ckpt_every),
         ElapsedTime(),
     ]
+    if t.get("stop_at_token_acc") is not None or t.get("stop_at_step") is not None:
+        callbacks.append(StopAt(run_dir / "checkpoints" / "last.ckpt", t.get("stop_at_token_acc"),
+                                t.get("stop_at_step")))
     callbacks.append(StepProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))) if t["progress_bar"]
                      else ProgressLines())
     callbacks.extend(extra_callbacks)
@@ -226,12 +272,18 @@ def train(
     extra_callbacks: Sequence[L.Callback] = (),
     force: bool = False,
     resume_changes: Sequence[tuple[str, object, object]] = (),
+    init_from: str | Path | None = None,
 ) -> Path:
     """Train ``config`` into ``run_dir`` (resuming from a checkpoint if given); returns the run folder.
 
     The run owns its folder while it runs (`renovo.train.rundir`): a second run into it is
     refused, and a fresh run into a non-empty folder needs ``force`` (which clears the previous
     run's outputs). ``resume_changes`` (key, old, new) are logged in ``RUN/resume.log``.
+
+    ``init_from`` (a warm start): a new run of ``config`` that starts from another run's checkpoint
+    (e.g. a pure cross-entropy run stopped at a token-accuracy threshold) with its whole training state —
+    weights, optimizer and schedule, step, random state — so the data stream continues from the same step
+    and runs started from one checkpoint differ only in their own config. Logged in ``RUN/init_from.txt``.
     """
     from renovo.train.rundir import is_main_process, log_resume, own_run_dir
 
@@ -239,10 +291,13 @@ def train(
     L.seed_everything(int(config["seed"]), workers=True, verbose=False)
     module = RenovoModule(config)
     step = None
-    if resume:
+    if resume and init_from:
+        raise RenovoError("--resume continues a run, --init-from starts a new one from a checkpoint: give one")
+    start_from = resume or init_from
+    if start_from:
         # Refuse a foreign or incompatible file with a one-line error before Lightning touches it.
-        checkpoint = read_checkpoint(resume)
-        check_compatible(checkpoint, resume, module.tokenizer, module.state_dict())
+        checkpoint = read_checkpoint(start_from)
+        check_compatible(checkpoint, start_from, module.tokenizer, module.state_dict())
         step = checkpoint.get("global_step")
         del checkpoint
     data = RenovoDataModule(config, module.tokenizer)
@@ -251,16 +306,20 @@ def train(
     data.setup("fit")
     trainer = build_trainer(config, run_dir, extra_callbacks)
     if not is_main_process():  # DDP's extra processes: the main process owns the folder
-        return _fit(trainer, module, data, run_dir, resume)
+        return _fit(trainer, module, data, run_dir, resume, init_from)
     with own_run_dir(run_dir, resume=resume, force=force):
         save_config(config, run_dir / "config.yaml")
         if resume:
             log_resume(run_dir, resume, step, list(resume_changes))
-        return _fit(trainer, module, data, run_dir, resume)
+        if init_from:
+            from renovo.files import write_text
+
+            write_text(run_dir / "init_from.txt", f"{Path(init_from).resolve()}\nstep {step}\n")
+        return _fit(trainer, module, data, run_dir, resume, init_from)
 
 
 def _fit(trainer: L.Trainer, module: RenovoModule, data: RenovoDataModule, run_dir: Path,
-         resume: str | Path | None) -> Path:
+         resume: str | Path | None, init_from: str | Path | None = None) -> Path:
     with warnings.catch_warnings():
         # Iterable (endless simulated) training data has no length: expected, not a problem.
         warnings.filterwarnings("ignore", message=".*(IterableDataset|does not have many workers|has `shuffle=True`).*")
@@ -273,7 +332,8 @@ def _fit(trainer: L.Trainer, module: RenovoModule, data: RenovoDataModule, run_d
             previous = metrics_path.with_name("metrics.before_resume.csv")
             metrics_path.replace(previous)
         try:
-            trainer.fit(module, datamodule=data, ckpt_path=str(resume) if resume else None)
+            start = resume or init_from
+            trainer.fit(module, datamodule=data, ckpt_path=str(start) if start else None)
         finally:
             if previous is not None:
                 merge_metrics(previous, metrics_path)

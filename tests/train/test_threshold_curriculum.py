@@ -51,3 +51,16 @@ def test_threshold_stage_switches_at_a_validation_and_survives_resume(tmp_path):
     assert main(["train", "--resume", str(part / "checkpoints" / "last.ckpt"), "--no-progress"]) == 0
     resumed = _stages(part / "metrics.csv")
     assert [resumed[s] for s in range(14)] == [stages[s] for s in range(14)]
+
+
+def test_warm_start_checkpoint_switches_a_threshold_stage_at_its_step(tmp_path):
+    """A pure-CE run stopped at the threshold (trainer.stop_at_token_acc) carries its last validation's token
+    accuracy; a run started from it (--init-from) enters the threshold stage at that step, not a validation later."""
+    warm = train(load_config("ce_only", FAST + ["trainer.stop_at_token_acc=0.0001"]), tmp_path / "warm")
+    ckpt = torch.load(warm / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 5 and ckpt["renovo"]["val_token_acc"] >= 0.0001
+    run = train(load_config("gaussian_losses", FAST), tmp_path / "run",
+                init_from=warm / "checkpoints" / "last.ckpt")
+    stages = _stages(run / "metrics.csv")
+    assert min(stages) == 5
+    assert [stages[s][0] for s in range(5, 14)] == [2.0] * 4 + [3.0] * 5

@@ -1,0 +1,79 @@
+"""Warm start in a plan: one pure cross-entropy run per seed until a threshold, every config of the seed started
+from its checkpoint (same weights and data order), reused by a re-run. `quick` size, `tiny` preset, few steps."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from renovo.experiments.plan import PlanError, load_plan, run_plan
+from renovo.train import read_metrics
+
+PLAN = {
+    "name": "warmtest", "configs": ["ce_only", "gaussian_losses"], "comparisons": [["gaussian_losses", "ce_only"]],
+    "data": {"train": [], "val": []},
+    # Threshold far out of reach in 8 steps: the warm start stops at its step limit, 4.
+    "warm_start": {"token_acc": 0.99, "max_steps": 4},
+    "sizes": {"quick": {"preset": "tiny", "max_steps": 8, "seeds": [0], "batch_size": 4,
+                        "set": ["trainer.val_every_n_steps=4", "trainer.log_every_n_steps=1", "data.val_size=8",
+                                "data.val_batch_size=8", "monitors.gradient_flow_every_n_steps=0",
+                                "trainer.val_decode_batches=1"]}},
+}
+
+
+def _plan_file(tmp_path, **changes):
+    path = tmp_path / "warmtest.yaml"
+    path.write_text(yaml.safe_dump({**PLAN, **changes}))
+    return path
+
+
+def _launcher(calls):
+    from renovo.experiments.plan import subprocess_launcher
+
+    def launch(command, log_path):
+        calls.append(command)
+        return subprocess_launcher(command, log_path)
+    return launch
+
+
+@pytest.mark.slow
+def test_plan_warm_start_runs_once_per_seed_and_configs_start_from_it(tmp_path):
+    out = tmp_path / "plans" / "warmtest-quick"
+    plan = load_plan(_plan_file(tmp_path), "quick", out)
+    warm = plan.warm_runs[0]
+    assert warm.run_dir.parent == out.parent / "warm-start"
+    assert "trainer.stop_at_step=4" in warm.command and "trainer.stop_at_token_acc=0.99" in warm.command
+    assert all("--init-from" in spec.command for spec in plan.runs)
+    calls: list = []
+    run_plan(plan, out, launcher=_launcher(calls), say=lambda *_: None)
+    assert len(calls) == 3  # the warm start, then two configs
+    import torch
+
+    ckpt = torch.load(warm.run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 4
+    rows = {spec.config: read_metrics(spec.run_dir / "metrics.csv") for spec in plan.runs}
+    for config, metrics in rows.items():
+        assert min(s for s, m in metrics.items() if "train/ce" in m) == 4, config  # continues at the warm step
+    # Same weights and same batch at the first step after the warm start: the same CE in both configs.
+    assert rows["ce_only"][4]["train/ce"] == rows["gaussian_losses"][4]["train/ce"]
+    assert (plan.runs[0].run_dir / "init_from.txt").read_text().startswith(str((warm.run_dir / "checkpoints").resolve()))
+    # A re-run (another plan folder with the same settings) reuses the warm start.
+    other = load_plan(_plan_file(tmp_path), "quick", tmp_path / "plans" / "again")
+    assert other.warm_runs[0].run_dir == warm.run_dir
+    calls.clear()
+    run_plan(other, tmp_path / "plans" / "again", launcher=_launcher(calls), say=lambda *_: None)
+    assert len(calls) == 2 and not any("stop_at_step" in " ".join(c) for c in calls)
+    results = json.loads((out / "results.json").read_text())
+    assert results["plan"]["warm_start"]["max_steps"] == 4
+
+
+def test_warm_start_settings_are_checked(tmp_path):
+    with pytest.raises(PlanError, match="warm_start"):
+        load_plan(_plan_file(tmp_path, warm_start={"token_acc": 1.5}), "quick", tmp_path / "x")
+    with pytest.raises(PlanError, match="warm_start"):
+        load_plan(_plan_file(tmp_path, warm_start={"steps": 3}), "quick", tmp_path / "x")
+    plan = load_plan(_plan_file(tmp_path, warm_start=True), "quick", tmp_path / "x")
+    assert plan.warm_start == {"token_acc": 0.6, "max_steps": None, "config": "ce_only"}
+    assert load_plan(_plan_file(tmp_path, warm_start=None), "quick", tmp_path / "x").warm_runs == {}
