@@ -258,7 +258,9 @@ def _gradient_flow_section(plan, runs, agg) -> list[str]:
     L += ["### Gradient flow per curriculum stage", "",
           "`GradientFlowMonitor`: each component's gradient on all model parameters (separate autograd passes), "
           "averaged over the monitored steps of a stage, then over seeds. Weighted = norm × the component's "
-          "curriculum weight (what enters the update). Components are computed at weight 0 too.", "",
+          "curriculum weight. These are **raw** gradients, each measured on its own before clipping: they say "
+          "which term would dominate an unclipped sum, not what share of the clipped update each term sets. "
+          "Components are computed at weight 0 too.", "",
           "| config | stage (steps) | w spectrum | w precursor | ‖∇CE‖ | ‖∇spectrum‖ | weighted | cos(∇spec, ∇CE) | "
           "‖∇precursor‖ | weighted | cos(∇prec, ∇CE) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in plan.configs:

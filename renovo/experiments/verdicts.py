@@ -167,11 +167,12 @@ def ce_stays_primary(agg: Mapping, physics: Sequence[str]) -> dict:
                    "in loss value, not supported for " + ", ".join(value_fail)
                    + ": a weighted physics term exceeded CE at some logged step")
         if grad_dominant:
-            verdict += ("; in gradient norm, NOT supported: in the last curriculum stage the weighted gradient of "
-                        + ", ".join(grad_dominant) + " exceeds CE's, so the physics loss, not CE, sets most of "
-                        "the (clipped) update")
+            verdict += ("; in gradient norm, NOT supported: in the last curriculum stage the weighted raw gradient "
+                        "norm of " + ", ".join(grad_dominant) + " exceeds CE's (raw gradients, measured before "
+                        "clipping and apart from each other; not the share of the clipped update each term sets)")
         elif any("last stage" in b for b in bits):
-            verdict += "; in gradient norm too: every weighted physics gradient is smaller than CE's in the last stage"
+            verdict += ("; in gradient norm too: every weighted raw physics gradient norm is smaller than CE's in the "
+                        "last stage (measured before clipping)")
     return ({"hypothesis": "CE stays the primary signal", "verdict": verdict, "detail": "; ".join(bits)})
 
 

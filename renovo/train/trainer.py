@@ -326,6 +326,8 @@ def _fit(trainer: L.Trainer, module: RenovoModule, data: RenovoDataModule, run_d
         warnings.filterwarnings("ignore", message=".*resuming from a checkpoint that ended before the epoch ended.*")
         # The CSV logger deletes an existing metrics.csv; on resume we keep it and merge below.
         warnings.filterwarnings("ignore", message=".*Experiment logs directory.*exists and is not empty.*")
+        # A warm start (--init-from) checkpoints into its own folder, not the warm run's: expected.
+        warnings.filterwarnings("ignore", message=".*The dirpath has changed from.*")
         previous = None
         metrics_path = run_dir / "metrics.csv"
         if resume and trainer.is_global_zero and metrics_path.is_file():
