@@ -112,6 +112,7 @@ def summarize_run(run_dir: str | Path, config: str, seed: int, sanity: bool = Fa
     _speed_and_memory(series, m)
     _loss_windows(series, m)
     _ce_primary(series, m)
+    _physics_switch_on(run_dir, series, summary, m)
     config_dict, curriculum = _curriculum(run_dir)
     summary["has_physics"] = _has_physics(config_dict)
     if config_dict:
@@ -130,6 +131,34 @@ def summarize_run(run_dir: str | Path, config: str, seed: int, sanity: bool = Fa
         m["sanity/passed"] = float(passed)
     summary["metrics"] = m
     return summary
+
+
+def _physics_switch_on(run_dir: Path, series: Series, summary: dict, m: dict) -> None:
+    """The first step a physics weight is > 0, and the validation token accuracy the model had then (the
+    proposal switches its physics losses on at 60%): the last validation at or before that step — in the run,
+    or, for a run started from a warm start with none of its own yet, the warm run's last."""
+    on = [int(steps[values > 0][0]) for key in ("train/w_spectrum", "train/w_precursor") if key in series
+          for steps, values in [series[key]] if np.any(values > 0)]
+    if not on:
+        return
+    step = min(on)
+    summary["physics_on_step"] = step
+    m["curriculum/physics_on_step"] = float(step)
+    acc = None
+    if "val/token_acc" in series:
+        steps, values = series["val/token_acc"]
+        before = np.isfinite(values) & (steps <= step)
+        if before.any():
+            acc = float(values[before][-1])
+    init_from = run_dir / "init_from.txt"
+    if acc is None and init_from.is_file():
+        warm_metrics = Path(init_from.read_text().splitlines()[0]).parent.parent / "metrics.csv"
+        if warm_metrics.is_file():
+            warm = read_series(warm_metrics)
+            if "val/token_acc" in warm and len(warm["val/token_acc"][1]):
+                acc = float(warm["val/token_acc"][1][-1])
+    if acc is not None:
+        m["curriculum/physics_on_val_token_acc"] = acc
 
 
 def _final_validation(series: Series, summary: dict, m: dict) -> None:

@@ -77,3 +77,23 @@ def test_warm_start_settings_are_checked(tmp_path):
     plan = load_plan(_plan_file(tmp_path, warm_start=True), "quick", tmp_path / "x")
     assert plan.warm_start == {"token_acc": 0.6, "max_steps": None, "config": "ce_only"}
     assert load_plan(_plan_file(tmp_path, warm_start=None), "quick", tmp_path / "x").warm_runs == {}
+
+
+def test_report_states_the_token_accuracy_at_physics_switch_on(tmp_path):
+    """summarize_run finds the first step with a physics weight and the validation token accuracy then
+    (from the warm run's metrics when the run started from one), and the report says in or out of regime."""
+    from renovo.experiments.metrics_io import summarize_run
+
+    warm = tmp_path / "warm"
+    (warm / "checkpoints").mkdir(parents=True)
+    (warm / "metrics.csv").write_text("step,val/token_acc\n99,0.55\n199,0.63\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "init_from.txt").write_text(f"{warm / 'checkpoints' / 'last.ckpt'}\nstep 200\n")
+    rows = ["step,train/ce,train/w_spectrum,train/w_precursor,val/token_acc"]
+    rows += [f"{s},3.0,{0.1 if s >= 200 else 0.0},0.0," for s in range(200, 260)]
+    rows += ["259,,,,0.7"]
+    (run / "metrics.csv").write_text("\n".join(rows) + "\n")
+    summary = summarize_run(run, "gaussian_losses", 0)
+    assert summary["physics_on_step"] == 200
+    assert summary["metrics"]["curriculum/physics_on_val_token_acc"] == 0.63
