@@ -78,6 +78,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--decode-batch-size", type=int, default=64, help="spectra per decoding batch (default 64)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--skip", nargs="*", default=[], choices=["speed", "tta", "decode"], help="phases to leave out")
+    p.add_argument("--report-only", action="store_true",
+                   help="rebuild peers.md and the plot from --out/peers.json without running anything")
     return p.parse_args(argv)
 
 
@@ -304,6 +306,16 @@ def strip(result: dict) -> dict:
 # --- main ----------------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.report_only:
+        if args.out is None or not (args.out / "peers.json").is_file():
+            raise SystemExit("error: --report-only needs --out DIR holding a peers.json")
+        report = json.loads((args.out / "peers.json").read_text())
+        if report.get("time_to_accuracy"):
+            plot_tta(report["time_to_accuracy"]["runs"], args.out / "time_to_accuracy.png",
+                     report["time_to_accuracy"]["budget_s"] / 60)
+        atomic_write(args.out / "peers.md", markdown(report))
+        print(markdown(report))
+        return 0
     out = args.out or ROOT / "runs" / "peers" / time.strftime("casanovo-%Y%m%d-%H%M%S")
     out = Path(out).resolve()
     if out.exists() and any(p.name != "data" for p in out.iterdir()) and not args.force:
@@ -312,7 +324,7 @@ def main(argv=None) -> int:
     tools = Tools(args, out)
     report: dict = {
         "benchmark": "peers/casanovo",
-        "command": "bash benchmarks/peers/casanovo/run.sh " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "command": user_command(argv if argv is not None else sys.argv[1:]),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "load_average_start": machine_load()},
         "versions": versions(args),
@@ -403,6 +415,19 @@ def main(argv=None) -> int:
     print(markdown(report))
     log(f"wrote {out / 'peers.json'}, {out / 'peers.md'}" + (f", {out / 'time_to_accuracy.png'}" if tta else ""))
     return 0
+
+
+def user_command(argv: list[str]) -> str:
+    """The run.sh command line that made this run (without the options run.sh adds itself)."""
+    words, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in ("--casanovo-python", "--cache-home"):
+            skip = True
+        else:
+            words.append(word)
+    return "bash benchmarks/peers/casanovo/run.sh " + shlex.join(words)
 
 
 def versions(args) -> dict:
@@ -503,7 +528,7 @@ def markdown(report: dict) -> str:
     L = [
         "# renovo vs Casanovo, measured side by side",
         "",
-        f"Command: `{report['command']}`  ",
+        f"Command: `{user_command(shlex.split(report['command'])[2:])}`  ",
         f"Started {report['started']}, finished {report.get('finished', '?')}; "
         f"machine: {report['machine']['platform']}, {report['machine']['cpu_count']} CPUs, load average at start "
         f"{fmt_load(report['machine']['load_average_start'])}, at end {fmt_load(report['machine'].get('load_average_end'))}.  ",
@@ -516,6 +541,7 @@ def markdown(report: dict) -> str:
         "modifications both vocabularies hold.",
         "",
     ]
+    L += targets(report)
     speed = report["training_speed"]["summary"]
     if speed:
         L += ["## Training speed (fixed number of steps)", "",
@@ -572,6 +598,30 @@ def markdown(report: dict) -> str:
                      f"{s['whole_process_speedup']:.1f}× whole process")
         L.append("")
     return "\n".join(L)
+
+
+def targets(report: dict) -> list[str]:
+    """The issue's three targets, each met or missed with its figure (absent figures say so)."""
+    lines = ["## Targets", ""]
+    speed = report["training_speed"]["summary"]
+    ratio = speed.get("ce_only", {}).get("steady_speedup_vs_casanovo")
+    lines.append("- training step ≥ 1.5× Casanovo's at equal size (renovo `ce_only`, steady state): "
+                 + ("not measured" if ratio is None else f"{ratio:.2f}× — {'met' if ratio >= 1.5 else 'missed'}"))
+    beam = report["decoding_speed"]["summary"].get("beam5", {}).get("steady_speedup")
+    lines.append("- beam 5 with the mass constraint ≥ 30× Casanovo in steady state: "
+                 + ("not measured" if beam is None else f"{beam:.1f}× — {'met' if beam >= 30 else 'missed'}"))
+    tta = (report.get("time_to_accuracy") or {}).get("summary") or {}
+    sooner = tta.get("renovo_speedup_to_casanovo_best")
+    if not tta:
+        text = "not measured"
+    elif sooner is None:
+        text = "renovo did not reach Casanovo's best token accuracy within the budget — missed"
+    else:
+        text = (f"{sooner:.1f}× sooner (renovo {tta['renovo_time_to_casanovo_best_s']:.0f} s vs Casanovo "
+                f"{tta['casanovo_time_to_best_s']:.0f} s to token accuracy {tta['casanovo_best_token_acc']:.3f}) — "
+                f"{'met' if sooner >= 20 else 'missed'}")
+    lines.append(f"- renovo reaches the token accuracy Casanovo reaches in the budget ≥ 20× sooner: {text}")
+    return lines + [""]
 
 
 def fmt_load(values) -> str:
