@@ -16,7 +16,7 @@ on the same simulated spectra:
 3. time to accuracy: each tool trains for ``--minutes`` of training wall time
    (clock from process launch, evaluation pauses excluded) with its learning
    rate schedule stretched over the steps it can make in that time (estimated
-   from phase 2: warmup min(1000, 10%), cosine to 0); every
+   from phase 2, plus 25%: warmup min(1000, 10%), cosine to 0); every
    ``minutes·60/--evals`` seconds the model is evaluated teacher forced on the
    validation file (cross-entropy, token accuracy).
 4. decoding speed: the models of phase 3 sequence the test file, greedy and
@@ -364,7 +364,9 @@ def main(argv=None) -> int:
         for tool in ("renovo", "casanovo"):
             key = args.tta_config if tool == "renovo" else "casanovo"
             rate = rates.get(key) or rates.get("ce_only") or 5.0
-            steps = max(10, int(rate * budget_s * 1.1))
+            # 25% headroom: a tool faster than estimated would otherwise stop (renovo, at its
+            # max_steps) or restart its cosine (Casanovo) before the budget is spent.
+            steps = max(10, int(rate * budget_s * 1.25))
             warmup = max(1, min(1000, steps // 10))
             name = f"tta_{key}"
             log(f"time to accuracy: {name} for {args.minutes:g} min (schedule over {steps} steps, warmup {warmup})")
