@@ -41,8 +41,7 @@ PHASES = ("forward", "objective", "backward", "clip", "optimizer")
 def build(case: str, preset: str, batch_size: int, seed: int):
     import torch
 
-    from renovo.train.config import load_config
-    from renovo.train.module import RenovoModule
+    from renovo.train import RenovoModule, load_config
 
     name, overrides = {
         "ce_only": ("ce_only", ["loss.compute_zero_weight=false"]),
@@ -132,20 +131,18 @@ def data_costs(preset: str, batch_size: int, seed: int, n: int) -> dict:
     """Main-process collate time per batch from in-memory file records, and padding with and without bucketing."""
     import torch  # noqa: F401
 
-    from renovo.data import SpectrumCollator
+    from renovo.data import SimulatedBatches
     from renovo.data.simulate import simulate_records
-    from renovo.train.config import load_config
-    from renovo.train.data import SimulatedBatches, _preprocess_config, _simulator
-    from renovo.train.module import tokenizer_from_config
+    from renovo.train import collator_from_config, load_config, simulator_from_config, tokenizer_from_config
 
     config = load_config("gaussian_losses", [f"model.preset={preset}"])
     tokenizer = tokenizer_from_config(config)
-    collator = SpectrumCollator(tokenizer, _preprocess_config(config), int(config["data"]["max_peaks"]))
+    collator = collator_from_config(config, tokenizer)
     records = list(simulate_records(n * batch_size, seed=seed))
     start = time.perf_counter()
     file_batches = [collator(records[i: i + batch_size]) for i in range(0, len(records), batch_size)]
     collate_ms = (time.perf_counter() - start) / len(file_batches) * 1e3
-    stream = SimulatedBatches(_simulator(config, tokenizer), collator, seed, batch_size,
+    stream = SimulatedBatches(simulator_from_config(config, tokenizer), collator, seed, batch_size,
                               bucket=int(config["data"]["bucket_batches"]))
     bucketed = [stream.batch(k) for k in range(n)]
 

@@ -48,17 +48,15 @@ def module_and_batch(config_name: str, preset: str, batch_size: int, seed: int, 
     """A seeded RenovoModule (curriculum at its final weights) and one simulated batch (on the CPU)."""
     import torch
 
-    from renovo.data import SpectrumCollator
-    from renovo.train.config import load_config
-    from renovo.train.data import SimulatedBatches, _preprocess_config, _simulator
-    from renovo.train.module import RenovoModule
+    from renovo.data import SimulatedBatches
+    from renovo.train import RenovoModule, collator_from_config, load_config, simulator_from_config
 
     config = load_config(config_name, [f"model.preset={preset}", f"data.batch_size={batch_size}", f"seed={seed}",
                                        "curriculum.force_final=true", *overrides])
     torch.manual_seed(seed)
     module = RenovoModule(config)
-    collator = SpectrumCollator(module.tokenizer, _preprocess_config(config), int(config["data"]["max_peaks"]))
-    stream = SimulatedBatches(_simulator(config, module.tokenizer), collator, seed, batch_size, bucket=1)
+    collator = collator_from_config(config, module.tokenizer)
+    stream = SimulatedBatches(simulator_from_config(config, module.tokenizer), collator, seed, batch_size, bucket=1)
     return module, stream
 
 
@@ -140,7 +138,7 @@ def memory(args) -> int:
     if not torch.cuda.is_available():
         print("gpu_check memory: no CUDA device", file=sys.stderr)
         return 2
-    from renovo.train.bench import training_step
+    from renovo.bench.common import plain_training_step
 
     device = torch.device("cuda")
     rows = []
@@ -156,7 +154,7 @@ def memory(args) -> int:
             before = torch.cuda.memory_allocated(device)
             start = time.perf_counter()
             for batch in batches:
-                training_step(module, optimizer, module.curriculum.weights(0), batch, torch.bfloat16)
+                plain_training_step(module, optimizer, module.curriculum.weights(0), batch, torch.bfloat16)
             torch.cuda.synchronize()
             seconds = time.perf_counter() - start
             row = {"preset": preset, "batch_size": batch_size, "config": args.config, "steps": args.steps,

@@ -1,18 +1,18 @@
 #!/usr/bin/env python
-"""The seed's training script, as a thin wrapper over `renovo train`.
+"""The proposal's training script, as a thin wrapper over `renovo train`.
 
     python scripts/train_optimized.py --max_steps 5000                 # Phase 1 sanity check
     python scripts/train_optimized.py --config old_losses              # Phase 2: old losses
     python scripts/train_optimized.py --config gaussian_losses         # Phase 2: new losses
 
-The seed's flags (underscored) map onto `renovo train`'s; any other
+The proposal's flags (underscored) map onto `renovo train`'s; any other
 `renovo train` option (e.g. --preset, --set key=value, --sanity) passes through.
 """
 from __future__ import annotations
 
 import sys
 
-# seed flag -> renovo train flag
+# the proposal's script flag -> renovo train flag
 FLAG_MAP = {
     "--max_steps": "--max-steps",
     "--batch_size": "--batch-size",
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = translate(sys.argv[1:] if argv is None else argv)
     if "--config" not in argv and not any(a.startswith("--config=") for a in argv):
-        argv = ["--config", "gaussian_losses"] + argv  # the seed's script trains its new losses by default
+        argv = ["--config", "gaussian_losses"] + argv  # the proposal's script trains its new losses by default
     return renovo_main(["train"] + argv)
 
 

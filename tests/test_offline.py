@@ -96,7 +96,7 @@ def _mzml(path: Path) -> Path:
 
 
 def test_data_commands_offline(no_network, tmp_path, capsys):
-    mgf, parquet = tmp_path / "sim.mgf", tmp_path / "sim.parquet"
+    mgf, parquet = tmp_path / "sim.mgf", tmp_path / "sim2.parquet"  # own stems: each has its own .simulate.json
     assert main(["simulate", "-n", "12", "-o", str(mgf), "--seed", "1"]) == 0
     assert main(["simulate", "-n", "12", "-o", str(parquet), "--seed", "2"]) == 0
     mzml = _mzml(tmp_path / "one.mzML")

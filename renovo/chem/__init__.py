@@ -15,13 +15,8 @@ from renovo.chem.fragments import (
     residue_masses_da,
 )
 from renovo.chem.modifications import KNOWN_MODIFICATIONS, Modification
-from renovo.chem.peptide import (
-    Peptide,
-    PeptideParseError,
-    UnknownModificationError,
-    canonical_proforma,
-    parse_peptide,
-)
+from renovo.chem.errors import PeptideParseError, UnknownModificationError
+from renovo.chem.peptide import Peptide, canonical_proforma, parse_peptide
 from renovo.chem.tokenizer import Tokenizer
 from renovo.chem.vocabulary import Vocabulary, default_vocabulary
 

@@ -5,16 +5,16 @@ import numpy as np
 
 from renovo.chem.constants import CO_MASS_DA, H2O_MASS_DA, NH3_MASS_DA, PROTON_MASS_DA
 from renovo.chem.peptide import Peptide, parse_peptide
-from renovo.chem.vocabulary import Vocabulary
+from renovo.chem.vocabulary import Vocabulary, shared_default_vocabulary
 
 _NEUTRAL_LOSS_DA = {"": 0.0, "H2O": H2O_MASS_DA, "NH3": NH3_MASS_DA}
 
 
 def _peptide(peptide: Peptide | str, vocabulary: Vocabulary | None) -> tuple[Peptide, Vocabulary]:
-    from renovo.chem.peptide import _default
-
-    vocabulary = vocabulary or _default()
-    return parse_peptide(peptide, vocabulary if vocabulary is not _default() else None), vocabulary
+    default = shared_default_vocabulary()
+    vocabulary = vocabulary or default
+    # The default vocabulary goes through parse_peptide's cache of parsed labels (vocabulary=None).
+    return parse_peptide(peptide, vocabulary if vocabulary is not default else None), vocabulary
 
 
 def residue_masses_da(peptide: Peptide | str, vocabulary: Vocabulary | None = None) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 renovo keeps its own table instead of resolving names through Unimod at run
 time, because pyteomics' and spectrum_utils' name resolution reach for the
-network (see DESIGN.md, "Offline traps"). Deltas are computed from elemental
+network (pyteomics ProForma/Unimod name lookup and spectrum_utils' unimod.obo download). Deltas are computed from elemental
 compositions with pyteomics, so they are exact.
 """
 from __future__ import annotations

@@ -13,32 +13,15 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from renovo.chem.errors import PeptideParseError, UnknownModificationError
 from renovo.chem.modifications import Modification
-from renovo.chem.vocabulary import Vocabulary, default_vocabulary
-from renovo.errors import RenovoError
+from renovo.chem.vocabulary import Vocabulary, shared_default_vocabulary
 
 #: Mass-delta notation matches a known modification within this many Da.
 DELTA_TOLERANCE_DA = 0.01
 
 _N_TERM = re.compile(r"^(?:\[([^\[\]]+)\]-?|([+-]\d+(?:\.\d*)?))")
 _RESIDUE = re.compile(r"([A-Z])(?:\[([^\[\]]+)\]|([+-]\d+(?:\.\d*)?))?")
-
-
-class PeptideParseError(RenovoError, ValueError):
-    """A peptide label cannot be read."""
-
-
-class UnknownModificationError(PeptideParseError):
-    """A modification that renovo (or this vocabulary) does not know."""
-
-    def __init__(self, modification: str, known: list[str], where: str = ""):
-        self.modification = modification
-        self.known = known
-        where = f" in {where!r}" if where else ""
-        super().__init__(
-            f"unknown modification {modification!r}{where}; known: {', '.join(known)} "
-            "(add it under vocabulary.extra_modifications in the config)"
-        )
 
 
 @dataclass(frozen=True)
@@ -144,14 +127,9 @@ def _parse(text: str, vocabulary: Vocabulary) -> Peptide:
     return Peptide(tuple(tokens))
 
 
-@lru_cache(maxsize=1)
-def _default() -> Vocabulary:
-    return default_vocabulary()
-
-
 @lru_cache(maxsize=65536)
 def _parse_default(text: str) -> Peptide:
-    return _parse(text, _default())
+    return _parse(text, shared_default_vocabulary())
 
 
 def parse_peptide(text: str, vocabulary: Vocabulary | None = None) -> Peptide:
@@ -160,7 +138,7 @@ def parse_peptide(text: str, vocabulary: Vocabulary | None = None) -> Peptide:
     if isinstance(text, Peptide):
         return text
     if vocabulary is None:
-        return _parse_default(text) if isinstance(text, str) else _parse(text, _default())
+        return _parse_default(text) if isinstance(text, str) else _parse(text, shared_default_vocabulary())
     return _parse(text, vocabulary)
 
 

@@ -7,9 +7,11 @@ which is its own token placed before the first residue.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable
 
 from renovo.chem.constants import AMINO_ACID_MASS_DA
+from renovo.chem.errors import UnknownModificationError
 from renovo.chem.modifications import KNOWN_MODIFICATIONS, Modification, modification_from_config
 
 DEFAULT_FIXED_MODS: tuple[str, ...] = ("C[Carbamidomethyl]",)
@@ -95,9 +97,13 @@ def default_vocabulary(
     return Vocabulary(masses_da=masses, fixed=fixed, modifications=tuple(known.values()))
 
 
-def _check_token(token: str, known: dict[str, Modification]) -> None:
-    from renovo.chem.peptide import UnknownModificationError
+@lru_cache(maxsize=1)
+def shared_default_vocabulary() -> Vocabulary:
+    """``default_vocabulary()``, built once and shared (the vocabulary of a label read without one)."""
+    return default_vocabulary()
 
+
+def _check_token(token: str, known: dict[str, Modification]) -> None:
     if token.endswith("]-") and token.startswith("["):
         name = token[1:-2]
     elif len(token) > 3 and token[1] == "[" and token.endswith("]"):

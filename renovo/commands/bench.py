@@ -1,4 +1,4 @@
-"""`renovo bench <what>`: benchmarks, dispatched to per-package modules.
+"""`renovo bench <what>`: the benchmarks of `renovo.bench`.
 
 Each module in BENCHES provides ``add_arguments(parser)`` and
 ``run_bench(args) -> int``; it is imported only when its benchmark runs.
@@ -8,12 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHES = {
-    "losses": "renovo.losses.bench",
-    "train": "renovo.train.bench",
-    "decode": "renovo.decode.bench",
-    "data": "renovo.data.bench",
-}
+from renovo.bench import BENCHES
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -29,15 +24,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from renovo.errors import RenovoError
-
-    module_name = BENCHES[args.what]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name == module_name:
-            raise RenovoError(f"benchmark {args.what!r} is not available ({module_name} is missing)") from None
-        raise
+    module = importlib.import_module(BENCHES[args.what])
     parser = argparse.ArgumentParser(prog=f"renovo bench {args.what}")
     module.add_arguments(parser)
     return int(module.run_bench(parser.parse_args(args.bench_args)) or 0)

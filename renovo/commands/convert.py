@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from renovo.files import add_force_argument
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -18,18 +20,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--no-centroid", action="store_true", help="skip profile-mode spectra instead of centroiding them")
     parser.add_argument("--on-unknown-mod", choices=("skip", "error"), default="skip",
                         help="a label with a modification outside the vocabulary: skip the spectrum (default) or stop")
+    add_force_argument(parser)
     parser.set_defaults(handler=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     from pathlib import Path
 
     from tqdm import tqdm
 
-    from renovo.data import SkipCounter, read_spectra, write_parquet
+    from renovo.data import SkipCounter, check_spectrum_files, read_spectra, write_parquet
     from renovo.errors import RenovoError
+    from renovo.files import check_outputs, write_json
 
     output = Path(args.output)
     if output.suffix.lower() != ".parquet":
@@ -38,8 +41,9 @@ def run(args: argparse.Namespace) -> int:
     for path in inputs:
         if not path.is_file():
             raise RenovoError(f"no such input file: {path}")
-        if path.resolve() == output.resolve():
-            raise RenovoError(f"output {output} is also an input")
+    sidecar = output.with_name(output.stem + ".convert.json")
+    check_outputs([*inputs, args.labels], [output, sidecar], args.force)
+    check_spectrum_files(inputs)  # a bad file late in the list stops the run before any work
     skips = SkipCounter()
     per_file = {}
 
@@ -61,5 +65,5 @@ def run(args: argparse.Namespace) -> int:
     summary = {"command": "convert", "inputs": [str(p) for p in inputs], "labels": args.labels,
                "centroid": not args.no_centroid, "on_unknown_mod": args.on_unknown_mod,
                "output": str(output), "spectra": count, "per_file": per_file, "total": skips.as_dict()}
-    output.with_name(output.stem + ".convert.json").write_text(json.dumps(summary, indent=2))
+    write_json(sidecar, summary)  # after the data: it never describes a file that is not there
     return 0

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from renovo.files import add_force_argument
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("data", help="inspect spectrum files (renovo data stats FILE…)",
@@ -21,6 +23,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     stats.add_argument("--labels", help="label table joined on TITLE (applies to every file)")
     stats.add_argument("--tolerance-da", type=float, default=None, help="annotation tolerance, Da (default 0.02)")
     stats.add_argument("--json", help="also write the statistics as JSON here")
+    add_force_argument(stats)
     parser.set_defaults(handler=run, _parser=parser)
     return parser
 
@@ -33,13 +36,18 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from renovo.data import SkipCounter, read_spectra
+    from renovo.data import SkipCounter, check_spectrum_files, read_spectra
     from renovo.data.simulate import simulate_records
     from renovo.data.stats import TOLERANCE_DA, format_table, summarize, write_json
     from renovo.errors import RenovoError
 
     if not args.files and not args.simulate:
         raise RenovoError("give spectrum files and/or --simulate N")
+    if args.json:
+        from renovo.files import check_outputs
+
+        check_outputs([*args.files, args.labels, args.fasta], [args.json], args.force)
+    check_spectrum_files(args.files)  # a bad file late in the list stops the run before any work
     tolerance = args.tolerance_da if args.tolerance_da is not None else TOLERANCE_DA
     summaries = {}
     skip_reports = {}

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from renovo.files import add_force_argument
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -20,6 +22,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "(default: beside PREDICTIONS, named PREDICTIONS_eval)")
     parser.add_argument("--residue-tolerance-da", type=float, default=0.1, help="residue mass tolerance, Da (default 0.1)")
     parser.add_argument("--prefix-tolerance-da", type=float, default=0.5, help="prefix mass tolerance, Da (default 0.5)")
+    add_force_argument(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -30,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
     from renovo.data import SkipCounter, read_spectra
     from renovo.errors import RenovoError
     from renovo.evaluate import evaluate_peptides, format_table, join_predictions, read_predictions, write_report
+    from renovo.files import check_outputs
 
+    out = Path(args.out) if args.out else Path(args.predictions).with_name(Path(args.predictions).stem + "_eval")
+    check_outputs([args.predictions, *args.labels], [out / "metrics.json", out / "precision_coverage.png"], args.force)
     psms = read_predictions(args.predictions)
     skips = SkipCounter()
     labels: dict[str, dict[int, str | None]] = {}
@@ -41,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
     predictions, targets, scores, info = join_predictions(psms, labels)
     if not any(t is not None for t in targets):
         raise RenovoError(f"no labelled spectra in {', '.join(args.labels)}")
+    if psms and info["predictions_without_labelled_spectrum"] == len(psms):
+        # All-zero metrics would look like a very bad model; it is a mismatch of files.
+        raise RenovoError(f"none of the {len(psms)} predictions in {args.predictions} matches a labelled spectrum "
+                          f"of {', '.join(args.labels)} (joined on file name and spectrum index); were the "
+                          f"predictions made from these files?")
     metrics = evaluate_peptides(
         predictions, targets, scores, return_curve=True,
         residue_tolerance_da=args.residue_tolerance_da, prefix_tolerance_da=args.prefix_tolerance_da,
@@ -50,7 +61,6 @@ def run(args: argparse.Namespace) -> int:
     metrics["label_files"] = list(labels)
     metrics["label_skips"] = skips.as_dict()
     metrics["tolerances_da"] = {"residue": args.residue_tolerance_da, "prefix": args.prefix_tolerance_da}
-    out = Path(args.out) if args.out else Path(args.predictions).with_name(Path(args.predictions).stem + "_eval")
     written = write_report(metrics, out, title=Path(args.predictions).name)
     print(format_table(metrics))
     if info["predictions_without_labelled_spectrum"]:

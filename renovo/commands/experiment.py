@@ -1,4 +1,4 @@
-"""`renovo experiment PLAN|real-check`: the seed's testing plan, and the real-data loss check."""
+"""`renovo experiment PLAN|real-check`: the proposal's testing plan, and the real-data loss check."""
 from __future__ import annotations
 
 import argparse
@@ -27,6 +27,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="plan: override a training config key in every run (repeatable)")
     parser.add_argument("--report-only", action="store_true", help="plan: rebuild the report from finished runs")
+    parser.add_argument("-f", "--force", action="store_true",
+                        help="overwrite a report folder holding something else (a plan's own folder is continued without it)")
     parser.set_defaults(handler=run)
 
 
@@ -40,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
         if not files:
             raise RenovoError(f"no annotated spectrum files given and none found in {DEFAULT_REAL_DIR.resolve()}")
         out = args.out or Path("experiments") / "real-check"
+        from renovo.files import check_outputs
+
+        check_outputs(files, [out / "report.md", out / "results.json"], args.force)
         run_real_check(files, out, seed=args.seed, max_spectra=args.max_spectra)
         print((out / "report.md").read_text())
         print(f"wrote {out / 'report.md'} and {out / 'results.json'}")

@@ -9,7 +9,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "gradients",
         help="tabulate precursor- and spectrum-loss gradients (autograd, float64)",
         description=(
-            "Reproduce the seed's precursor-loss gradient tables by autograd and tabulate the gradient "
+            "Reproduce the proposal's precursor-loss gradient tables by autograd and tabulate the gradient "
             "of each spectrum loss against a predicted peak's distance to the nearest observed peak. "
             "Prints Markdown; writes gradients.md, gradients.png, gradients.json and config.json."
         ),
@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
+    from renovo.files import write_json, write_text
     from renovo.losses import gradients
 
     torch.manual_seed(args.seed)
@@ -41,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
     print(text)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "gradients.md").write_text(text)
-    (out / "gradients.json").write_text(json.dumps(tables.to_dict(), indent=2))
-    (out / "config.json").write_text(json.dumps({"seed": args.seed, "dtype": "float64", **asdict(config)}, indent=2))
+    write_text(out / "gradients.md", text)
+    write_json(out / "gradients.json", tables.to_dict())
+    write_json(out / "config.json", {"seed": args.seed, "dtype": "float64", **asdict(config)})
     gradients.plot(tables, out / "gradients.png")
     print(f"\nwrote {out / 'gradients.md'}, {out / 'gradients.png'}, {out / 'gradients.json'}, {out / 'config.json'}")
     return 0

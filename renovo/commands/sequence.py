@@ -28,6 +28,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--max-length", type=int, default=60, help="most residues per peptide (default 60)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (decoding is deterministic; recorded)")
+    parser.add_argument("-f", "--force", action="store_true", help="overwrite existing output files")
     parser.set_defaults(handler=run)
     return parser
 
@@ -44,6 +45,11 @@ def _isotopes(text: str) -> tuple[int, ...]:
     return values
 
 
+def _settings_path(output):
+    """OUT.sequence.json beside the mzTab file."""
+    return output.with_name(output.name + ".sequence.json") if output.suffix == "" else output.with_suffix(".sequence.json")
+
+
 def _batches(records, size: int):
     batch = []
     for record in records:
@@ -55,20 +61,17 @@ def _batches(records, size: int):
         yield batch
 
 
+# long function: validation, device choice, collation, PSM building and printing; to be split into a
+# decode pipeline (sequence_files) with this command left thin.
 def run(args: argparse.Namespace) -> int:
-    import json
     import math
-    import os
     import time
     from pathlib import Path
 
-    # Idle OpenMP threads sleep instead of spinning (before torch loads): on a
-    # shared CPU, spinning made small decoder steps many times slower.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
     from tqdm import tqdm
 
-    from renovo.data import PreprocessConfig, SkipCounter, SpectrumCollator, read_spectra
+    from renovo.data import SkipCounter, SpectrumCollator, read_spectra
     from renovo.decode import beam_search
     from renovo.errors import RenovoError
     from renovo.evaluate.io import PSM, calc_mz, write_csv, write_mztab
@@ -84,6 +87,12 @@ def run(args: argparse.Namespace) -> int:
             raise RenovoError(f"no spectrum file {f}")
     if not Path(args.model).is_file():
         raise RenovoError(f"no checkpoint {args.model}")
+    # Outputs and inputs are checked before any work (files.py): no output may replace an input or the model.
+    from renovo.data import check_spectrum_files
+    from renovo.files import check_outputs, write_json
+
+    check_outputs([*files, args.model], [args.output, args.csv, _settings_path(Path(args.output))], args.force)
+    check_spectrum_files(files)
     tolerance = None if args.no_mass_constraint else float(args.precursor_tolerance_ppm)
     if tolerance is not None and tolerance <= 0:
         raise RenovoError("--precursor-tolerance-ppm must be > 0 (or use --no-mass-constraint)")
@@ -93,9 +102,10 @@ def run(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, map_location=device)
     config = getattr(model, "config_dict", {}) or {}
-    data_config = config.get("data", {}) if isinstance(config, dict) else {}
-    preprocess = PreprocessConfig(**(data_config.get("preprocess") or {}))
-    collate = SpectrumCollator(model.tokenizer, preprocess, max_peaks=int(data_config.get("max_peaks", 150)))
+    try:  # preprocess exactly as in training: same data.max_peaks and data.preprocess
+        collate = SpectrumCollator.from_config(model.tokenizer, config if isinstance(config, dict) else {})
+    except (TypeError, ValueError) as error:
+        raise RenovoError(f"checkpoint's config {error}") from None
 
     skips = SkipCounter()
     psms: list[PSM] = []
@@ -162,8 +172,8 @@ def run(args: argparse.Namespace) -> int:
                    "skips": skips.as_dict()},
         "seconds": round(elapsed, 3),
     }
-    settings_path = output.with_name(output.name + ".sequence.json") if output.suffix == "" else output.with_suffix(".sequence.json")
-    settings_path.write_text(json.dumps(settings, indent=2, default=str) + "\n")
+    settings_path = _settings_path(output)
+    write_json(settings_path, settings, default=str)  # after the predictions it describes
 
     print(f"read {n_read} spectra from {len(files)} file(s); skipped {skips.total}")
     if skips.total:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from renovo.files import add_force_argument
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -18,6 +20,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--shard-size", type=int, help="write OUT_00000.ext, OUT_00001.ext, … of this many spectra each")
     parser.add_argument("--start-index", type=int, default=0, help="index of the first spectrum (default 0)")
     parser.add_argument("--config", help="YAML/JSON file of SimulatorConfig settings to override")
+    add_force_argument(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -39,7 +42,6 @@ def load_simulator_config(path: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     from pathlib import Path
 
     from tqdm import tqdm
@@ -47,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from renovo.data import write_mgf, write_parquet
     from renovo.data.simulate import simulate_records
     from renovo.errors import RenovoError
+    from renovo.files import check_outputs, write_json
 
     output = Path(args.output)
     suffix = output.suffix.lower()
@@ -62,12 +65,16 @@ def run(args: argparse.Namespace) -> int:
     if shard_size <= 0:
         raise RenovoError("--shard-size must be ≥ 1")
     n_shards = max(1, -(-args.count // shard_size))
+    paths = [output if args.shard_size is None else output.with_name(f"{output.stem}_{shard:05d}{output.suffix}")
+             for shard in range(n_shards)]
+    config_path = output.with_name(output.stem + ".simulate.json")
+    check_outputs([args.fasta, args.config], [*paths, config_path], args.force)
     written = []
     with tqdm(total=args.count, unit="spectra", desc="simulate") as bar:
         for shard in range(n_shards):
             start = args.start_index + shard * shard_size
             count = min(shard_size, args.start_index + args.count - start)
-            path = output if args.shard_size is None else output.with_name(f"{output.stem}_{shard:05d}{output.suffix}")
+            path = paths[shard]
 
             def records(start=start, count=count):
                 for record in simulate_records(count, args.seed, config, args.fasta, start_index=start):
@@ -86,7 +93,6 @@ def run(args: argparse.Namespace) -> int:
         "outputs": written,
         "simulator": config.to_dict(),
     }
-    config_path = output.with_name(output.stem + ".simulate.json")
-    config_path.write_text(json.dumps(resolved, indent=2))
+    write_json(config_path, resolved)  # after the data: it never claims spectra that are not written
     print(f"wrote {args.count} simulated spectra to {', '.join(written) if len(written) <= 3 else f'{len(written)} shards'}; settings in {config_path}")
     return 0

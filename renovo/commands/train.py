@@ -2,29 +2,18 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 from pathlib import Path
 
 from renovo.errors import RenovoError
 
-SANITY_STEPS = 1000  # default --max-steps with --sanity: the seed judges "by step 1000"; ~0.5 CPU-s per `small` step
+SANITY_STEPS = 1000  # default --max-steps with --sanity: the proposal judges "by step 1000"; ~0.5 CPU-s per `small` step
 
 
 def _config_names() -> list[str]:
     import renovo
 
     return sorted(p.stem for p in (Path(renovo.__file__).parent / "configs").glob("*.yaml"))
-
-
-def quiet_openmp() -> None:
-    """Let idle OpenMP threads sleep instead of spinning (set before torch loads).
-
-    On a shared 2-core machine, spinning threads of concurrent processes made a
-    `small` training step 20-30x slower (8 s instead of 0.25 s, measured).
-    An explicit OMP_WAIT_POLICY in the environment wins.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -37,10 +26,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "fly and validation is a fixed simulated set. Shipped configs: " + ", ".join(names) + "."
         ),
     )
-    parser.add_argument("--config", default="gaussian_losses",
-                        help="shipped config name (" + ", ".join(names) + ") or a YAML path")
+    parser.add_argument("--config", default=None,
+                        help="shipped config name (" + ", ".join(names) + ") or a YAML path (default gaussian_losses; "
+                        "not with --resume, which keeps the checkpoint's)")
     parser.add_argument("--max-steps", type=int, default=None,
                         help="optimizer steps (default: the config's, or %d with --sanity)" % SANITY_STEPS)
+    parser.add_argument("--max-time", default=None, metavar="DURATION",
+                        help="wall-clock budget, e.g. 60m, 1h30m, 90s: training stops cleanly with a final checkpoint")
     parser.add_argument("--preset", choices=["tiny", "small", "base"], default=None, help="model size (default: the config's, small)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", default=None, help="run folder (default: runs/<config>_<preset>_s<seed>_<time>)")
@@ -48,7 +40,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--train", nargs="+", default=None, metavar="FILE", help="MGF / mzML / Parquet training files")
     parser.add_argument("--val", nargs="+", default=None, metavar="FILE", help="validation files")
     parser.add_argument("--resume", default=None, metavar="CKPT",
-                        help="continue a run from its checkpoint (e.g. RUN/checkpoints/last.ckpt)")
+                        help="continue a run from its checkpoint (e.g. RUN/checkpoints/last.ckpt); --max-steps, "
+                        "--set optim.lr=…, --batch-size may change (applied and logged in RUN/resume.log), "
+                        "other config changes are refused")
+    parser.add_argument("-f", "--force", action="store_true",
+                        help="start a fresh run in a non-empty run folder, removing the previous run's checkpoints and logs")
     parser.add_argument("--accelerator", default=None, help="cpu | gpu | auto")
     parser.add_argument("--devices", default=None, help="number of devices (processes for DDP)")
     parser.add_argument("--strategy", default=None, help="auto | ddp")
@@ -56,7 +52,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set optim.lr=1e-3 (repeatable)")
     parser.add_argument("--sanity", action="store_true",
-                        help="after training, print the seed's Phase 1 success criteria with PASS/FAIL")
+                        help="after training, print the proposal's Phase 1 success criteria with PASS/FAIL")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
     return parser
@@ -67,6 +63,7 @@ def _overrides(args) -> list[str | dict]:
     flags = {
         ("trainer", "max_steps"): args.max_steps if args.max_steps is not None else (
             SANITY_STEPS if args.sanity and not args.resume else None),
+        ("trainer", "max_time"): args.max_time,
         ("model", "preset"): args.preset,
         ("seed",): args.seed,
         ("data", "batch_size"): args.batch_size,
@@ -89,40 +86,35 @@ def _overrides(args) -> list[str | dict]:
 
 
 def decode_callbacks(config) -> list:
-    """Decoded-metric validation callbacks from renovo.decode, when that package provides them."""
-    try:
-        module = importlib.import_module("renovo.decode.callback")
-    except ModuleNotFoundError:
-        return []
-    factory = getattr(module, "build_callback", None) or getattr(module, "make_callback", None)
-    if factory is not None:
-        callback = factory(config)
-        return [] if callback is None else [callback]
-    import lightning as L
+    """The decoded-metric validation callback (`renovo.evaluate.callback`)."""
+    from renovo.evaluate.callback import build_callback
 
-    classes = [v for v in vars(module).values()
-               if isinstance(v, type) and issubclass(v, L.Callback) and v is not L.Callback
-               and v.__module__ == module.__name__]
-    return [classes[0]()] if classes else []
+    callback = build_callback(config)
+    return [] if callback is None else [callback]
 
 
 def run(args: argparse.Namespace) -> int:
-    quiet_openmp()
     from renovo.train.config import load_config, merge_config
     from renovo.train.curriculum import Curriculum
     from renovo.train.trainer import checkpoint_config, train
 
+    changes: list = []
     if args.resume:
+        from renovo.train.config import check_resume_changes, parse_override
+
         resume = Path(args.resume)
         base = checkpoint_config(resume)
+        if args.config is not None and args.config != base.get("name"):
+            raise RenovoError(f"--config {args.config} cannot be combined with --resume: the resumed run keeps its "
+                              f"checkpoint's config ({base.get('name')}); change --max-steps, --batch-size or "
+                              f"--set optim.lr=… instead, or start a new run")
         config = base
         for override in _overrides(args):
-            from renovo.train.config import parse_override
-
             config = merge_config(config, parse_override(override) if isinstance(override, str) else override)
+        changes = check_resume_changes(base, config)
         run_dir = Path(args.out) if args.out else resume.resolve().parent.parent
     else:
-        config = load_config(args.config, _overrides(args))
+        config = load_config(args.config or "gaussian_losses", _overrides(args))
         run_dir = Path(args.out) if args.out else None
 
     from renovo.train.trainer import default_run_dir
@@ -139,16 +131,21 @@ def run(args: argparse.Namespace) -> int:
     if not config["data"]["train"]:
         say("data: simulated on the fly (training) + fixed simulated validation set "
               f"({config['data']['val_size']} spectra)" if not config["data"]["val"] else "data: simulated training")
-    run_dir = train(config, run_dir, resume=args.resume, extra_callbacks=decode_callbacks(config))
+    for key, old, new in changes:
+        say(f"resume: {key} {old!r} → {new!r} (applied from the resumed step; logged in {run_dir / 'resume.log'})")
+    run_dir = train(config, run_dir, resume=args.resume, extra_callbacks=decode_callbacks(config),
+                    force=args.force, resume_changes=changes)
     if not main_process:
         return 0
     print(f"run folder: {run_dir} (config.yaml, metrics.csv, tensorboard/, checkpoints/last.ckpt)")
     if args.sanity:
-        from renovo.train.sanity import sanity_report
+        from renovo.experiments.sanity import sanity_report
 
         text, passed = sanity_report(run_dir)
         print(text)
-        (Path(run_dir) / "sanity.txt").write_text(text + "\n")
+        from renovo.files import write_text
+
+        write_text(Path(run_dir) / "sanity.txt", text + "\n")
         return 0 if passed else 1
     return 0
 

@@ -24,7 +24,7 @@ _MAX_INTENSITY = float(np.finfo(np.float32).max)
 
 
 def first_float(text: str | None) -> float | None:
-    """The first number in a header value (``PEPMASS=445.12 1234`` → 445.12), or None."""
+    """The first number in a header value (``PEPMASS=445.12 1234`` → 445.12, ``RetentionTime=12.5,12.1`` → 12.5), or None."""
     if text is None:
         return None
     fields = text.replace(",", " ").split()
@@ -75,6 +75,7 @@ class RecordBuilder:
         self.on_unknown_mod = on_unknown_mod
         self.centroid = centroid
 
+    # long function: one check after another, each with its own skip reason, in the order a record is read.
     def build(
         self,
         mz,
@@ -88,18 +89,19 @@ class RecordBuilder:
         retention_time_s: float | None = None,
         charge_reason: str | None = None,
         where: str | None = None,
+        precursor_reason: str | None = None,
     ) -> SpectrumRecord | None:
         """The record, or None after counting why it was skipped.
 
-        ``charge_reason`` is the skip reason when ``charge`` could not be read;
-        a label table's charge fills in a missing one.
+        ``charge_reason`` (``precursor_reason``) is the skip reason when ``charge``
+        (``precursor_mz``) could not be read; a label table's charge fills in a missing one.
         """
         where = where or f"{self.name}#{index}" + (f" ({title})" if title else "")
         skip = self.skips.skip
         if isinstance(label, str):
             label = Label(label)
         if precursor_mz is None or not math.isfinite(precursor_mz) or precursor_mz <= 0:
-            skip(R.NO_PRECURSOR, where, f"precursor m/z {precursor_mz!r}")
+            skip(precursor_reason or R.NO_PRECURSOR, where, f"precursor m/z {precursor_mz!r}")
             return None
         if charge is None and label is not None and label.charge:
             charge, charge_reason = label.charge, None

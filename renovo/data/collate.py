@@ -9,7 +9,7 @@ never an exception inside a DataLoader worker.
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -92,6 +92,12 @@ class SpectrumCollator:
         self.tokenizer = tokenizer
         self.preprocess = preprocess
         self.max_peaks = max_peaks
+
+    @classmethod
+    def from_config(cls, tokenizer: Tokenizer, config: Mapping | None) -> "SpectrumCollator":
+        """The collator a run config asks for (``PreprocessConfig.from_config``; its ``max_peaks``)."""
+        preprocess_config = PreprocessConfig.from_config(config)
+        return cls(tokenizer, preprocess_config, int(preprocess_config.max_peaks))
 
     def __call__(self, records: Sequence[SpectrumRecord]) -> dict:
         return collate_spectra(records, self.tokenizer, self.max_peaks, self.preprocess)

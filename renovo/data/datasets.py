@@ -131,7 +131,7 @@ class SimulatedSpectra(IterableDataset):
         return state
 
 
-def _expand(paths: str | Path | Sequence[str | Path]) -> list[Path]:
+def expand_parquet_paths(paths: str | Path | Sequence[str | Path]) -> list[Path]:
     if isinstance(paths, (str, Path)):
         paths = [paths]
     files: list[Path] = []
@@ -181,7 +181,7 @@ class ParquetSpectra(IterableDataset):
         super().__init__()
         from renovo.data.parquet import open_parquet
 
-        self.paths = _expand(paths)
+        self.paths = expand_parquet_paths(paths)
         self.shuffle_buffer = int(shuffle_buffer)
         self.seed = int(seed)
         self.epoch = int(epoch)
@@ -219,11 +219,18 @@ class ParquetSpectra(IterableDataset):
 
         file_index, group, _ = unit
         path = self.paths[file_index]
-        table = open_parquet(path).read_row_group(group)
+        import pyarrow as pa
+
+        from renovo.data.records import MalformedFileError
+
+        try:
+            table = open_parquet(path).read_row_group(group)
+        except (OSError, pa.ArrowException) as error:  # corrupt pages
+            raise MalformedFileError(path, None, f"row group {group} is unreadable: {error}") from None
         builder = (
             RecordBuilder(path, vocabulary=self.vocabulary, skips=self.skips) if self.validate else None
         )
-        yield from records_from_table(table, path, builder)
+        yield from records_from_table(table, path, builder, skips=self.skips)
 
     def _shard_stream(self, shard: int, n_shards: int) -> Iterator[SpectrumRecord]:
         units = self._epoch_units()
@@ -236,7 +243,8 @@ class ParquetSpectra(IterableDataset):
                 for record in self._read_unit(unit):
                     yield record
                     count += 1
-            while self.even_shards and 0 < count < target:
+            # (one shard has nobody to keep pace with: rows it skipped as invalid are not padded back)
+            while self.even_shards and n_shards > 1 and 0 < count < target:
                 for unit in mine:
                     for record in self._read_unit(unit):
                         if count >= target:
@@ -318,11 +326,12 @@ def load_dataset(
     epoch: int = 0,
     rank: int | None = None,
     world_size: int | None = None,
+    stream: bool = True,
 ):
     """The dataset for ``paths``:
 
     - None → :class:`SimulatedSpectra` (``seed``, ``length``; the embedded default);
-    - only Parquet files / folders → :class:`ParquetSpectra` (streaming);
+    - only Parquet files / folders, and ``stream`` → :class:`ParquetSpectra` (streaming);
     - otherwise (MGF, mzML, mixed) → :class:`RecordList` of every file read whole
       (skips counted in ``skips``). Convert large inputs to Parquet first.
     """
@@ -334,7 +343,7 @@ def load_dataset(
     if isinstance(paths, (str, Path)):
         paths = [paths]
     paths = [Path(p) for p in paths]
-    if all(p.is_dir() or p.suffix.lower() in PARQUET_SUFFIXES for p in paths):
+    if stream and all(p.is_dir() or p.suffix.lower() in PARQUET_SUFFIXES for p in paths):
         return ParquetSpectra(paths, shuffle_buffer=shuffle_buffer, seed=seed, epoch=epoch,
                               rank=rank, world_size=world_size, vocabulary=vocabulary)
     records: list[SpectrumRecord] = []

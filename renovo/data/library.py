@@ -62,6 +62,9 @@ from renovo.data.builder import RecordBuilder, first_float, parse_charge
 from renovo.data.labels import Label
 from renovo.data.records import MalformedFileError, SpectrumRecord
 
+# long module: the MSP and SpectraST readers share the label notations and modification matching
+# above; the notation parsers are the part to move out when this grows further.
+
 MSP_SUFFIXES = (".msp",)
 SPTXT_SUFFIXES = (".sptxt",)
 

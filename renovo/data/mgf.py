@@ -20,6 +20,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from renovo.data import records as R
 from renovo.data.builder import RecordBuilder, first_float, parse_charge
 from renovo.data.labels import Label
 from renovo.data.records import MalformedFileError, SpectrumRecord
@@ -83,10 +84,14 @@ def read_mgf(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] 
                 elif headers.get("SEQ"):
                     label = Label(headers["SEQ"])
                 charge, reason = parse_charge(headers.get("CHARGE"))
+                pepmass = headers.get("PEPMASS")
+                # MGF separates PEPMASS fields by whitespace: "500,25" is a decimal comma, not 500 and 25.
+                decimal_comma = bool(pepmass) and "," in pepmass.split()[0]
+                precursor_reason = R.BAD_PRECURSOR if decimal_comma else None
                 record = builder.build(
                     mz,
                     intensity,
-                    first_float(headers.get("PEPMASS")),
+                    None if decimal_comma else first_float(pepmass),
                     charge,
                     label,
                     index,
@@ -94,6 +99,7 @@ def read_mgf(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] 
                     scan=headers.get("SCANS"),
                     retention_time_s=first_float(headers.get("RTINSECONDS")),
                     charge_reason=reason,
+                    precursor_reason=precursor_reason,
                     where=f"{path.name}:{block_start} (spectrum {index}{', ' + title if title else ''})",
                 )
                 index += 1
@@ -117,10 +123,10 @@ def _format_float(value: float) -> str:
 
 def write_mgf(records: Iterable[SpectrumRecord], path: str | Path) -> int:
     """Write records as MGF (labels as ``SEQ=`` canonical ProForma). Returns the count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from renovo.files import atomic_open
+
     count = 0
-    with open(path, "w", encoding="utf-8") as handle:
+    with atomic_open(path, "w", encoding="utf-8") as handle:  # the old file stays until this one is complete
         for record in records:
             lines = ["BEGIN IONS"]
             lines.append(f"TITLE={record.title if record.title is not None else count}")

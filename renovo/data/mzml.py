@@ -39,14 +39,28 @@ def _first(mapping, *keys):
     return None
 
 
-def _precursor(spectrum: dict) -> tuple[float | None, int | None]:
+def _number(value, kind):
+    """``kind(value)``, or None when the value is not one (``"2.5"`` is no charge, ``"abc"`` no m/z)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if kind is int:
+        return int(number) if number.is_integer() else None
+    return number
+
+
+def _precursor(spectrum: dict) -> tuple[float | None, int | None, str | None]:
+    """(precursor m/z, charge, skip reason for an unreadable charge)."""
     try:
         ion = spectrum["precursorList"]["precursor"][0]["selectedIonList"]["selectedIon"][0]
     except (KeyError, IndexError, TypeError):
-        return None, None
+        return None, None, None
     mz = _first(ion, "selected ion m/z", "m/z")
     charge = _first(ion, "charge state")
-    return (float(mz) if mz is not None else None), (int(charge) if charge is not None else None)
+    number = _number(charge, int) if charge is not None else None
+    reason = R.BAD_CHARGE if charge is not None and number is None else None
+    return (_number(mz, float) if mz is not None else None), number, reason
 
 
 def _retention_time_s(spectrum: dict) -> float | None:
@@ -70,6 +84,10 @@ def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label]
         reader = mzml.MzML(str(path), use_index=False, decode_binary=True, cv=_psi_ms_vocabulary())
     except (OSError, XMLSyntaxError, PyteomicsError) as error:
         raise MalformedFileError(path, getattr(error, "lineno", None), f"cannot read mzML: {error}") from None
+    # pyteomics converts "charge state" to int while parsing, so one charge="2.5" aborted the
+    # whole file; read it as text and let `_precursor` count that one spectrum as a bad charge.
+    ints = reader.schema_info.get("ints", set())
+    reader.schema_info = {**reader.schema_info, "ints": set(ints) - {("selectedIon", "charge state")}}
     index = 0
     with reader:
         iterator = iter(reader)
@@ -89,7 +107,7 @@ def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label]
             if level is not None and int(level) != 2:
                 builder.skips.skip(R.NOT_MS2, where, f"ms level {level}")
                 continue
-            precursor_mz, charge = _precursor(spectrum)
+            precursor_mz, charge, charge_reason = _precursor(spectrum)
             mz = spectrum.get("m/z array")
             intensity = spectrum.get("intensity array")
             if mz is None or intensity is None or len(mz) != len(intensity):
@@ -109,6 +127,7 @@ def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label]
                 title=title,
                 scan=scan,
                 retention_time_s=_retention_time_s(spectrum),
+                charge_reason=charge_reason,
                 where=where,
             )
             if record is not None:

@@ -25,6 +25,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from renovo.data import records as R
 from renovo.data.builder import RecordBuilder
 from renovo.data.labels import Label
 from renovo.data.records import MalformedFileError, SpectrumRecord
@@ -84,11 +85,13 @@ def write_parquet(records: Iterable[SpectrumRecord], path: str | Path, row_group
     """Write records to a renovo Parquet file, streaming one row group at a time. Returns the count."""
     import pyarrow.parquet as pq
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from renovo.files import atomic_path
+
     count = 0
     buffer: list[SpectrumRecord] = []
-    with pq.ParquetWriter(str(path), schema(), compression="zstd") as writer:
+    # Written under a temporary name and renamed when complete: a failed or killed
+    # conversion leaves the previous file (if any) intact, never a partial one.
+    with atomic_path(path) as tmp, pq.ParquetWriter(str(tmp), schema(), compression="zstd") as writer:
         for record in records:
             buffer.append(record)
             if len(buffer) >= row_group_size:
@@ -117,27 +120,61 @@ def open_parquet(path: str | Path):
     import pyarrow as pa
 
     types = handle.schema_arrow
+    text = lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)  # noqa: E731
+    number = lambda t: pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_null(t)  # noqa: E731
+    expected = {
+        "mz": ("list<float>", lambda t: pa.types.is_list(t) and pa.types.is_floating(t.value_type)),
+        "intensity": ("list<float>", lambda t: pa.types.is_list(t) and number(t.value_type)),
+        "precursor_mz": ("float", pa.types.is_floating),
+        "precursor_charge": ("integer", pa.types.is_integer),
+        "peptide": ("string", text),
+        "source_file": ("string", text),
+        "index": ("integer", pa.types.is_integer),
+        "title": ("string", text),
+        "scan": ("string", text),
+        "retention_time_s": ("float", number),
+    }
     wrong = [
-        f"{name}: {types.field(name).type}" for name, ok in (
-            ("mz", lambda t: pa.types.is_list(t) and pa.types.is_floating(t.value_type)),
-            ("intensity", lambda t: pa.types.is_list(t) and (pa.types.is_floating(t.value_type) or pa.types.is_integer(t.value_type))),
-            ("precursor_mz", pa.types.is_floating),
-            ("precursor_charge", pa.types.is_integer),
-        ) if not ok(types.field(name).type)
+        f"column {name!r} is {types.field(name).type}, expected {kind}"
+        for name, (kind, ok) in expected.items() if name in names and not ok(types.field(name).type)
     ]
     if wrong:
-        raise MalformedFileError(path, None, f"Parquet columns of the wrong type ({', '.join(wrong)}; schema {SCHEMA_VERSION})")
+        raise MalformedFileError(path, None, f"Parquet columns of the wrong type: {'; '.join(wrong)} "
+                                             f"(schema {SCHEMA_VERSION}, see docs/data.md)")
     return handle
 
 
-def records_from_table(table, path: str | Path, builder: RecordBuilder | None, labels: dict[str, Label] | None = None,
-                       first_row: int = 0) -> Iterator[SpectrumRecord]:
-    """Records of an Arrow table in renovo's schema.
+def _row_problems(table) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of a row group: (m/z and intensity lengths differ, a required value is null), bool (rows,)."""
+    import pyarrow.compute as pc
 
-    With a ``builder`` every row is validated again (labels re-parsed against
-    the builder's vocabulary, bad rows counted); without one rows are trusted
-    (they were validated when written) — the fast path for training.
+    lengths = [pc.fill_null(pc.list_value_length(table.column(c)), 0).to_numpy(zero_copy_only=False)
+               for c in ("mz", "intensity")]
+    null = np.zeros(table.num_rows, dtype=bool)
+    for name in ("mz", "intensity", "precursor_mz", "precursor_charge"):
+        column = table.column(name)
+        if column.null_count:
+            null |= pc.is_null(column).to_numpy(zero_copy_only=False)
+        if name in ("mz", "intensity") and pc.list_flatten(column).null_count:
+            null[:] = True  # a null peak value somewhere: validate the whole row group
+    return np.asarray(lengths[0] != lengths[1], dtype=bool), null
+
+
+def records_from_table(table, path: str | Path, builder: RecordBuilder | None, labels: dict[str, Label] | None = None,
+                       first_row: int = 0, skips=None) -> Iterator[SpectrumRecord]:
+    """Records of an Arrow table (one row group) in renovo's schema.
+
+    Every row group is checked first (vectorised): a row whose m/z and
+    intensity lists differ in length is skipped and counted (reason
+    ``PEAK_LENGTHS``). With a ``builder`` every row is validated again
+    (labels re-parsed against the builder's vocabulary, bad rows counted);
+    without one rows are trusted (they were validated when written) — the
+    fast path for training — unless the check found a bad row, in which case
+    the row group is validated row by row, counting skips in ``skips``.
     """
+    mismatched, null = _row_problems(table)
+    if builder is None and (mismatched.any() or null.any()):
+        builder = RecordBuilder(path, skips=skips)
     names = set(table.column_names)
     mz_col = table.column("mz").combine_chunks()
     in_col = table.column("intensity").combine_chunks()
@@ -149,11 +186,16 @@ def records_from_table(table, path: str | Path, builder: RecordBuilder | None, l
     n = table.num_rows
     path = str(path)
     for row in range(n):
+        if mismatched[row]:
+            builder.skips.skip(R.PEAK_LENGTHS, f"{Path(path).name} row {first_row + row}",
+                               f"{mz_offsets[row + 1] - mz_offsets[row]} m/z, {in_offsets[row + 1] - in_offsets[row]} intensities")
+            continue
         mz = mz_values[mz_offsets[row]:mz_offsets[row + 1]]
         intensity = in_values[in_offsets[row]:in_offsets[row + 1]]
         get = lambda name, default=None: columns[name][row] if name in columns else default  # noqa: E731
         title = get("title")
-        index = get("index", first_row + row)
+        index = get("index")
+        index = first_row + row if index is None else index
         peptide = get("peptide")
         if labels is not None and title in labels:
             peptide = labels[title]

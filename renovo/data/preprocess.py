@@ -14,9 +14,13 @@ arrays (the collator pads them; a batch row with no real peak is legal).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from typing import Mapping
 
 import numpy as np
+
+#: ``data.max_peaks`` when a config does not say (the shipped default).
+DEFAULT_MAX_PEAKS = 150
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,29 @@ class PreprocessConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_config(cls, config: Mapping | None) -> "PreprocessConfig":
+        """The preprocessing a run config asks for: ``data.preprocess`` fields, with
+        ``max_peaks`` from ``data.max_peaks`` (its one home).
+
+        Training, sequencing, benchmarks and experiments all build their
+        preprocessing here, so a model is sequenced exactly as it was trained.
+        A config without a ``data`` section (an old checkpoint) gets the defaults.
+        Raises ValueError naming the bad key.
+        """
+        data = dict((config or {}).get("data") or {})
+        values = dict(data.get("preprocess") or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"data.preprocess: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+        max_peaks = int(data.get("max_peaks", DEFAULT_MAX_PEAKS))
+        if "max_peaks" in values and values["max_peaks"] != max_peaks:
+            raise ValueError(f"data.preprocess.max_peaks={values['max_peaks']} disagrees with data.max_peaks={max_peaks}; "
+                             "set data.max_peaks only")
+        values["max_peaks"] = max_peaks
+        return cls(**values)
 
 
 def preprocess(

@@ -84,3 +84,25 @@ def read_spectra(
 
         return read_library(path, builder, table)
     raise MalformedFileError(path, None, f"unknown spectrum format {suffix!r}; renovo reads {', '.join(SPECTRUM_SUFFIXES)}")
+
+
+def check_spectrum_files(paths) -> None:
+    """Check every input before any work: a missing file, an unknown format, an unreadable or foreign
+    Parquet file, or a text file broken at its start raises `MalformedFileError` naming the file.
+
+    Cheap: Parquet files are checked from their footer (schema and column types),
+    other formats by reading up to their first spectrum. A structural error deep
+    inside a text file is still found only when reading reaches it.
+    """
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise MalformedFileError(path, None, "no such file")
+        suffix = path.suffix.lower()
+        if suffix not in SPECTRUM_SUFFIXES:
+            raise MalformedFileError(path, None, f"unknown spectrum format {suffix!r}; renovo reads {', '.join(SPECTRUM_SUFFIXES)}")
+        if suffix in PARQUET_SUFFIXES:
+            from renovo.data.parquet import open_parquet
+
+            open_parquet(path)
+            continue
+        next(iter(read_spectra(path, labels=False, skips=SkipCounter(), on_unknown_mod="ignore")), None)

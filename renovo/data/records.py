@@ -64,11 +64,13 @@ class MalformedFileError(RenovoError, ValueError):
 NO_CHARGE = "no precursor charge"
 BAD_CHARGE = "unusable precursor charge (≤ 0, negative mode or ambiguous)"
 NO_PRECURSOR = "no precursor m/z"
+BAD_PRECURSOR = "unreadable precursor m/z (e.g. a decimal comma)"
 NO_PEAKS = "no peaks (or all intensities zero)"
 BAD_VALUES = "NaN, infinite or negative m/z or intensity"
 BAD_LABEL = "unparseable peptide label"
 UNKNOWN_MOD = "unknown modification in label"
 PROFILE = "profile-mode spectrum and centroid=False"
+PEAK_LENGTHS = "m/z and intensity lists of different lengths"
 NOT_MS2 = "not an MS2 spectrum"
 
 

@@ -10,7 +10,8 @@ generator, or a digested FASTA) of a length that grows with the charge;
 variable modifications; b/y ions at charge 1 (and 2 for precursor charge ≥
 3) observed with position-dependent probabilities; an intensity model (y > b,
 cleavage N-terminal to proline and C-terminal to aspartate enhanced,
-lognormal scatter); H2O/NH3 losses; +1 isotope peaks; immonium ions; residual
+lognormal scatter); H2O/NH3 losses; a ions; internal fragments; +1 isotope
+peaks; immonium ions; residual
 precursor; noise peaks; ppm error on fragments and precursor; occasional
 precursor isotope error.
 
@@ -52,6 +53,9 @@ _INTERIOR_P = np.array([_AA_FREQUENCY[aa] for aa in _INTERIOR]) / sum(_AA_FREQUE
 _ALL = list(_AA_FREQUENCY)
 _ALL_P = np.array([_AA_FREQUENCY[aa] for aa in _ALL]) / sum(_AA_FREQUENCY.values())
 
+# long module: the simulator is one calibrated model (settings, sequence sources, ion intensities,
+# noise) whose parts are tuned together against the real files; split it when a part is reused elsewhere.
+
 # Residues with a prominent immonium ion (m/z = residue − CO + proton).
 _IMMONIUM_RESIDUES = frozenset("HYFLIWMPKQE")
 
@@ -69,7 +73,7 @@ class SimulatorConfig:
     max_length: int = 30
     #: Precursor m/z error, ppm, normal sd. MKB 5–95%: −3.6…7.9 ppm; CAS ±1.5; HELA −6…−1.
     precursor_ppm_sd: float = 3.0
-    #: Fraction of precursors reported one 13C isotope high (none seen in the 728 real ones; DESIGN.md §6 wants some).
+    #: Fraction of precursors reported one 13C isotope high (none seen in the 728 real ones; docs/background.md §6 wants some).
     precursor_isotope_error_rate: float = 0.02
     # --- peptide ---------------------------------------------------------
     #: Interior K/R per peptide ~ Poisson(a + b·L); MKB mean 0.65 at median length 14, CAS 0.52, HELA 1.0.
@@ -103,17 +107,30 @@ class SimulatorConfig:
     #: Doubly charged fragments (precursor charge ≥ 3): probability factor, rising with fragment length.
     charge2_factor: float = 0.45
     # --- intensities ------------------------------------------------------
-    #: y over b intensity. MKB y/(y+b) intensity 0.71, CAS 0.71, HELA 0.68.
-    y_intensity_factor: float = 2.4
+    #: y over b intensity. MKB y/(y+b) intensity 0.71, CAS 0.71, HELA 0.68 (all peaks of the
+    #: ion series within 0.02 Da: MKB y 24.5% / b 8.6% of the intensity, CAS 18% / 7%; 2.4 gave 26% / 5%).
+    y_intensity_factor: float = 1.7
     #: Cleavage N-terminal to P, and C-terminal to D, enhancement.
     proline_factor: float = 4.0
     aspartate_factor: float = 2.0
     #: Lognormal sd (natural log) of fragment intensity. MKB b/y relative intensity 10/50/90%: 0.05/0.21/0.73.
     fragment_log_sigma: float = 1.0
     #: Neutral losses: P(H2O or NH3 loss peak per observed b/y) and its intensity ratio.
-    #: MKB/CAS/HELA: loss intensity ≈ 0.26–0.33 of b/y intensity.
-    neutral_loss_rate: float = 0.35
-    neutral_loss_ratio: float = 0.3
+    #: MKB/CAS/HELA: 8.3/5.0/5.2 loss peaks per spectrum holding 9%/10%/8.5% of the intensity
+    #: (annotated within 0.02 Da); 0.35/0.3 gave 3.8 and 4%.
+    neutral_loss_rate: float = 0.5
+    neutral_loss_ratio: float = 0.45
+    #: a ions (b − CO) per observed b ion: P(a2) and P(a_i, i > 2), intensity ratio to the b ion.
+    #: MKB/CAS/HELA: 1.8/1.3/1.4 a ions per spectrum, 4.3%/4.7%/4.0% of the intensity (0.2 and 0.2% without them).
+    a2_probability: float = 0.9
+    a_probability: float = 0.35
+    a_ratio: float = 0.9
+    #: Internal fragments (b-type, 2–6 residues from interior cleavages; those starting at P
+    #: favoured): Poisson mean per spectrum and intensity vs the median fragment.
+    #: MKB 7.3 per spectrum (6.5% of intensity), CAS 1.7 (2.5%), HELA 2.1 (1.9%); 0.1 without them.
+    internal_mean: float = 4.0
+    internal_ratio: float = 1.0
+    internal_proline_factor: float = 3.0
     #: +1 isotope ratio per Da of fragment mass (13C, ≈ 1/1800 per Da). MKB isotope intensity 11% of total.
     isotope_ratio_per_da: float = 1 / 1800
     #: P(immonium ion per eligible residue) and intensity vs median fragment. CAS 7%, MKB 4%, HELA 3% of intensity.
@@ -123,8 +140,9 @@ class SimulatorConfig:
     precursor_peak_rate: float = 0.5
     precursor_peak_ratio: float = 0.4
     # --- noise --------------------------------------------------------------
-    #: Noise peaks ~ negative binomial, mean and dispersion. Median noise peaks: MKB 44, CAS 34, HELA 50.
-    noise_peaks_mean: float = 52.0
+    #: Noise peaks ~ negative binomial, mean and dispersion. Median noise peaks: MKB 44, CAS 34, HELA 50
+    #: (52 before internal, a and more loss peaks were simulated: unexplained peaks were 48/spectrum vs MKB 39).
+    noise_peaks_mean: float = 44.0
     noise_peaks_dispersion: float = 4.0
     #: (Drawn before the detection floor, which removes the faintest ~15%.)
     #: Noise intensity relative to the median fragment, lognormal; tuned so the b/y share of
@@ -250,6 +268,8 @@ class Simulator:
         return tokens
 
     # --- spectrum ----------------------------------------------------------
+    # long function: one spectrum's random draws in a fixed order; that order defines the stream for a seed,
+    # so it stays in one piece that reads top to bottom.
     def spectrum(self, seed: int, index: int) -> SpectrumRecord:
         c = self.config
         rng = np.random.default_rng([int(seed), int(index)])
@@ -310,8 +330,31 @@ class Simulator:
             mz_parts.append(ion_mz[lossy] - loss_da[lossy] / z)
             intensity_parts.append(ion_intensity[lossy] * c.neutral_loss_ratio
                                    * np.exp(0.5 * rng.standard_normal(int(lossy.sum()))))
+            # a ions of the observed b ions (b − CO), a2 the most common.
+            if z == 1:
+                is_b = ~is_y[observed]
+                numbers = np.where(is_b, np.concatenate([b_number, y_number])[observed], 0)
+                p_a = np.where(numbers == 2, c.a2_probability, c.a_probability) * is_b
+                shown = rng.random(ion_mz.shape[0]) < p_a
+                mz_parts.append(ion_mz[shown] - CO_MASS_DA)
+                intensity_parts.append(ion_intensity[shown] * c.a_ratio * np.exp(0.5 * rng.standard_normal(int(shown.sum()))))
         fragments = np.concatenate(intensity_parts) if intensity_parts else np.empty(0)
         reference = float(np.median(fragments)) if fragments.size else 1.0
+
+        # Internal fragments: residues i..j-1 of the interior (neither terminus), b-type, singly charged.
+        n_internal = int(rng.poisson(c.internal_mean)) if length >= 5 else 0
+        if n_internal:
+            starts = np.arange(1, length - 2)
+            weight = np.where([residues[k][0] == "P" for k in starts], c.internal_proline_factor, 1.0)
+            first = rng.choice(starts, size=n_internal, p=weight / weight.sum())
+            spans = rng.integers(2, 7, size=n_internal)
+            last = np.minimum(first + spans, length - 1)
+            cumulative = np.concatenate([[0.0], np.cumsum(masses)])
+            internal = cumulative[last] - cumulative[first]
+            keep_internal = last - first >= 2
+            mz_parts.append(internal[keep_internal] + PROTON_MASS_DA)
+            intensity_parts.append(reference * c.internal_ratio
+                                   * np.exp(0.8 * rng.standard_normal(int(keep_internal.sum()))))
 
         # Immonium ions of residues that show them.
         immonium = np.unique([self.vocabulary.mass_da(t) for t in residues if t[0] in _IMMONIUM_RESIDUES])

@@ -41,15 +41,19 @@ def fragment_charges(precursor_charge: int) -> tuple[int, ...]:
 
 
 @dataclass
-class Theoretical:
-    """Theoretical peaks of a labelled spectrum. # (n,) each"""
+class AnnotationPeaks:
+    """The annotation candidates of a labelled spectrum, sorted by m/z. # (n,) each"""
 
     mz: np.ndarray
     kind: np.ndarray  # category constants above
     site: np.ndarray  # cleavage site 0..L-2 for b/y (b_i → i-1, y_j → L-1-j), -1 otherwise
 
 
-def theoretical_peaks(peptide: str, precursor_mz: float, precursor_charge: int) -> Theoretical:
+def annotation_peaks(peptide: str, precursor_mz: float, precursor_charge: int) -> AnnotationPeaks:
+    """Every ion an observed peak of this labelled spectrum is annotated with: b/y (charges per
+    `fragment_charges`), their H2O/NH3 losses and 13C isotopes, immonium ions and precursor ions.
+    (The training losses' `renovo.losses.theoretical_peaks` is a different thing: b/y only, from
+    token probabilities.)"""
     masses = residue_masses_da(peptide)  # (L,)
     length = masses.shape[0]
     charges = fragment_charges(precursor_charge)
@@ -80,12 +84,12 @@ def theoretical_peaks(peptide: str, precursor_mz: float, precursor_charge: int) 
     kind_all = np.concatenate(kind)
     site_all = np.concatenate(site)
     order = np.lexsort((kind_all, mz_all))
-    return Theoretical(mz_all[order], kind_all[order], site_all[order])
+    return AnnotationPeaks(mz_all[order], kind_all[order], site_all[order])
 
 
 def annotate(record: SpectrumRecord, tolerance_da: float = TOLERANCE_DA) -> tuple[np.ndarray, np.ndarray]:
     """Per observed peak: category (0 = noise) and b/y cleavage site (-1 if none). # (peaks,) each"""
-    theory = theoretical_peaks(record.peptide, record.precursor_mz, record.precursor_charge)
+    theory = annotation_peaks(record.peptide, record.precursor_mz, record.precursor_charge)
     mz = record.mz
     kinds = np.zeros(mz.shape, dtype=np.int64)
     sites = np.full(mz.shape, -1, dtype=np.int64)
@@ -216,5 +220,6 @@ def format_table(summaries: dict[str, dict]) -> str:
 
 
 def write_json(summaries: dict[str, dict], path) -> None:
-    with open(path, "w") as handle:
-        json.dump(summaries, handle, indent=2)
+    from renovo.files import write_json as write_json_atomic
+
+    write_json_atomic(path, summaries)

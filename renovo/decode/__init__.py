@@ -2,13 +2,4 @@
 from renovo.decode.mass import MassFeasibility
 from renovo.decode.search import Prediction, beam_search, greedy_decode
 
-__all__ = ["MassFeasibility", "Prediction", "beam_search", "greedy_decode", "DecodedValidationMetrics"]
-
-
-def __getattr__(name):
-    # The callback needs lightning; import it only when asked for.
-    if name == "DecodedValidationMetrics":
-        from renovo.decode.callback import DecodedValidationMetrics
-
-        return DecodedValidationMetrics
-    raise AttributeError(f"module 'renovo.decode' has no attribute {name!r}")
+__all__ = ["MassFeasibility", "Prediction", "beam_search", "greedy_decode"]

@@ -11,7 +11,16 @@ from renovo.evaluate.metrics import (
 from renovo.evaluate.report import evaluate_psms, format_table, join_predictions, write_report
 
 __all__ = [
-    "CONFUSION_PAIRS", "PSM", "PeptideMatch", "area_under_curve", "evaluate_peptides", "evaluate_psms",
+    "CONFUSION_PAIRS", "DecodedValidationMetrics", "PSM", "PeptideMatch", "area_under_curve", "evaluate_peptides", "evaluate_psms",
     "format_table", "join_predictions", "match_peptide", "precision_coverage", "read_csv", "read_mztab",
     "read_predictions", "write_csv", "write_mztab", "write_report",
 ]
+
+
+def __getattr__(name):
+    # The callback needs lightning; import it only when asked for.
+    if name == "DecodedValidationMetrics":
+        from renovo.evaluate.callback import DecodedValidationMetrics
+
+        return DecodedValidationMetrics
+    raise AttributeError(f"module 'renovo.evaluate' has no attribute {name!r}")

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlparse
 from renovo.chem import PROTON_MASS_DA, parse_peptide
 from renovo.chem.vocabulary import Vocabulary, default_vocabulary
 from renovo.errors import RenovoError
+from renovo.files import atomic_open, write_text
 
 PSM_COLUMNS = [
     "sequence", "PSM_ID", "accession", "unique", "database", "database_version", "search_engine",
@@ -98,6 +99,7 @@ def _param(cv: str, accession: str, name: str, value: str = "") -> str:
     return f"[{cv}, {accession}, {name}, {value}]"
 
 
+# long function: the mzTab metadata section line by line, then the PSM rows, in the format's own order.
 def write_mztab(
     path: str | Path,
     psms: Iterable[PSM],
@@ -180,14 +182,14 @@ def write_mztab(
         }
         lines.append(["PSM"] + [_value(row[c]) for c in PSM_COLUMNS])
         count += 1
-    Path(path).write_text("\n".join("\t".join(map(str, line)) for line in lines) + "\n", encoding="utf-8")
+    write_text(path, "\n".join("\t".join(map(str, line)) for line in lines) + "\n")
     return count
 
 
 def write_csv(path: str | Path, psms: Iterable[PSM]) -> int:
     """One row per PSM with the CSV_COLUMNS; returns the number of rows."""
     count = 0
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for psm in psms:

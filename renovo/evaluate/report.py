@@ -7,6 +7,7 @@ from typing import Iterable, Mapping, Sequence
 
 from renovo.evaluate.io import PSM
 from renovo.evaluate.metrics import evaluate_peptides
+from renovo.files import write_json
 
 
 def join_predictions(
@@ -87,7 +88,10 @@ def plot_precision_coverage(coverage: Sequence[float], precision: Sequence[float
     axis.grid(alpha=0.3)
     axis.legend(loc="lower left")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    from renovo.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(figure)
 
 
@@ -96,7 +100,7 @@ def write_report(metrics: Mapping, out_dir: str | Path, title: str = "") -> list
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "metrics.json"
-    json_path.write_text(json.dumps(dict(metrics), indent=2) + "\n")
+    write_json(json_path, dict(metrics))
     png_path = out_dir / "precision_coverage.png"
     plot_precision_coverage(metrics.get("coverage", []), metrics.get("precision", []), metrics.get("auc", 0.0), png_path, title)
     return [json_path, png_path]

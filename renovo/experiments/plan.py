@@ -7,7 +7,7 @@ A plan is YAML (shipped ones in ``renovo/configs/plans/``)::
     question: "…"
     configs: [old_losses, gaussian_losses, ce_only]
     comparisons: [[gaussian_losses, old_losses], …]   # (candidate, reference) for the accuracy verdict
-    sanity: false                                     # judge each run by the seed's Phase 1 criteria
+    sanity: false                                     # judge each run by the proposal's Phase 1 criteria
     data: {train: [], val: []}                        # empty = simulated stream + fixed simulated validation
     set: []                                           # config overrides for every run
     sizes:
@@ -41,12 +41,14 @@ from typing import Callable, Sequence
 import yaml
 
 from renovo.errors import RenovoError
+from renovo.experiments.metrics_io import log_tail, run_status
+from renovo.experiments.report import write_report
+from renovo.files import write_json, write_text
 
 PLAN_DIR = Path(__file__).resolve().parents[1] / "configs" / "plans"
 SIZES = ("quick", "cpu", "gpu")
 SIZE_KEYS = {"preset", "max_steps", "seeds", "batch_size", "set", "accelerator", "precision", "description"}
 PLAN_KEYS = {"name", "title", "question", "configs", "comparisons", "sanity", "data", "set", "sizes", "notes"}
-LOG_TAIL_LINES = 40
 
 
 class PlanError(RenovoError):
@@ -203,28 +205,6 @@ def subprocess_launcher(command: list[str], log_path: Path) -> int:
         return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
 
 
-def run_status(run_dir: Path) -> str:
-    """done | failed | partial (a checkpoint to resume from) | pending."""
-    done = run_dir / "done.json"
-    if done.is_file():
-        try:
-            if json.loads(done.read_text()).get("rc") == 0:
-                return "done"
-        except (json.JSONDecodeError, OSError):
-            pass
-    if (run_dir / "failed.json").is_file():
-        return "failed"
-    if (run_dir / "checkpoints" / "last.ckpt").is_file():
-        return "partial"
-    return "pending"
-
-
-def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    if not path.is_file():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
 def _clear_run(run_dir: Path) -> None:
     """Remove a run's outputs (not its log) before a restart from scratch."""
     for name in ("checkpoints", "tensorboard"):
@@ -251,32 +231,67 @@ def execute_run(spec: RunSpec, launcher: Launcher = subprocess_launcher) -> dict
         if rc != 0:  # a truncated or incompatible checkpoint: start over rather than fail forever
             _clear_run(run_dir)
             resumed = False
-            rc = launcher(spec.command, log_path)
+            rc = launcher(spec.command + ["--force"], log_path)
     else:
         _clear_run(run_dir)
-        rc = launcher(spec.command, log_path)
+        # --force: the folder holds this runner's train.log (and a cleared earlier attempt), which a
+        # fresh `renovo train` would otherwise refuse as a non-empty run folder.
+        rc = launcher(spec.command + ["--force"], log_path)
     wall_s = time.perf_counter() - start
     record = {"name": spec.name, "config": spec.config, "seed": spec.seed, "rc": rc, "wall_s": round(wall_s, 2),
               "resumed": resumed, "command": shlex.join(spec.command),
               "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     if rc == 0:
         (run_dir / "failed.json").unlink(missing_ok=True)
-        (run_dir / "done.json").write_text(json.dumps(record, indent=2) + "\n")
+        write_json(run_dir / "done.json", record)
         return {**record, "status": "done", "skipped": False}
     record["log_tail"] = log_tail(log_path)
-    (run_dir / "failed.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_json(run_dir / "failed.json", record)
     return {**record, "status": "failed", "skipped": False}
+
+
+def _same_plan(resolved_path: Path, plan: Plan) -> bool:
+    """Whether ``resolved_path`` (a report folder's plan.resolved.yaml) describes ``plan``'s settings."""
+    try:
+        stored = yaml.safe_load(resolved_path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return False
+    ignore = ("command", "written_at", "runs")
+    mine = yaml.safe_load(yaml.safe_dump(plan.to_dict(), allow_unicode=True))
+    return {k: v for k, v in stored.items() if k not in ignore} == {k: v for k, v in mine.items() if k not in ignore}
+
+
+def check_plan_folder(plan: Plan, out: Path, force: bool = False) -> bool:
+    """Before any work: may ``plan`` write its report into ``out``? True when it continues its own earlier report.
+
+    An empty or missing folder is free. A folder holding this same plan's report
+    (same settings) is continued: finished runs are kept, unfinished ones resumed.
+    Anything else is refused in one line unless ``force``, which restarts every
+    run of the plan from scratch in that folder.
+    """
+    out = Path(out)
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return False
+    if not out.is_dir():
+        raise PlanError(f"report folder {out} is a file")
+    resolved = out / "plan.resolved.yaml"
+    if resolved.is_file() and _same_plan(resolved, plan):
+        return True
+    if not force:
+        what = "another plan's report (different settings)" if resolved.is_file() else "files of something else"
+        raise PlanError(f"report folder {out} already holds {what}; use -f/--force to overwrite it, or another --out")
+    for spec in plan.runs:
+        _clear_run(spec.run_dir)
+    return False
 
 
 def run_plan(plan: Plan, out: Path, *, command_line: str = "", report_only: bool = False,
              launcher: Launcher = subprocess_launcher, say: Callable[[str], None] = print) -> Path:
     """Execute every run of ``plan`` (one at a time) and write the report; the report's path."""
-    from renovo.experiments.report import write_report
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     resolved = {"command": command_line, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **plan.to_dict()}
-    (out / "plan.resolved.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
+    write_text(out / "plan.resolved.yaml", yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
     # Every invocation that ran (or could run) training, so a rebuilt report still names the commands behind it.
     history = out / "commands.log"
     if not report_only and command_line:
@@ -311,6 +326,8 @@ def run_plan_command(args) -> int:
     plan_name = Path(str(args.plan)).stem
     out = Path(args.out) if args.out else Path("experiments") / f"{plan_name}-{size}"
     plan = load_plan(args.plan, size, out, overrides=list(getattr(args, "overrides", []) or []))
+    if not getattr(args, "report_only", False) and check_plan_folder(plan, out, bool(getattr(args, "force", False))):
+        print(f"continuing the plan's earlier report in {out} (finished runs kept, unfinished ones resumed)")
     command_line = "renovo " + shlex.join(sys.argv[1:]) if sys.argv and "experiment" in sys.argv else (
         f"renovo experiment {args.plan} --size {size} --out {out}"
         + "".join(f" --set {shlex.quote(o)}" for o in getattr(args, "overrides", []) or [])

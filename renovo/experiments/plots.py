@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from renovo.experiments.report import read_series
-
 
 def _save(fig, path: Path, dpi: int = 80) -> None:
     """PNG with a 256-colour palette: a third of the size of matplotlib's RGBA for line plots, so a
@@ -25,7 +23,10 @@ def _save(fig, path: Path, dpi: int = 80) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     buffer.seek(0)
-    Image.open(buffer).convert("RGB").quantize(256).save(path, optimize=True)
+    from renovo.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        Image.open(buffer).convert("RGB").quantize(256).save(tmp, format="PNG", optimize=True)
 
 
 def _seed_matrix(series_list: list, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -165,19 +166,18 @@ FIGURES = {
 }
 
 
-def make_figures(plan, out: str | Path) -> dict[str, str]:
-    """Write the PNGs for ``plan``'s finished runs into ``out``; {file name: caption}."""
+def make_figures(plan, runs_by_config: dict[str, list], out: str | Path) -> dict[str, str]:
+    """Write the PNGs into ``out``; {file name: caption}.
+
+    ``runs_by_config``: {config: [one finished run's metric series, {column: (steps, values)}]};
+    ``plan`` gives the titles (name, size).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out = Path(out)
-    runs_by_config: dict[str, list] = {}
-    for spec in plan.runs:
-        path = spec.run_dir / "metrics.csv"
-        if (spec.run_dir / "done.json").is_file() and path.is_file():
-            runs_by_config.setdefault(spec.config, []).append(read_series(path))
     written: dict[str, str] = {}
     if not runs_by_config:
         return written

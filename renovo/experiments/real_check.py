@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
 from renovo.chem import Tokenizer, Vocabulary, parse_peptide, peptide_mass_da
+from renovo.files import write_text
 
-#: Near-isobaric single-residue substitutions (Da differences in DESIGN.md).
+#: Near-isobaric single-residue substitutions (the Da differences in docs/background.md §2).
 SUBSTITUTIONS = {"K": ("Q",), "Q": ("K",), "F": ("M[Oxidation]",), "M[Oxidation]": ("F",)}
 #: Exactly isobaric residue ↔ residue-pair replacements.
 ISOBARIC = {"N": (("G", "G"),), "Q": (("A", "G"), ("G", "A"))}
@@ -150,21 +151,44 @@ def pairwise_auc(true_losses: np.ndarray, decoy_losses: np.ndarray) -> float:
 GRID_MAX_SPECTRA = 50
 
 
+def _file_summary(losses, first, win, per_loss_true, per_loss_decoy, per_kind_rank, n_decoys: int, skips) -> dict:
+    """One file's results: per loss, the spectra it scored, top-1 rate, AUCs, win rates by decoy kind."""
+    return {
+        "spectra_scored": len(first[next(iter(losses))]),
+        "decoys": n_decoys,
+        "skipped": skips.counts if hasattr(skips, "counts") else {},
+        "losses": {
+            name: {
+                "spectra": len(first[name]),
+                "top1_rate": float(np.mean(first[name])) if first[name] else float("nan"),
+                "auc": pairwise_auc(np.array(per_loss_true[name]), np.array(per_loss_decoy[name])),
+                "per_spectrum_auc": float(np.mean(win[name])) if win[name] else float("nan"),
+                "win_rate_by_decoy_kind": {k: float(np.mean(v)) for k, v in per_kind_rank.get(name, {}).items()},
+                "mean_true_loss": float(np.mean(per_loss_true[name])) if per_loss_true[name] else float("nan"),
+            }
+            for name in losses
+        },
+    }
+
+
 def run_real_check(files: Iterable[Path], out_dir: Path, seed: int = 0, max_spectra: int | None = None, progress: bool = True,
-                   grid_max_spectra: int | None = GRID_MAX_SPECTRA) -> dict:
+                   grid_max_spectra: int | None = GRID_MAX_SPECTRA, run_config: Mapping | None = None) -> dict:
     """Score every annotated spectrum in ``files``; write report.md and results.json to ``out_dir``.
 
-    Grid-rendered losses are scored on the first ``grid_max_spectra`` scored spectra of each file
-    (None: all); each loss's statistics are over the spectra it scored.
+    Spectra are preprocessed as training preprocesses them under ``run_config``
+    (default: the shipped default config). Grid-rendered losses are scored on the
+    first ``grid_max_spectra`` scored spectra of each file (None: all); each loss's
+    statistics are over the spectra it scored.
     """
     from tqdm import tqdm
 
     from renovo.data import PreprocessConfig, SkipCounter, preprocess, read_spectra
+    from renovo.train.config import load_config
 
     rng = np.random.default_rng(seed)
     tokenizer = Tokenizer()
     losses = spectrum_losses()
-    config = PreprocessConfig()
+    config = PreprocessConfig.from_config(run_config if run_config is not None else load_config("default"))
     results: dict[str, dict] = {}
     for path in files:
         path = Path(path)
@@ -207,29 +231,15 @@ def run_real_check(files: Iterable[Path], out_dir: Path, seed: int = 0, max_spec
                     per_kind_rank.setdefault(name, {}).setdefault(kind, []).append(
                         1.0 if values[0] < value else (0.5 if values[0] == value else 0.0)
                     )
-        results[path.name] = {
-            "spectra_scored": len(first[next(iter(losses))]),
-            "decoys": n_decoys,
-            "skipped": skips.counts if hasattr(skips, "counts") else {},
-            "losses": {
-                name: {
-                    "spectra": len(first[name]),
-                    "top1_rate": float(np.mean(first[name])) if first[name] else float("nan"),
-                    "auc": pairwise_auc(np.array(per_loss_true[name]), np.array(per_loss_decoy[name])),
-                    "per_spectrum_auc": float(np.mean(win[name])) if win[name] else float("nan"),
-                    "win_rate_by_decoy_kind": {k: float(np.mean(v)) for k, v in per_kind_rank.get(name, {}).items()},
-                    "mean_true_loss": float(np.mean(per_loss_true[name])) if per_loss_true[name] else float("nan"),
-                }
-                for name in losses
-            },
-        }
+        results[path.name] = _file_summary(losses, first, win, per_loss_true, per_loss_decoy, per_kind_rank,
+                                           n_decoys, skips)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    write_text(out_dir / "results.json", json.dumps(results, indent=2, default=str))
     import shlex
     import sys
 
     command = "renovo " + shlex.join(sys.argv[1:]) if "real-check" in sys.argv else None
-    (out_dir / "report.md").write_text(format_report(results, seed, command=command, grid_max_spectra=grid_max_spectra))
+    write_text(out_dir / "report.md", format_report(results, seed, command=command, grid_max_spectra=grid_max_spectra))
     return results
 
 

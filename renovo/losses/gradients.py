@@ -1,7 +1,7 @@
 """Gradient tables of the losses, computed by autograd (what `renovo gradients` prints).
 
 Precursor table: loss value and gradient per Da of the old (log1p ppm) and new
-(scaled L1) precursor losses at several mass errors, for the seed's table.
+(scaled L1) precursor losses at several mass errors, for the proposal's table.
 Spectrum table: |∂loss/∂m/z| on one predicted peak against its distance to the
 one observed peak, for each spectrum loss. Everything is computed in float64;
 the same computation in float32 shows where a gradient underflows to exactly 0.
@@ -20,7 +20,7 @@ from renovo.losses.spectral import GaussianSpectralLoss
 
 @dataclass
 class GradientConfig:
-    peptide_mass_da: float = 1200.0  # the seed's table: 200 Da <-> 167k ppm
+    peptide_mass_da: float = 1200.0  # the proposal's table: 200 Da <-> 167k ppm
     errors_da: tuple[float, ...] = (10.0, 50.0, 100.0, 200.0)
     scale_factor: float = 0.004
     distances_mz: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0)
@@ -236,5 +236,8 @@ def plot(tables: GradientTables, path: Path) -> None:
               xscale="log", yscale="log", title="Spectrum losses, one predicted peak")
     right.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    from renovo.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)

@@ -1,11 +1,12 @@
-"""The seed's old spectrum loss: Huber of each theoretical peak's distance to its nearest observed peak."""
+"""The proposal's old spectrum loss: Huber of each theoretical peak's distance to its nearest observed peak."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from renovo.losses.peaks import _compute_dtype, _no_autocast
+from renovo.losses.peaks import _compute_dtype
 from renovo.losses.spectral import REDUCTIONS, _reduce
+from renovo.numerics import no_autocast
 
 
 class HuberPeakDistanceLoss(nn.Module):
@@ -21,7 +22,7 @@ class HuberPeakDistanceLoss(nn.Module):
             spectra give a finite loss and zero gradient.
 
     Intensities are accepted for a uniform call signature but unused, as in the
-    seed. A spectrum with no predicted peaks (zero-length peptide) has loss 0.
+    proposal. A spectrum with no predicted peaks (zero-length peptide) has loss 0.
     The loss lies in [0, huber(max distance)]: it is unbounded above.
     """
 
@@ -47,7 +48,7 @@ class HuberPeakDistanceLoss(nn.Module):
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
         dtype = _compute_dtype(pred_mz.dtype)
-        with _no_autocast(pred_mz.device):
+        with no_autocast(pred_mz.device):
             pred_mz = pred_mz.to(dtype)  # (batch, P)
             obs_mz = obs_mz.to(dtype)  # (batch, Q)
             pred_mask = pred_mask.bool()

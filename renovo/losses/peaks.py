@@ -9,12 +9,12 @@ float32 otherwise, always with autocast disabled (bf16 spacing at m/z 1000 is
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import NamedTuple, Sequence
 
 import torch
 
-from renovo.losses._constants import H2O_MASS_DA, PROTON_MASS_DA
+from renovo.chem.constants import H2O_MASS_DA, PROTON_MASS_DA
+from renovo.numerics import no_autocast
 
 MASS_MODES = ("expected", "straight_through")
 
@@ -39,13 +39,7 @@ def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-def _no_autocast(device: torch.device):
-    try:
-        return torch.autocast(device_type=device.type, enabled=False)
-    except RuntimeError:  # device type without autocast support
-        return nullcontext()
-
-
+# long function: half of it is the docstring (shapes, mass modes, masking); the body is one vectorised pass.
 def theoretical_fragments(
     token_probs: torch.Tensor,
     residue_masses_da: torch.Tensor,
@@ -97,7 +91,7 @@ def theoretical_fragments(
 
     dtype = _compute_dtype(token_probs.dtype)
     device = token_probs.device
-    with _no_autocast(device):
+    with no_autocast(device):
         probs = token_probs.to(dtype)  # (batch, positions, vocab)
         masses = residue_masses_da.to(device=device, dtype=dtype)  # (vocab,)
         lengths = lengths.to(device=device, dtype=torch.long).clamp(0, positions)  # (batch,)

@@ -19,9 +19,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from renovo.losses._constants import ISOTOPE_SPACING_DA
-from renovo.losses.peaks import _compute_dtype, _no_autocast
+from renovo.chem.constants import ISOTOPE_SPACING_DA
+from renovo.losses.peaks import _compute_dtype
 from renovo.losses.spectral import REDUCTIONS
+from renovo.numerics import no_autocast
 
 
 def _isotope_range(isotope_offsets: int | Sequence[int]) -> tuple[int, int]:
@@ -61,7 +62,7 @@ class _PrecursorLoss(nn.Module):
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
         dtype = _compute_dtype(pred_mass_da.dtype)
-        with _no_autocast(pred_mass_da.device):
+        with no_autocast(pred_mass_da.device):
             pred = pred_mass_da.to(dtype)  # (batch,)
             target = target_mass_da.to(device=pred.device, dtype=dtype)  # (batch,)
             valid = self._valid(target)
@@ -94,7 +95,7 @@ class ScaledL1PrecursorLoss(_PrecursorLoss):
 
 
 class Log1pPPMPrecursorLoss(_PrecursorLoss):
-    """The seed's old loss: log1p(ppm / ppm_scale), ppm = |pred - target| / target · 1e6.
+    """The proposal's old loss: log1p(ppm / ppm_scale), ppm = |pred - target| / target · 1e6.
 
     Its gradient, (1e6 / target / ppm_scale) / (1 + ppm / ppm_scale) per Da,
     falls as the error grows (0.003 per Da at 200 Da on a 1.2 kDa peptide).

@@ -2,8 +2,8 @@
 
 Both spectra are sums of Gaussians: unit height at each predicted fragment m/z,
 and height = intensity at each observed peak. ``render="grid"`` evaluates them
-on the seed's m/z grid (``bin_size``, ``max_mz``) and takes the cosine of the
-two vectors — the seed's formula, kept as the reference. ``render="analytic"``
+on the proposal's m/z grid (``bin_size``, ``max_mz``) and takes the cosine of the
+two vectors — the proposal's formula, kept as the reference. ``render="analytic"``
 (default) takes the cosine of the continuous functions in closed form: the
 inner product of two Gaussians of variances v1 and v2 centred Δ apart is
 N(Δ; 0, v1 + v2) (times the peaks' areas), so
@@ -24,7 +24,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from renovo.losses.peaks import _compute_dtype, _no_autocast
+from renovo.losses.peaks import _compute_dtype
+from renovo.numerics import no_autocast
 
 RENDERS = ("analytic", "grid")
 REDUCTIONS = ("mean", "sum", "none")
@@ -126,7 +127,7 @@ class GaussianSpectralLoss(nn.Module):
         bin_size: grid spacing in m/z (``render="grid"`` only).
         max_mz: grid end in m/z (``render="grid"`` only); the grid is
             ``arange(0, max_mz, bin_size)``.
-        render: ``"analytic"`` (closed form, default) or ``"grid"`` (the seed's).
+        render: ``"analytic"`` (closed form, default) or ``"grid"`` (the proposal's).
         sigma_weights: weights of the widths; normalised to sum to 1 (default
             equal), so the loss stays in [0, 1].
         variance_aware: widen each predicted peak by its mass variance: a peak
@@ -194,7 +195,7 @@ class GaussianSpectralLoss(nn.Module):
         if self.variance_aware and pred_variance is None:
             raise ValueError("variance_aware=True needs pred_variance (batch, peaks) in (m/z)^2")
         dtype = _compute_dtype(pred_mz.dtype)
-        with _no_autocast(pred_mz.device):
+        with no_autocast(pred_mz.device):
             pred_mz = pred_mz.to(dtype)  # (batch, P)
             obs_mz = obs_mz.to(dtype)  # (batch, Q)
             zero = torch.zeros((), dtype=dtype, device=pred_mz.device)
@@ -227,7 +228,7 @@ class GaussianSpectralLoss(nn.Module):
         return _safe_cosine(dot, pp, oo)
 
     def _cosine_grid(self, pred_mz, a, obs_mz, b, sigma, extra_var):
-        # The seed's rendering: both spectra materialised on the m/z grid.
+        # The proposal's rendering: both spectra materialised on the m/z grid.
         grid = torch.arange(0.0, self.max_mz, self.bin_size, dtype=pred_mz.dtype, device=pred_mz.device)  # (bins,)
         base = sigma * sigma
         if extra_var is None:

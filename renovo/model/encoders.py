@@ -8,18 +8,11 @@ already blur the finest features; bf16 would be useless (4 Da spacing at 1000).
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
 
 import torch
 from torch import nn
 
-
-def no_autocast(device: torch.device):
-    """Disable autocast on ``device`` (mass arithmetic must not run in bf16/fp16)."""
-    try:
-        return torch.autocast(device_type=device.type, enabled=False)
-    except RuntimeError:  # device type without autocast support
-        return nullcontext()
+from renovo.numerics import no_autocast
 
 
 class SinusoidalMassEncoder(nn.Module):

@@ -17,11 +17,17 @@ measured precursor picked ``k`` isotope peaks high (M − k·1.00336 Da,
 ``isotope_offsets``), keeping the best-supported offset.
 
 The evidence for one ion is the observed intensity near it, with the same
-Gaussian kernel as the analytic spectral loss: Σ_j I_j · exp(−Δ_j² / (4σ²)),
-σ a width in Da or in ppm of the ion's m/z. An ion exactly on a peak scores
-the peak's intensity, an ion with no peak within reach scores 0. It is
+Gaussian kernel as the analytic spectral loss: E = Σ_j I_j · exp(−Δ_j² / (4σ²)),
+σ a width in Da or in ppm of the ion's m/z. An ion exactly on a peak gets
+the peak's intensity (the kernel's maximum is 1), an ion with no peak within
+reach gets 0. The feature the model reads is E relative to the spectrum's
+base peak on a log scale, log1p(E / (0.01·base)) / log1p(100): 0 stays 0, the
+base peak gives 1, and a peak at 1% of the base still gives 0.15 — raw
+intensities span three orders of magnitude and a linear map would hear only
+the largest. It is
 computed in closed form against the peak list (no m/z grid), in float64 with
-autocast off: only the peaks within 8σ of each ion are visited (found by
+autocast off (the kernel of the m/z differences in float32): only the peaks within 6σ
+of each ion are visited (found by
 binary search), so the cost is batch × positions × vocabulary × ions × a few
 peaks, not × the whole spectrum.
 
@@ -37,16 +43,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Sequence
 
 import torch
 from torch import nn
 
 from renovo.chem import CO_MASS_DA, H2O_MASS_DA, ISOTOPE_SPACING_DA, NH3_MASS_DA, PROTON_MASS_DA, Tokenizer
-from renovo.model.encoders import no_autocast
+from renovo.numerics import no_autocast
 
-# exp(-Δ²/(4σ²)) < 1e-7 beyond 8σ: those peaks are not visited.
-_REACH_SIGMAS = 8.0
+# exp(-Δ²/(4σ²)) < 1.3e-4 beyond 6σ: those peaks are not visited.
+_REACH_SIGMAS = 6.0
+# Evidence is reported as log1p(E / (floor · base peak)) / log1p(1 / floor).
+_RELATIVE_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
@@ -140,43 +147,49 @@ class IonEvidence(nn.Module):
         """Teacher forcing: prefix mass before each position of ``tokens`` (B, T). # (B, T) float64"""
         return prefix_masses_da(tokens, self.token_mass_da(tokens.device))
 
-    def _ion_mz(self, prefix_mass_da, precursor_mass_da, precursor_charge):
-        """m/z of every looked-up ion: (B, T, V, charges, kinds, offsets) float64, and validity (same shape)."""
+    def _ions(self, prefix_mass_da, precursor_mass_da, precursor_charge):
+        """m/z of the looked-up ions of the cleaving candidates (V' of them), in two groups.
+
+        Returns (near (B, T, V', Z, kn), far (B, T, V', Z, kf, K), validity of each, kind
+        order): decoded-side ions do not depend on the precursor (no isotope axis K);
+        complementary ions have one entry per isotope offset. ``order`` maps the
+        channel layout [near, far, (a), (near−H2O, near−NH3, far−H2O, far−NH3)] to
+        positions in cat([near kinds, far kinds]).
+        """
         c = self.config
         device = prefix_mass_da.device
         f64 = torch.float64
-        residue = self.token_mass_da(device)  # (V,)
-        near = prefix_mass_da[:, :, None] + residue[None, None, :]  # (B, T, V) residues on the decoded side
-        total = precursor_mass_da.to(f64)[:, None, None, None]  # (B, 1, 1, 1)
+        cleaving = torch.tensor(self.cleaves, device=device)
+        residue = self.token_mass_da(device)[cleaving]  # (V',)
+        decoded = prefix_mass_da[:, :, None] + residue[None, None, :]  # (B, T, V') residues on the decoded side
+        total = precursor_mass_da.to(device=device, dtype=f64)[:, None, None, None]  # (B, 1, 1, 1)
         offsets = torch.tensor(c.isotope_offsets, dtype=f64, device=device) * ISOTOPE_SPACING_DA  # (K,)
-        # Neutral masses (without charge protons) of the decoded-side ion and the complement, per offset.
+        # Neutral masses (without charge protons): the decoded-side ion and its complement per offset.
         if self.reverse:  # decoded side = C-terminal: y ion; complement = b ion
-            near_ion = near + H2O_MASS_DA  # (B, T, V)
-            far_ion = total - offsets - H2O_MASS_DA - near[..., None]  # (B, T, V, K)
-            b_ion, b_is_far = far_ion, True
+            near, far = [decoded + H2O_MASS_DA], [total - offsets - H2O_MASS_DA - decoded[..., None]]
         else:  # decoded side = N-terminal: b ion; complement = y ion
-            near_ion = near
-            far_ion = total - offsets - near[..., None]
-            b_ion, b_is_far = near, False
-        k = len(c.isotope_offsets)
-        kinds = [near_ion[..., None].expand(*near_ion.shape, k), far_ion]
-        if c.a_ions:
-            a_ion = b_ion - CO_MASS_DA
-            kinds.append(a_ion if b_is_far else a_ion[..., None].expand(*a_ion.shape, k))
+            near, far = [decoded], [total - offsets - decoded[..., None]]
+        kinds = [("near", 0), ("far", 0)]
+        if c.a_ions:  # a = b − CO, on whichever side the b ion is
+            side = far if self.reverse else near
+            side.append(side[0] - CO_MASS_DA)
+            kinds.append(("far" if self.reverse else "near", len(side) - 1))
         if c.neutral_losses:
-            for ion in kinds[:2]:
-                kinds += [ion - H2O_MASS_DA, ion - NH3_MASS_DA]
-        neutral = torch.stack(kinds, dim=-2)  # (B, T, V, kinds, K)
+            for name, side in (("near", near), ("far", far)):
+                base = side[0]
+                side += [base - H2O_MASS_DA, base - NH3_MASS_DA]
+                kinds += [(name, len(side) - 2), (name, len(side) - 1)]
         charges = torch.tensor(c.charges, dtype=f64, device=device)  # (Z,)
-        mz = (neutral[:, :, :, None] + charges[:, None, None] * PROTON_MASS_DA) / charges[:, None, None]  # (B,T,V,Z,kinds,K)
-        valid = torch.tensor(self.cleaves, device=device)[None, None, :, None, None, None]  # (1,1,V,1,1,1)
-        charge_ok = precursor_charge.to(device)[:, None].long() > torch.tensor(c.charges, device=device)[None, :]
-        charge_ok = charge_ok | (torch.tensor(c.charges, device=device) == 1)[None, :]  # (B, Z) z=1 always
-        valid = valid & charge_ok[:, None, None, :, None, None]
-        valid = valid & torch.isfinite(mz) & (mz > 0)
-        return mz, valid
+        near_mz = (torch.stack(near, -1)[:, :, :, None] + charges[:, None] * PROTON_MASS_DA) / charges[:, None]
+        far_mz = (torch.stack(far, -2)[:, :, :, None] + charges[:, None, None] * PROTON_MASS_DA) / charges[:, None, None]
+        # Fragment charge z > 1 only when the precursor carries more than z charges.
+        charge_ok = (precursor_charge.to(device)[:, None].long() > charges.long()[None, :]) | (charges == 1)[None, :]
+        near_ok = charge_ok[:, None, None, :, None] & torch.isfinite(near_mz) & (near_mz > 0)
+        far_ok = charge_ok[:, None, None, :, None, None] & torch.isfinite(far_mz) & (far_mz > 0)
+        order = [index if name == "near" else len(near) + index for name, index in kinds]
+        return near_mz, far_mz, near_ok, far_ok, order
 
-    def forward(
+    def intensity(
         self,
         prefix_mass_da: torch.Tensor,
         precursor_mass_da: torch.Tensor,
@@ -185,44 +198,61 @@ class IonEvidence(nn.Module):
         intensity: torch.Tensor,
         peak_mask: torch.Tensor,
     ) -> torch.Tensor:
-        """Features (B, T, V, channels) float32.
+        """Observed intensity E at each looked-up ion: (B, T, V, channels) float64.
 
         prefix_mass_da (B, T) Da; precursor_mass_da (B,) Da (NaN = unknown: the
         complementary channels are 0); precursor_charge (B,); mz (B, P) m/z,
         intensity (B, P), peak_mask (B, P) bool True = real peak.
         """
         with no_autocast(prefix_mass_da.device):
-            return self._features(prefix_mass_da.to(torch.float64), precursor_mass_da, precursor_charge,
-                                  mz.to(torch.float64), intensity.to(torch.float64), peak_mask.bool())
+            return self._intensity(prefix_mass_da.to(torch.float64), precursor_mass_da, precursor_charge,
+                                   mz.to(torch.float64), intensity.to(torch.float64), peak_mask.bool())
 
-    def _features(self, prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask):
+    def forward(self, prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask) -> torch.Tensor:
+        """The features the model reads (B, T, V, channels) float32: E relative to the base peak, log scale."""
+        with no_autocast(prefix_mass_da.device):
+            evidence = self.intensity(prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask)
+            weights = torch.where(peak_mask.bool(), intensity.to(torch.float64), torch.zeros((), dtype=torch.float64,
+                                                                                           device=intensity.device))
+            base = weights.amax(dim=1).clamp_min(1e-12) if weights.shape[1] else torch.ones(weights.shape[0], dtype=torch.float64, device=weights.device)
+            relative = evidence / (_RELATIVE_FLOOR * base[:, None, None, None])
+            return (torch.log1p(relative) / math.log1p(1.0 / _RELATIVE_FLOOR)).float()
+
+    def _intensity(self, prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask):
         c = self.config
         batch, steps = prefix_mass_da.shape
-        vocab = len(self.token_masses_da)
-        ion_mz, valid = self._ion_mz(prefix_mass_da, precursor_mass_da, precursor_charge)  # (B,T,V,Z,kinds,K)
-        shape = ion_mz.shape
-        flat_mz = torch.where(valid, ion_mz, torch.full((), -1e9, dtype=ion_mz.dtype, device=ion_mz.device))
-        flat_mz = flat_mz.reshape(batch, -1)  # (B, N)
+        near_mz, far_mz, near_ok, far_ok, order = self._ions(prefix_mass_da, precursor_mass_da, precursor_charge)
+        far_ok_any = far_ok.any(-1)  # (B, T, V', Z, kf) some offset valid
+        far_shape = far_mz.shape
+        # Invalid ions sit far below every peak: no window, no evidence.
+        parked = torch.full((), -1e9, dtype=near_mz.dtype, device=near_mz.device)
+        flat_mz = torch.cat([torch.where(near_ok, near_mz, parked).reshape(batch, -1),
+                             torch.where(far_ok, far_mz, parked).reshape(batch, -1)], dim=1)  # (B, N)
+        n_near = near_mz[0].numel() if batch else 0
         # Padded peaks go far above any ion and carry no intensity.
         peaks = torch.where(peak_mask, mz, torch.full((), 1e12, dtype=mz.dtype, device=mz.device))  # (B, P)
         weights = torch.where(peak_mask, intensity, torch.zeros((), dtype=intensity.dtype, device=intensity.device))
-        peaks, order = torch.sort(peaks, dim=1)
-        weights = weights.gather(1, order)
+        peaks, order_peaks = torch.sort(peaks, dim=1)
+        weights = weights.gather(1, order_peaks)
         channels = []
         sigmas = [(w, False) for w in c.widths_da] + [(w, True) for w in c.widths_ppm]
         for width, is_ppm in sigmas:
             # Invalid ions sit at -1e9 m/z; clamping keeps their ppm width (and reach) small.
             sigma = flat_mz.clamp_min(1.0) * (width * 1e-6) if is_ppm else torch.full_like(flat_mz, width)  # (B, N)
             evidence = _kernel_sum(flat_mz, sigma, peaks, weights)  # (B, N)
-            channels.append(evidence.view(shape))
-        evidence = torch.stack(channels, dim=3)  # (B, T, V, W, Z, kinds, K)
-        evidence = torch.where(valid.unsqueeze(3), evidence, torch.zeros((), dtype=evidence.dtype, device=evidence.device))
-        evidence = evidence.amax(dim=-1)  # best isotope offset, (B, T, V, W, Z, kinds)
-        return evidence.reshape(batch, steps, vocab, -1).float()
+            near_e = evidence[:, :n_near].view(near_mz.shape)  # (B, T, V', Z, kn)
+            far_e = evidence[:, n_near:].view(far_shape).amax(-1)  # best isotope offset, (B, T, V', Z, kf)
+            both = torch.cat([near_e.where(near_ok, torch.zeros_like(near_e)),
+                              far_e.where(far_ok_any, torch.zeros_like(far_e))], dim=-1)
+            channels.append(both[..., order])  # (B, T, V', Z, kinds)
+        evidence = torch.stack(channels, dim=3).reshape(batch, steps, near_mz.shape[2], -1)  # (B, T, V', C)
+        full = evidence.new_zeros(batch, steps, len(self.token_masses_da), evidence.shape[-1])  # (B, T, V, C)
+        full[:, :, torch.tensor(self.cleaves, device=full.device)] = evidence
+        return full
 
 
 def _kernel_sum(ion_mz: torch.Tensor, sigma: torch.Tensor, peaks: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Σ_j w_j exp(−(ion − peak_j)² / (4σ²)) over peaks within 8σ; (B, N).
+    """Σ_j w_j exp(−(ion − peak_j)² / (4σ²)) over peaks within 6σ; (B, N).
 
     ion_mz, sigma (B, N); peaks (B, P) sorted ascending, weights (B, P).
     """
@@ -241,9 +271,12 @@ def _kernel_sum(ion_mz: torch.Tensor, sigma: torch.Tensor, peaks: torch.Tensor, 
     index = index.clamp_max(p - 1).view(batch, n * width)
     near_mz = peaks.gather(1, index).view(batch, n, width)
     near_w = weights.gather(1, index).view(batch, n, width)
-    delta2 = (ion_mz.unsqueeze(-1) - near_mz).square()
-    kernel = torch.exp(-delta2 / (4.0 * sigma.unsqueeze(-1).square()))
-    return torch.where(inside, kernel * near_w, torch.zeros((), dtype=near_w.dtype, device=near_w.device)).sum(-1)
+    # Differences in float64 (m/z to 1e-6 Da); the kernel itself in float32, which is exact enough
+    # for a weight and twice as fast.
+    scaled = ((ion_mz.unsqueeze(-1) - near_mz) / (2.0 * sigma.unsqueeze(-1))).float()
+    kernel = torch.exp(-scaled.square())
+    kernel = torch.where(inside, kernel * near_w.float(), torch.zeros((), dtype=kernel.dtype, device=kernel.device))
+    return kernel.sum(-1).to(ion_mz.dtype)
 
 
 __all__ = ["IonEvidence", "IonEvidenceConfig", "prefix_masses_da"]

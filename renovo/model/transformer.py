@@ -39,6 +39,28 @@ from renovo.model.presets import ModelConfig
 EVIDENCE_INTO = ("logits", "input", "both")
 
 
+class EvidenceScore(nn.Module):
+    """Learned score per candidate from its evidence channels (…, C) -> (…, 1).
+
+    Starts as a physics prior, not from zero: a linear term with every channel
+    weighted +1 (more observed intensity at a candidate's ions, higher logit),
+    so a fresh model already prefers supported residues, plus a small MLP,
+    zero at initialisation, that learns interactions between channels.
+    """
+
+    def __init__(self, channels: int, hidden: int = 32):
+        super().__init__()
+        self.linear = nn.Linear(channels, 1)
+        nn.init.constant_(self.linear.weight, 1.0)
+        nn.init.zeros_(self.linear.bias)
+        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        nn.init.zeros_(self.mlp[2].weight)
+        nn.init.zeros_(self.mlp[2].bias)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(features) + self.mlp(features)
+
+
 class SpectrumTransformer(nn.Module):
     """Implements the SequenceModel protocol (:mod:`renovo.model.interfaces`)."""
 
@@ -74,8 +96,7 @@ class SpectrumTransformer(nn.Module):
             self.ion_evidence = IonEvidence(tokenizer, IonEvidenceConfig.from_dict(settings))
             channels = self.ion_evidence.n_channels
             if self.evidence_into in ("logits", "both"):
-                hidden = 32
-                self.evidence_to_logit = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+                self.evidence_to_logit = EvidenceScore(channels)
             if self.evidence_into in ("input", "both"):
                 self.evidence_to_input = nn.Linear(vocab * channels, d)
 

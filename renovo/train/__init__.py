@@ -1,4 +1,5 @@
-"""Training: configs + curriculum, objective, Lightning module, data module, monitors, checkpoints.
+"""Training: configs + curriculum, objective, one training step, Lightning module, data module,
+monitors, checkpoints, the metrics.csv reader.
 
 Names are imported on first use, so that ``renovo.train.config`` (and the CLI's
 ``--help``) does not load torch and Lightning.
@@ -17,7 +18,11 @@ _EXPORTS = {
     "GradientFlowMonitor": "monitors", "NaNGuard": "monitors", "NonFiniteLossError": "monitors",
     "SpeedMonitor": "monitors",
     "build_trainer": "trainer", "checkpoint_config": "trainer", "load_model": "trainer", "train": "trainer",
-    "sanity_report": "sanity",
+    "read_metrics": "metrics_log", "read_series": "metrics_log",
+    "training_step": "step", "optimizer_step": "step",
+    "RenovoDataModule": "data", "collator_from_config": "data", "simulator_config": "data",
+    "simulator_from_config": "data", "to_device": "data",
+    "tokenizer_from_config": "module", "build_model_from_config": "module",
 }
 
 __all__ = sorted(_EXPORTS)

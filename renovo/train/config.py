@@ -155,7 +155,46 @@ def validate_config(config: Mapping) -> dict:
 
 
 def save_config(config: Mapping, path: str | Path) -> Path:
+    from renovo.files import write_text
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=None))
+    write_text(path, yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=None))
     return path
+
+
+#: Keys a resumed run may change. They are applied from the resumed step and logged
+#: (RUN/resume.log): the step budget, the learning rate (the schedule keeps its shape, scaled
+#: to the new peak), the batch size, and how the run is executed and logged. Any other change
+#: (model shape, vocabulary, losses, curriculum, data, seed) would make the checkpoint mean
+#: something else, and is refused naming the key.
+RESUMABLE_KEYS = (
+    "trainer.max_steps", "optim.lr", "data.batch_size",
+    "data.val_batch_size", "data.num_workers", "trainer.val_every_n_steps", "trainer.checkpoint_every_n_steps",
+    "trainer.log_every_n_steps", "trainer.accelerator", "trainer.devices", "trainer.strategy", "trainer.precision",
+    "trainer.max_time", "trainer.out", "trainer.progress_bar", "monitors.nan_guard_max_consecutive",
+    "monitors.gradient_flow_every_n_steps",
+)
+
+
+def config_changes(old: Mapping, new: Mapping, where: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, old value, new value) for every leaf that differs between two resolved configs."""
+    changes = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key), new.get(key)
+        path = f"{where}{key}"
+        if isinstance(a, Mapping) and isinstance(b, Mapping) and path not in FREE_FORM:
+            changes.extend(config_changes(a, b, f"{path}."))
+        elif a != b:
+            changes.append((path, a, b))
+    return changes
+
+
+def check_resume_changes(old: Mapping, new: Mapping) -> list[tuple[str, Any, Any]]:
+    """The changes of a resume (see `RESUMABLE_KEYS`); `ConfigError` naming the first key that may not change."""
+    changes = config_changes(old, new)
+    for key, a, b in changes:
+        if key not in RESUMABLE_KEYS:
+            raise ConfigError(f"cannot change {key} on --resume ({a!r} in the checkpoint, {b!r} now): the checkpoint "
+                              f"was trained with it; start a new run instead (resumable: max_steps, optim.lr, "
+                              f"data.batch_size and how the run executes)")
+    return changes

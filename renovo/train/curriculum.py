@@ -4,8 +4,8 @@ A stage table, each stage ``{start, spectrum, precursor}``; a stage lasts until
 the next one starts, the last until ``reference_steps``. A weight is a number
 or ``[a, b]``, ramped linearly from a at the stage's start to b at its end.
 With ``scale_to_max_steps`` the boundaries, defined on ``reference_steps``, are
-multiplied by ``max_steps / reference_steps``: the seed's 100k-step table then
-fits a 5,000-step run (DESIGN.md §7 — unscaled, stage 1 alone lasts 10k steps
+multiplied by ``max_steps / reference_steps``: the proposal's 100k-step table then
+fits a 5,000-step run (docs/background.md §7 — unscaled, stage 1 alone lasts 10k steps
 and a 5k run never turns the physics losses on).
 """
 from __future__ import annotations

@@ -23,6 +23,7 @@ from renovo.chem.vocabulary import Vocabulary
 from renovo.model import ModelConfig, build_model, model_config
 from renovo.train.curriculum import Curriculum
 from renovo.train.objective import COMPONENTS, Objective, token_accuracy
+from renovo.train.step import training_step
 
 MODEL_KEYS = ("d_model", "n_encoder_layers", "n_decoder_layers", "n_heads", "dim_feedforward", "dropout",
               "max_charge", "norm_first", "ion_evidence")
@@ -130,8 +131,7 @@ class RenovoModule(L.LightningModule):
     def training_step(self, batch: Mapping, batch_idx: int) -> torch.Tensor:
         weights = self.weights_now()
         self.track_gradient_flow = self.gradient_flow_due()
-        logits = self.model(batch)  # (B, T, vocab)
-        out = self.objective(logits, batch, weights)
+        logits, out = training_step(self.model, self.objective, batch, weights)  # logits (B, T, vocab)
         self.last_components = out
         self.last_batch = batch if self.track_gradient_flow else None
         self.last_weights = weights
@@ -150,8 +150,7 @@ class RenovoModule(L.LightningModule):
 
     def validation_step(self, batch: Mapping, batch_idx: int) -> None:
         weights = self.weights_now()
-        logits = self.model(batch)
-        out = self.objective(logits, batch, weights)
+        logits, out = training_step(self.model, self.objective, batch, weights)
         size = batch["tokens"].shape[0]
         tokens = batch["tokens"]
         real = tokens != Tokenizer.PAD
@@ -177,6 +176,20 @@ class RenovoModule(L.LightningModule):
         self.clip_gradients(optimizer, gradient_clip_val=gradient_clip_val, gradient_clip_algorithm=gradient_clip_algorithm)
         # Measured, not inferred: the norm the optimizer actually sees.
         self.log("grad/total_norm_post_clip", grad_norm(self.parameters()), on_step=True, on_epoch=False)
+
+    def on_train_start(self) -> None:
+        # On --resume Lightning restores the checkpoint's optimizer and schedule, learning rate
+        # included; optim.lr of this run's config (changed for the resume, and logged) must win.
+        # The schedule keeps its shape: lr = optim.lr · factor(step), factor from this config.
+        lr = float(self.config["optim"]["lr"])
+        for scheduler_config in self.trainer.lr_scheduler_configs:
+            scheduler = scheduler_config.scheduler
+            if not hasattr(scheduler, "lr_lambdas") or all(base == lr for base in scheduler.base_lrs):
+                continue
+            scheduler.base_lrs = [lr] * len(scheduler.base_lrs)
+            for group, factor in zip(scheduler.optimizer.param_groups, scheduler.lr_lambdas):
+                group["initial_lr"] = lr
+                group["lr"] = lr * factor(scheduler.last_epoch)
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
         # Dropout (and anything else random in a step) draws from generators

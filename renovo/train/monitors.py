@@ -8,6 +8,7 @@
   calls: its norm, its norm times the component's weight, its cosine with the
   cross-entropy gradient.
 - `SpeedMonitor`: steps/s, spectra/s, peak RSS, CUDA max allocated.
+- `DivergenceMonitor`: warns once when the training cross-entropy diverges.
 
 Column names are documented in docs/training.md.
 """
@@ -39,7 +40,17 @@ class NaNGuard(L.Callback):
         self.last_bad: list[str] = []
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
-        bad = [name for name, value in pl_module.last_components.items() if not bool(torch.isfinite(value).all())]
+        nonfinite = [name for name, value in pl_module.last_components.items() if not bool(torch.isfinite(value).all())]
+        # A component with weight 0 is computed only to be logged (loss.compute_zero_weight): it is
+        # not in the total and puts no gradient on the model, so a non-finite value is warned about
+        # and logged, never a reason to skip the step or stop the run.
+        w_spec, w_prec = pl_module.last_weights
+        unweighted = {"spectrum": w_spec == 0, "precursor": w_prec == 0}
+        bad = [name for name in nonfinite if not unweighted.get(name, False)]
+        ignored = [name for name in nonfinite if unweighted.get(name, False)]
+        if ignored:
+            rank_zero_warn(f"step {trainer.global_step}: non-finite {', '.join(ignored)} loss with weight 0 "
+                           f"(logged only; the step goes ahead)")
         norm = grad_norm(pl_module.parameters())
         if not math.isfinite(norm):
             bad.append("gradient")
@@ -51,7 +62,7 @@ class NaNGuard(L.Callback):
         if not skip:
             self.consecutive = 0
             pl_module.log("nan_guard/skipped", 0.0, on_step=True, on_epoch=False)
-            self._log_components(pl_module, [])
+            self._log_components(pl_module, [], ignored)
             return
         for p in pl_module.parameters():
             p.grad = None  # AdamW leaves parameters without a gradient untouched (no decay, no moment update)
@@ -59,7 +70,7 @@ class NaNGuard(L.Callback):
         self.skipped_total += 1
         self.last_bad = bad or ["another rank"]
         pl_module.log("nan_guard/skipped", 1.0, on_step=True, on_epoch=False)
-        self._log_components(pl_module, bad)
+        self._log_components(pl_module, bad, ignored)
         rank_zero_warn(
             f"step {trainer.global_step}: non-finite {', '.join(self.last_bad)}; optimizer step skipped "
             f"({self.consecutive} in a row)"
@@ -67,15 +78,28 @@ class NaNGuard(L.Callback):
         if self.consecutive >= self.max_consecutive:
             raise NonFiniteLossError(
                 f"{self.consecutive} consecutive steps had non-finite values (last: {', '.join(self.last_bad)}) "
-                f"at step {trainer.global_step}; stopped. Lower optim.lr or the physics weights, or resume from "
-                f"the last checkpoint."
+                f"at step {trainer.global_step}; stopped. Lower optim.lr or the physics weights"
+                f"{self._resume_advice(trainer)}."
             )
 
     @staticmethod
-    def _log_components(pl_module, bad: list[str]) -> None:
+    def _resume_advice(trainer) -> str:
+        """Where to resume from, naming a checkpoint only if one was written."""
+        from pathlib import Path
+
+        candidates = [getattr(c, "last_model_path", "") for c in trainer.checkpoint_callbacks]
+        candidates.append(str(Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"))
+        for last in candidates:
+            if last and Path(last).is_file():
+                return f", then resume from {last}"
+        return " (no checkpoint was written before the stop, so there is nothing to resume: start a new run)"
+
+    @staticmethod
+    def _log_components(pl_module, bad: list[str], ignored: list[str] = ()) -> None:
         # Logged every step (0 or 1): Lightning repeats a hook's last value on later rows otherwise.
         for name in ("ce", "spectrum", "precursor", "total", "gradient"):
-            pl_module.log(f"nan_guard/nonfinite_{name}", float(name in bad), on_step=True, on_epoch=False)
+            pl_module.log(f"nan_guard/nonfinite_{name}", float(name in bad or name in ignored),
+                          on_step=True, on_epoch=False)
 
     def state_dict(self) -> dict:
         return {"consecutive": self.consecutive, "skipped_total": self.skipped_total}
@@ -165,3 +189,49 @@ def peak_rss_mb() -> float:
     """Peak resident memory of this process, MiB."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+class DivergenceMonitor(L.Callback):
+    """Warns (once) when the training cross-entropy diverges, e.g. from a far too high learning rate.
+
+    The smoothed CE (mean of the last ``window`` steps, from ``min_steps``
+    steps on) is compared with a reference: the run's first CE (the untrained
+    model's loss, which training only ever goes below) or the lowest
+    full-window mean since, whichever is lower. Rising above ``factor`` times
+    it, and by more than ``min_rise`` nats (so a near-zero CE wiggling is not
+    divergence), is divergence. Logged every step as ``monitor/diverged`` (0 or 1).
+    """
+
+    def __init__(self, window: int = 20, factor: float = 2.0, min_rise: float = 1.0, min_steps: int = 5):
+        self.window = int(window)
+        self.factor = float(factor)
+        self.min_rise = float(min_rise)
+        self.min_steps = max(1, min(int(min_steps), self.window))
+        self.recent: deque[float] = deque(maxlen=self.window)
+        self.best = math.inf
+        self.warned = False
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        ce = pl_module.last_components.get("ce")
+        if ce is None:
+            return
+        value = float(ce.detach())
+        diverged = False
+        if math.isfinite(value):
+            if not self.recent and self.best == math.inf:
+                self.best = value  # the first CE: the reference before any full window
+            self.recent.append(value)
+        if len(self.recent) >= self.min_steps:
+            smoothed = sum(self.recent) / len(self.recent)
+            if len(self.recent) == self.window:
+                self.best = min(self.best, smoothed)
+            diverged = smoothed > self.factor * self.best and smoothed - self.best > self.min_rise
+        pl_module.log("monitor/diverged", float(diverged), on_step=True, on_epoch=False)
+        if diverged and not self.warned:
+            self.warned = True
+            lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else float("nan")
+            rank_zero_warn(
+                f"step {trainer.global_step}: training loss is diverging (cross-entropy, mean of the last "
+                f"{self.window} steps, {smoothed:.3g} against a best of {self.best:.3g}); learning rate now "
+                f"{lr:.3g} — lower optim.lr"
+            )

@@ -18,19 +18,9 @@ from torch.nn import functional as F
 
 from renovo.chem import Tokenizer
 from renovo.errors import RenovoError
-from renovo.losses import (
-    ExpectedSquaredPrecursorLoss,
-    GaussianSpectralLoss,
-    HuberPeakDistanceLoss,
-    Log1pPPMPrecursorLoss,
-    ScaledL1PrecursorLoss,
-    theoretical_fragments,
-)
-from renovo.model.encoders import no_autocast
+from renovo.losses import build_precursor_loss, build_spectrum_loss, theoretical_fragments
+from renovo.numerics import no_autocast
 
-SPECTRUM_TYPES = ("gaussian", "huber", "none")
-PRECURSOR_TYPES = ("scaled_l1", "log1p", "expected_squared", "none")
-PRECURSOR_TARGETS = ("label", "measured")
 COMPONENTS = ("ce", "spectrum", "precursor")
 
 
@@ -60,37 +50,13 @@ class Objective(nn.Module):
             _choice(loss_config["physics_dtype"], ("float64", "float32"), "loss.physics_dtype")
         ]
         spec = loss_config["spectrum"]
-        prec = loss_config["precursor"]
-        self.spectrum_type = _choice(spec["type"], SPECTRUM_TYPES, "loss.spectrum.type")
-        self.precursor_type = _choice(prec["type"], PRECURSOR_TYPES, "loss.precursor.type")
         self.mass_mode = _choice(spec["mass_mode"], ("expected", "straight_through"), "loss.spectrum.mass_mode")
         self.charges = tuple(int(z) for z in spec["charges"])
-        self.variance_aware = bool(spec["variance_aware"]) and self.spectrum_type == "gaussian"
-        self.precursor_target = _choice(prec["target"], PRECURSOR_TARGETS, "loss.precursor.target")
-
-        if self.spectrum_type == "gaussian":
-            try:
-                self.spectrum_loss = GaussianSpectralLoss(
-                    sigma=spec["sigma"], bin_size=spec["bin_size"], max_mz=spec["max_mz"], render=spec["render"],
-                    sigma_weights=spec["sigma_weights"], variance_aware=self.variance_aware,
-                )
-            except ValueError as error:
-                raise RenovoError(f"config loss.spectrum: {error}") from None
-        elif self.spectrum_type == "huber":
-            self.spectrum_loss = HuberPeakDistanceLoss(delta=spec["huber_delta"])
-        else:
-            self.spectrum_loss = None
-
-        isotopes = prec["isotope_offsets"]
-        isotopes = tuple(isotopes) if isinstance(isotopes, list) else int(isotopes)
-        if self.precursor_type == "scaled_l1":
-            self.precursor_loss = ScaledL1PrecursorLoss(prec["scale_factor"], isotope_offsets=isotopes)
-        elif self.precursor_type == "log1p":
-            self.precursor_loss = Log1pPPMPrecursorLoss(prec["ppm_scale"], isotope_offsets=isotopes)
-        elif self.precursor_type == "expected_squared":
-            self.precursor_loss = ExpectedSquaredPrecursorLoss(prec["scale_factor"], isotope_offsets=isotopes)
-        else:
-            self.precursor_loss = None
+        # Each takes (fragments, batch); None when its type is "none".
+        self.spectrum_loss = build_spectrum_loss(spec)
+        self.precursor_loss = build_precursor_loss(loss_config["precursor"])
+        self.spectrum_type = self.spectrum_loss.kind if self.spectrum_loss is not None else "none"
+        self.precursor_type = self.precursor_loss.kind if self.precursor_loss is not None else "none"
 
         self.register_buffer("residue_masses_da", tokenizer.residue_masses_da.clone(), persistent=False)
         special = torch.zeros(tokenizer.vocab_size, dtype=torch.bool)
@@ -157,39 +123,18 @@ class Objective(nn.Module):
             )
             if need_spec:
                 with nullcontext() if spec_grad else torch.no_grad():
-                    spec = self._spectrum(fragments, batch)
+                    spec = self.spectrum_loss(fragments, batch)
                 out["spectrum"] = spec
                 if w_spec > 0:
                     total = total + w_spec * spec
             if need_prec:
                 with nullcontext() if prec_grad else torch.no_grad():
-                    prec = self._precursor(fragments, batch)
+                    prec = self.precursor_loss(fragments, batch)
                 out["precursor"] = prec
                 if w_prec > 0:
                     total = total + w_prec * prec
         out["total"] = total
         return out
-
-    def _spectrum(self, fragments, batch) -> torch.Tensor:
-        device = fragments.mz.device
-        obs_mz = batch["mz"].to(device=device, dtype=self.physics_dtype)  # (B, Q)
-        obs_int = batch["intensity"].to(device=device, dtype=self.physics_dtype)
-        obs_mask = batch["peak_mask"].to(device)
-        if self.spectrum_type == "gaussian":
-            return self.spectrum_loss(
-                fragments.mz, fragments.mask, obs_mz, obs_int, obs_mask,
-                pred_variance=fragments.variance_mz2 if self.variance_aware else None,
-            )
-        return self.spectrum_loss(fragments.mz, fragments.mask, obs_mz, obs_int, obs_mask)
-
-    def _precursor(self, fragments, batch) -> torch.Tensor:
-        key = "peptide_mass_da" if self.precursor_target == "label" else "precursor_mass_da"
-        target = batch[key].to(device=fragments.peptide_mass_da.device, dtype=self.physics_dtype)  # (B,)
-        if self.precursor_type == "expected_squared":
-            return self.precursor_loss(
-                fragments.peptide_mass_da, target, pred_mass_var_da2=fragments.peptide_mass_var_da2
-            )
-        return self.precursor_loss(fragments.peptide_mass_da, target)
 
 
 @torch.no_grad()

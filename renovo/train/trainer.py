@@ -24,7 +24,7 @@ from renovo.train.checkpoints import read_checkpoint as _read_checkpoint
 from renovo.train.config import save_config
 from renovo.train.data import RenovoDataModule
 from renovo.train.module import RenovoModule, build_model_from_config, checkpoint_architecture, tokenizer_from_state
-from renovo.train.monitors import GradientFlowMonitor, NaNGuard, SpeedMonitor
+from renovo.train.monitors import DivergenceMonitor, GradientFlowMonitor, NaNGuard, SpeedMonitor
 
 
 class FinalCheckpoint(L.Callback):
@@ -44,6 +44,56 @@ class FinalCheckpoint(L.Callback):
         if step >= trainer.max_steps and step % self.every != 0:
             trainer.save_checkpoint(self.path)
 
+    def on_train_end(self, trainer, pl_module) -> None:
+        # Stopped by the wall-clock budget (trainer.max_time): the final checkpoint is the step
+        # reached, not the last interval. Any other early stop keeps the last periodic one.
+        step = trainer.global_step
+        if step < trainer.max_steps and step % self.every != 0 and _time_budget_spent(trainer):
+            trainer.save_checkpoint(self.path)
+
+
+def _time_budget_spent(trainer) -> bool:
+    from lightning.pytorch.callbacks import Timer
+
+    timers = [c for c in trainer.callbacks if isinstance(c, Timer)]
+    return any((t.time_remaining() or 0.0) <= 0.0 for t in timers)
+
+
+class ElapsedTime(L.Callback):
+    """Logs ``time/elapsed_s``, wall seconds since training started, with every validation
+    (learning curves against wall time)."""
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.start = time.perf_counter()
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking and hasattr(self, "start"):
+            pl_module.log("time/elapsed_s", time.perf_counter() - self.start, on_step=False, on_epoch=True)
+
+
+def parse_duration_s(value) -> float | None:
+    """Seconds of a wall-clock budget: a number of seconds, or text like "60m", "1h30m", "90s", "2h"."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        import re
+
+        text = str(value).strip().lower()
+        parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)s)?", text)
+        if not text or parts is None or not any(parts.groups()):
+            try:
+                seconds = float(text)
+            except ValueError:
+                raise RenovoError(f"trainer.max_time must be seconds or like 60m, 1h30m, 90s; got {value!r}") from None
+        else:
+            hours, minutes, secs = (float(g) if g else 0.0 for g in parts.groups())
+            seconds = hours * 3600 + minutes * 60 + secs
+    if not seconds > 0:
+        raise RenovoError(f"trainer.max_time must be > 0; got {value!r}")
+    return seconds
+
 
 def default_run_dir(config: Mapping) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -62,16 +112,9 @@ def checkpoint_interval(config: Mapping) -> int:
     return max(1, min(int(every), max_steps))
 
 
-def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequence[L.Callback] = ()) -> L.Trainer:
-    """The Lightning trainer for ``config``, logging and checkpointing into ``run_dir``.
-
-    ``extra_callbacks`` (e.g. decoded-metric validation from renovo.decode) run
-    after renovo's own monitors.
-    """
-    run_dir = Path(run_dir)
+def _callbacks(config: Mapping, run_dir: Path, val_every: int, extra_callbacks: Sequence[L.Callback]) -> list:
+    """renovo's monitors and checkpointing, then ``extra_callbacks``."""
     t = config["trainer"]
-    max_steps = int(t["max_steps"])
-    val_every = max(1, min(int(t["val_every_n_steps"]), max_steps))
     ckpt_every = checkpoint_interval(config)
     monitor = str(t["checkpoint_monitor"])
     checkpoints = ModelCheckpoint(
@@ -97,13 +140,29 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
         NaNGuard(int(config["monitors"]["nan_guard_max_consecutive"])),
         GradientFlowMonitor(),
         SpeedMonitor(),
+        DivergenceMonitor(),
         checkpoints,
         last,
         FinalCheckpoint(run_dir / "checkpoints" / "last.ckpt", ckpt_every),
+        ElapsedTime(),
     ]
     if t["progress_bar"]:
         callbacks.append(TQDMProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))))
     callbacks.extend(extra_callbacks)
+    return callbacks
+
+
+def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequence[L.Callback] = ()) -> L.Trainer:
+    """The Lightning trainer for ``config``, logging and checkpointing into ``run_dir``.
+
+    ``extra_callbacks`` (e.g. decoded-metric validation from renovo.decode) run
+    after renovo's own monitors.
+    """
+    run_dir = Path(run_dir)
+    t = config["trainer"]
+    max_steps = int(t["max_steps"])
+    val_every = max(1, min(int(t["val_every_n_steps"]), max_steps))
+    callbacks = _callbacks(config, run_dir, val_every, extra_callbacks)
     strategy = t["strategy"]
     if strategy == "ddp" and (t["accelerator"] == "cpu" or not torch.cuda.is_available()):
         from lightning.pytorch.strategies import DDPStrategy
@@ -116,28 +175,45 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
                   flush_logs_every_n_steps=max(1, int(t["log_every_n_steps"]))),
         TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", default_hp_metric=False),
     ]
-    return L.Trainer(
-        max_steps=max_steps,
-        max_epochs=-1,
-        val_check_interval=val_every,
-        check_val_every_n_epoch=None,
-        num_sanity_val_steps=0,
-        log_every_n_steps=int(t["log_every_n_steps"]),
-        accelerator=t["accelerator"],
-        devices=t["devices"],
-        strategy=strategy,
-        precision=t["precision"],
-        gradient_clip_val=float(config["optim"]["gradient_clip"]) or None,
-        gradient_clip_algorithm="norm",
-        callbacks=callbacks,
-        logger=loggers,
-        plugins=[AtomicCheckpointIO()],
-        enable_progress_bar=bool(t["progress_bar"]),
-        enable_model_summary=False,
-        default_root_dir=str(run_dir),
-        deterministic=False,
-        use_distributed_sampler=True,
-    )
+    check_precision(t["precision"])
+    max_time_s = parse_duration_s(t.get("max_time"))
+    try:
+        trainer = L.Trainer(
+            max_steps=max_steps,
+            max_time=None if max_time_s is None else {"seconds": max_time_s},
+            max_epochs=-1,
+            val_check_interval=val_every,
+            check_val_every_n_epoch=None,
+            num_sanity_val_steps=0,
+            log_every_n_steps=int(t["log_every_n_steps"]),
+            accelerator=t["accelerator"],
+            devices=t["devices"],
+            strategy=strategy,
+            precision=t["precision"],
+            gradient_clip_val=float(config["optim"]["gradient_clip"]) or None,
+            gradient_clip_algorithm="norm",
+            callbacks=callbacks,
+            logger=loggers,
+            plugins=[AtomicCheckpointIO()],
+            enable_progress_bar=bool(t["progress_bar"]),
+            enable_model_summary=False,
+            default_root_dir=str(run_dir),
+            deterministic=False,
+            use_distributed_sampler=True,
+        )
+    except (ValueError, TypeError) as error:  # Lightning's checks of accelerator / devices / strategy
+        raise RenovoError(f"trainer settings: {str(error).strip().splitlines()[0]}") from None
+    return trainer
+
+
+#: Precisions a run may use: mass arithmetic stays float64 outside autocast in all of them
+#: ("bf16-true"/"16-true" would cast the whole model, masses included).
+PRECISIONS = ("32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16", "64-true", "64")
+
+
+def check_precision(precision) -> None:
+    if str(precision) not in PRECISIONS:
+        raise RenovoError(f"trainer.precision {precision!r} is not one of {', '.join(PRECISIONS)}")
 
 
 def train(
@@ -146,19 +222,43 @@ def train(
     *,
     resume: str | Path | None = None,
     extra_callbacks: Sequence[L.Callback] = (),
+    force: bool = False,
+    resume_changes: Sequence[tuple[str, object, object]] = (),
 ) -> Path:
-    """Train ``config`` into ``run_dir`` (resuming from a checkpoint if given); returns the run folder."""
+    """Train ``config`` into ``run_dir`` (resuming from a checkpoint if given); returns the run folder.
+
+    The run owns its folder while it runs (`renovo.train.rundir`): a second run into it is
+    refused, and a fresh run into a non-empty folder needs ``force`` (which clears the previous
+    run's outputs). ``resume_changes`` (key, old, new) are logged in ``RUN/resume.log``.
+    """
+    from renovo.train.rundir import is_main_process, log_resume, own_run_dir
+
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
     L.seed_everything(int(config["seed"]), workers=True, verbose=False)
     module = RenovoModule(config)
+    step = None
     if resume:
         # Refuse a foreign or incompatible file with a one-line error before Lightning touches it.
-        check_compatible(_read_checkpoint(resume), resume, module.tokenizer, module.state_dict())
+        checkpoint = _read_checkpoint(resume)
+        check_compatible(checkpoint, resume, module.tokenizer, module.state_dict())
+        step = checkpoint.get("global_step")
+        del checkpoint
     data = RenovoDataModule(config, module.tokenizer)
+    # Read (and check) the data before the run folder is touched: unusable data is a one-line
+    # error that leaves no half-made run behind.
+    data.setup("fit")
     trainer = build_trainer(config, run_dir, extra_callbacks)
-    if trainer.is_global_zero:
-        run_dir.mkdir(parents=True, exist_ok=True)
+    if not is_main_process():  # DDP's extra processes: the main process owns the folder
+        return _fit(trainer, module, data, run_dir, resume)
+    with own_run_dir(run_dir, resume=resume, force=force):
         save_config(config, run_dir / "config.yaml")
+        if resume:
+            log_resume(run_dir, resume, step, list(resume_changes))
+        return _fit(trainer, module, data, run_dir, resume)
+
+
+def _fit(trainer: L.Trainer, module: RenovoModule, data: RenovoDataModule, run_dir: Path,
+         resume: str | Path | None) -> Path:
     with warnings.catch_warnings():
         # Iterable (endless simulated) training data has no length: expected, not a problem.
         warnings.filterwarnings("ignore", message=".*(IterableDataset|does not have many workers|has `shuffle=True`).*")
@@ -182,16 +282,16 @@ def merge_metrics(previous: Path, current: Path) -> None:
     """Rows of ``previous`` before ``current``'s first step, then ``current``; union of columns."""
     import csv
 
-    with open(previous, newline="") as f:
-        old = list(csv.DictReader(f))
-    new: list[dict] = []
-    if current.is_file():
-        with open(current, newline="") as f:
-            new = list(csv.DictReader(f))
+    from renovo.train.metrics_log import read_metric_rows
+
+    old = read_metric_rows(previous)
+    new = read_metric_rows(current) if current.is_file() else []
     first = min((int(float(r["step"])) for r in new if r.get("step")), default=None)
     rows = [r for r in old if first is None or int(float(r["step"] or 0)) < first] + new
     columns = sorted({k for r in rows for k in r})
-    with open(current, "w", newline="") as f:
+    from renovo.files import atomic_open
+
+    with atomic_open(current, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)

@@ -13,7 +13,11 @@ def test_simulate_mgf_and_sharded_parquet(tmp_path, capsys):
     assert len(records) == 25 and all(r.peptide for r in records)
     settings = json.loads((tmp_path / "sim.simulate.json").read_text())
     assert settings["seed"] == 4 and settings["simulator"]["noise_peaks_mean"] > 0
-    assert main(["simulate", "-n", "25", "-o", str(tmp_path / "sim.parquet"), "--seed", "4", "--shard-size", "10"]) == 0
+    # sim.simulate.json now exists (it describes sim.mgf): replacing it needs --force
+    assert main(["simulate", "-n", "25", "-o", str(tmp_path / "sim.parquet"), "--seed", "4", "--shard-size", "10"]) == 2
+    assert "sim.simulate.json already exists; use -f/--force" in capsys.readouterr().err
+    assert not list(tmp_path.glob("sim_*.parquet"))  # refused before any work
+    assert main(["simulate", "-n", "25", "-o", str(tmp_path / "sim.parquet"), "--seed", "4", "--shard-size", "10", "-f"]) == 0
     shards = sorted(tmp_path.glob("sim_*.parquet"))
     assert [p.name for p in shards] == ["sim_00000.parquet", "sim_00001.parquet", "sim_00002.parquet"]
     sharded = [r for p in shards for r in read_spectra(p)]

@@ -82,6 +82,16 @@ EXPECTED = {
     # Parquet that is not renovo's
     "foreign_schema.parquet": error(None, words="lacks renovo columns"),
     "wrong_types.parquet": error(None, words="wrong type"),
+    # renovo's column names, bad contents: bad rows are counted skips, a bad column is one error naming it
+    "unequal_peaks.parquet": kept(1, PEAK_LENGTHS=2, NO_PRECURSOR=1),
+    "integer_peptide.parquet": error(None, words="column 'peptide' is int64, expected string"),
+    "wrong_optional_types.parquet": error(None, words="column 'title' is double, expected string"),
+    # readable, but nothing to train on (training refuses them: tests/train/test_file_data.py)
+    "unlabelled.parquet": kept(3),
+    "zero_rows.parquet": kept(0),
+    # a decimal comma is not a decimal point; a fractional charge is one bad spectrum, not a bad file
+    "decimal_comma.mgf": kept(2, BAD_PRECURSOR=1),
+    "fractional_charge.mzML": kept(2, BAD_CHARGE=1),
 }
 
 

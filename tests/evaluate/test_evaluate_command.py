@@ -56,3 +56,28 @@ def test_evaluate_without_labels_is_an_error(tmp_path, capsys):
     write_csv(tmp_path / "p.csv", [PSM(source_file=str(path), index=0, peptide="PEK", score=0.5)])
     assert main(["evaluate", str(tmp_path / "p.csv"), "--labels", str(path)]) == 2
     assert "no labelled spectra" in capsys.readouterr().err
+
+
+def test_labels_matching_no_prediction_is_an_error_naming_both_files(tmp_path, labelled, capsys):
+    path, peptides = labelled
+    other = tmp_path / "other.mgf"
+    write_mgf(simulate_records(8, seed=4), other)
+    write_csv(tmp_path / "p.csv", [PSM(source_file=str(path), index=i, peptide=p, score=0.5) for i, p in enumerate(peptides)])
+    out = tmp_path / "e"
+    assert main(["evaluate", str(tmp_path / "p.csv"), "--labels", str(other), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "p.csv" in err and "other.mgf" in err and "none of the 8 predictions" in err
+    assert not out.exists()  # no all-zero metrics written
+
+
+def test_evaluate_outputs_are_guarded(tmp_path, labelled, capsys):
+    path, peptides = labelled
+    write_csv(tmp_path / "p.csv", [PSM(source_file=str(path), index=i, peptide=p, score=0.5) for i, p in enumerate(peptides)])
+    out = tmp_path / "e"
+    assert main(["evaluate", str(tmp_path / "p.csv"), "--labels", str(path), "-o", str(out)]) == 0
+    before = (out / "metrics.json").read_bytes()
+    assert main(["evaluate", str(tmp_path / "p.csv"), "--labels", str(path), "-o", str(out)]) == 2
+    assert "metrics.json already exists; use -f/--force" in capsys.readouterr().err
+    assert (out / "metrics.json").read_bytes() == before
+    assert main(["evaluate", str(tmp_path / "p.csv"), "--labels", str(path), "-o", str(out), "--force"]) == 0
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporaries left

@@ -95,9 +95,9 @@ def test_failed_resume_restarts_from_scratch(make_plan):
 
 
 def test_failed_run_is_reported_and_plan_goes_on(tmp_path, make_plan, monkeypatch):
-    import renovo.experiments.plots
+    import renovo.experiments.report
 
-    monkeypatch.setattr(renovo.experiments.plots, "make_figures", lambda plan, out: {})  # tested in test_report
+    monkeypatch.setattr(renovo.experiments.report, "make_figures", lambda plan, series, out: {})  # tested in test_report
     plan = make_plan()
     first = plan.runs[0]
     done_launcher = FakeLauncher()
@@ -123,5 +123,41 @@ def test_failed_run_is_reported_and_plan_goes_on(tmp_path, make_plan, monkeypatc
     # Run again: done runs are skipped, the failed one is retried.
     again = FakeLauncher()
     run_plan(plan, tmp_path / "out", launcher=again, say=messages.append)
-    assert len(again.calls) == 1 and again.calls[0] == first.command
+    # (a fresh run passes --force: its folder already holds the runner's train.log)
+    assert len(again.calls) == 1 and again.calls[0] == first.command + ["--force"]
     assert run_status(first.run_dir) == "done"
+
+
+def test_report_folder_is_continued_by_its_own_plan_and_guarded_from_others(tmp_path):
+    from renovo.experiments.plan import check_plan_folder
+
+    out = tmp_path / "out"
+    plan = load_plan("sanity", "quick", out)
+    assert check_plan_folder(plan, out) is False  # nothing there yet
+    run_plan(plan, out, launcher=FakeLauncher(), say=lambda _: None)
+    assert check_plan_folder(load_plan("sanity", "quick", out), out) is True  # the same plan continues
+    other = load_plan("sanity", "quick", out, overrides=["optim.lr=0.01"])
+    with pytest.raises(PlanError, match="another plan's report.*-f/--force") as info:
+        check_plan_folder(other, out)
+    assert "\n" not in str(info.value)
+    assert all(run_status(spec.run_dir) == "done" for spec in plan.runs)  # refused: nothing touched
+    assert check_plan_folder(other, out, force=True) is False
+    assert all(run_status(spec.run_dir) == "pending" for spec in other.runs)  # forced: every run starts over
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(PlanError, match="files of something else"):
+        check_plan_folder(load_plan("sanity", "quick", foreign), foreign)
+
+
+def test_real_check_report_is_guarded(tmp_path, capsys):
+    from renovo.cli import main
+
+    out = tmp_path / "rc"
+    out.mkdir()
+    (out / "report.md").write_text("an earlier report")
+    spectra = tmp_path / "x.mgf"
+    spectra.write_text("")
+    assert main(["experiment", "real-check", "--files", str(spectra), "--out", str(out)]) == 2
+    assert "report.md already exists; use -f/--force" in capsys.readouterr().err
+    assert (out / "report.md").read_text() == "an earlier report"

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from renovo.experiments.report import aggregate, read_series, summarize_run, verdicts, write_report
+from renovo.experiments import aggregate, summarize_run, verdicts, write_report
+from renovo.train import read_series
 
 from .conftest import fabricate_run
 
@@ -32,7 +33,7 @@ def test_summary_counts_spikes_nonfinite_and_stages(tmp_path):
     assert m["stability/spikes_total_at_switch"] == 0  # stages switch at 10, 20, 30, 40 of 100 steps
     assert m["speed/steps_per_s"] == 10.0 and m["memory/peak_rss_mb"] == 499.0
     assert m["loss/spectrum_change_pct"] < 0
-    # 100 steps of the seed's 5-stage table scaled from 100k: stages begin at 0, 10, 20, 30, 40.
+    # 100 steps of the proposal's 5-stage table scaled from 100k: stages begin at 0, 10, 20, 30, 40.
     assert m["gradflow/stage1/ce_norm"] == 1.0
     assert m["gradflow/stage5/spectrum_weighted_norm"] == pytest.approx(0.5)
     assert m["primary/ce_over_weighted_min"] > 1

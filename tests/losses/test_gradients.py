@@ -13,7 +13,7 @@ def tables():
 
 def test_precursor_rows_reproduce_seed_table(tables):
     by_error = {r["error_da"]: r for r in tables.precursor}
-    # The seed's table: 200 Da <-> 167k ppm; loss 0.98, gradient 0.003; 10 Da: 0.08, 0.008.
+    # The proposal's table: 200 Da <-> 167k ppm; loss 0.98, gradient 0.003; 10 Da: 0.08, 0.008.
     assert by_error[200.0]["error_ppm"] == pytest.approx(166_667, rel=1e-4)
     assert by_error[200.0]["log1p_loss"] == pytest.approx(0.98, abs=0.005)
     assert by_error[200.0]["log1p_grad_per_da"] == pytest.approx(0.003125, rel=1e-9)
@@ -28,7 +28,7 @@ def test_spectrum_rows_show_narrow_kernel_vanishing(tables):
     multi = next(n for n in names if n.startswith("multi"))
     huber = next(n for n in names if n.startswith("huber"))
     row = {r["distance_mz"]: r for r in tables.spectrum}
-    # DESIGN.md point 3: dK/dd = (d/2σ²)K -> 7e-42 at 1 Da for σ = 0.05.
+    # docs/background.md §3: dK/dd = (d/2σ²)K -> 7e-42 at 1 Da for σ = 0.05.
     assert row[1.0][analytic]["grad_abs"] == pytest.approx(7.44e-42, rel=0.01)
     assert row[1.0][multi]["grad_abs"] > 0.1
     assert row[10.0][huber]["grad_abs"] == pytest.approx(1.0)

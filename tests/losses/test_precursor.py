@@ -19,7 +19,7 @@ def grad_at(loss_fn, pred_value, target_value, **kwargs):
 
 @pytest.mark.parametrize(
     "error_da, loss_value, gradient",
-    # The seed's table (1.2 kDa peptide: 200 Da <-> 167k ppm), to its printed precision.
+    # The proposal's table (1.2 kDa peptide: 200 Da <-> 167k ppm), to its printed precision.
     [(200, 0.98, 0.003), (100, 0.61, 0.005), (50, 0.35, 0.006), (10, 0.08, 0.008)],
 )
 def test_log1p_reproduces_seed_table(error_da, loss_value, gradient):

@@ -165,7 +165,7 @@ def test_reductions():
 
 
 def test_grid_at_seed_defaults_aliases_with_position_in_bin():
-    # DESIGN.md point 2: with bin = 2σ a lone peak's rendered norm depends on where it sits in a bin.
+    # docs/background.md §2: with bin = 2σ a lone peak's rendered norm depends on where it sits in a bin.
     loss_fn = GaussianSpectralLoss(0.05, bin_size=0.1, max_mz=200.0, render="grid")
     mask = torch.tensor([[True]])
     norms = []

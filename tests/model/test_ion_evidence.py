@@ -33,7 +33,8 @@ def features_for(peptide: str, tokenizer: Tokenizer, config: IonEvidenceConfig, 
     tokens = torch.tensor([tokenizer.encode(peptide)])
     mass = peptide_mass_da(parse_peptide(peptide)) if precursor_mass_da is None else precursor_mass_da
     prefix = evidence.prefix_masses_da(tokens)
-    return evidence(prefix, torch.tensor([mass], dtype=torch.float64), torch.tensor([charge]), mz, intensity, mask), tokens
+    args = (torch.tensor([mass], dtype=torch.float64), torch.tensor([charge]), mz, intensity, mask)
+    return evidence.intensity(prefix, *args), tokens
 
 
 @pytest.mark.parametrize("reverse", [True, False])
@@ -174,6 +175,7 @@ def test_teacher_forced_and_step_by_step_features_are_equal():
     precursor = torch.tensor([peptide_mass_da(parse_peptide("ACDEFGHIK"))], dtype=torch.float64)
     charge = torch.tensor([3])
     whole = evidence(evidence.prefix_masses_da(tokens), precursor, charge, mz, intensity, mask)
+    assert whole.max() > 0.5
     running = torch.zeros(1, dtype=torch.float64)
     for t in range(tokens.shape[1]):
         step = evidence(running[:, None], precursor, charge, mz, intensity, mask)
@@ -210,5 +212,19 @@ def test_module_dtype_cast_does_not_touch_the_mass_arithmetic():
     before = evidence(evidence.prefix_masses_da(tokens), *args)
     evidence.to(torch.bfloat16)  # e.g. a whole model cast for inference
     after = evidence(evidence.prefix_masses_da(tokens), *args)
-    assert after.dtype == torch.float32
+    assert after.dtype == torch.float32 and before.max() > 0
     torch.testing.assert_close(after, before, rtol=0, atol=0)
+
+
+def test_features_are_log_scaled_relative_to_the_base_peak():
+    tokenizer = Tokenizer()
+    y = fragment_ladder(parse_peptide("PEPTIDEK"))[("y", 1, "")]
+    evidence = IonEvidence(tokenizer, ONE_WIDTH)
+    tokens = torch.tensor([tokenizer.encode("PEPTIDEK")])
+    mass = torch.tensor([peptide_mass_da(parse_peptide("PEPTIDEK"))], dtype=torch.float64)
+    for scale in (1.0, 1e-3):  # the features do not depend on the spectrum's absolute intensity
+        mz, intensity, mask = spectrum([y[1], y[2]], [0.5 * scale, 0.005 * scale])
+        features = evidence(evidence.prefix_masses_da(tokens), mass, torch.tensor([2]), mz, intensity, mask)
+        assert features[0, 1, tokens[0, 1], 0].item() == pytest.approx(1.0, rel=1e-5)  # the base peak
+        assert features[0, 2, tokens[0, 2], 0].item() == pytest.approx(math.log1p(1.0) / math.log1p(100.0), rel=1e-5)
+        assert features.dtype == torch.float32

@@ -1,4 +1,4 @@
-"""The step curriculum: the seed's table, ramps, rescaling to max_steps."""
+"""The step curriculum: the proposal's table, ramps, rescaling to max_steps."""
 from __future__ import annotations
 
 import pytest
@@ -23,7 +23,7 @@ def test_seed_table_unscaled():
     assert c.weights(70_000)[1] == pytest.approx(0.05)  # halfway through the 0.02→0.08 ramp
     assert c.weights(100_000)[1] == pytest.approx(0.08)
     assert c.weights(500_000)[1] == pytest.approx(0.08)  # clamps after the table ends
-    # A 5,000-step run on the unscaled table never leaves stage 1 (DESIGN.md §7).
+    # A 5,000-step run on the unscaled table never leaves stage 1 (docs/background.md §7).
     assert all(c.weights(s) == (0.0, 0.0) for s in range(0, 5_001, 250))
 
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from renovo.train.sanity import read_metrics
+from renovo.train import read_metrics
 
 
 @pytest.mark.slow

@@ -13,7 +13,8 @@ from renovo.cli import main
 from renovo.train import load_config, train
 from renovo.train.monitors import NonFiniteLossError
 from renovo.train.objective import Objective
-from renovo.train.sanity import read_metrics, sanity_report
+from renovo.experiments.sanity import sanity_report
+from renovo.train import read_metrics
 
 FAST = ["model.preset=tiny", "data.batch_size=4", "data.val_size=4", "data.val_batch_size=4",
         "trainer.log_every_n_steps=1", "trainer.progress_bar=false", "monitors.gradient_flow_every_n_steps=0",
@@ -122,3 +123,43 @@ def test_cli_stop_is_one_line(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err[-1].startswith("renovo train: error: 3 consecutive") and "precursor" in err[-1] and "step 2" in err[-1]
+
+
+def test_stop_advice_names_no_checkpoint_that_does_not_exist(tmp_path, monkeypatch, capsys):
+    inject_loss(monkeypatch, "precursor", set(range(100)))
+    main(["train", "--config", "gaussian_losses", "--out", str(tmp_path / "run"), "--no-progress",
+          *[a for s in FAST for a in ("--set", s)]])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert not (tmp_path / "run" / "checkpoints" / "last.ckpt").exists()
+    assert "no checkpoint was written" in last and "resume from" not in last
+
+
+def test_stop_advice_names_the_checkpoint_when_there_is_one(tmp_path, monkeypatch, capsys):
+    inject_loss(monkeypatch, "precursor", set(range(3, 100)))
+    main(["train", "--config", "gaussian_losses", "--out", str(tmp_path / "run"), "--no-progress",
+          *[a for s in FAST + ["trainer.checkpoint_every_n_steps=2"] for a in ("--set", s)]])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert checkpoint.is_file() and f"resume from {checkpoint}" in last
+
+
+def test_nonfinite_zero_weight_component_is_logged_not_fatal(tmp_path, monkeypatch):
+    """At step 0 of the default curriculum the physics weights are 0: their losses are computed for the
+    log only. A non-finite value there is warned about and logged, and the step goes ahead."""
+    original = Objective.forward
+
+    def forward(self, logits, batch, weights, **kwargs):
+        out = dict(original(self, logits, batch, weights, **kwargs))
+        if torch.is_grad_enabled() and not kwargs.get("graph_for_all"):
+            out["spectrum"] = out["spectrum"] * float("nan")  # weight 0: not part of the total
+        return out
+
+    monkeypatch.setattr(Objective, "forward", forward)
+    config = load_config("gaussian_losses", [s for s in FAST if s != "curriculum.force_final=true"]
+                         + ["trainer.max_steps=5", "curriculum.scale_to_max_steps=false"])
+    with pytest.warns(UserWarning, match="non-finite spectrum loss with weight 0"):
+        run = train(config, tmp_path / "run")
+    metrics = read_metrics(run / "metrics.csv")
+    rows = [m for m in metrics.values() if "train/ce" in m]
+    assert len(rows) == 5
+    assert all(m["nan_guard/skipped"] == 0.0 and m["nan_guard/nonfinite_spectrum"] == 1.0 for m in rows)

@@ -1,4 +1,4 @@
-"""scripts/train_optimized.py maps the seed's flags onto `renovo train`."""
+"""scripts/train_optimized.py maps the proposal's flags onto `renovo train`."""
 from __future__ import annotations
 
 import importlib.util

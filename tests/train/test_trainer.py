@@ -11,7 +11,7 @@ import yaml
 from renovo.cli import main
 from renovo.errors import RenovoError
 from renovo.train import load_config, load_model, train
-from renovo.train.sanity import read_metrics
+from renovo.train import read_metrics
 
 FAST = ["model.preset=tiny", "data.batch_size=4", "data.val_size=8", "data.val_batch_size=8",
         "trainer.log_every_n_steps=1", "trainer.progress_bar=false", "monitors.gradient_flow_every_n_steps=5"]
@@ -138,3 +138,28 @@ def test_train_streams_parquet(tmp_path):
     metrics = read_metrics(out / "metrics.csv")
     # 40 spectra / batch 4 = 10 batches an epoch: 12 steps cross into a second pass.
     assert [s for s, m in metrics.items() if "train/ce" in m] == list(range(12))
+
+
+def test_max_time_stops_cleanly_with_a_final_checkpoint(tmp_path):
+    config = fast_config(steps=100000, extra=["trainer.max_time=4s", "monitors.gradient_flow_every_n_steps=0",
+                                              "trainer.val_every_n_steps=1000000"])
+    run = train(config, tmp_path / "run")
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    steps = [s for s, m in read_metrics(run / "metrics.csv").items() if "train/ce" in m]
+    assert 0 < checkpoint["global_step"] < 100000
+    assert checkpoint["global_step"] == max(steps) + 1  # the step reached, not an earlier interval
+
+
+@pytest.mark.parametrize("text, seconds", [("60m", 3600.0), ("1h30m", 5400.0), ("90s", 90.0), (120, 120.0)])
+def test_max_time_parsing(text, seconds):
+    from renovo.train.trainer import parse_duration_s
+
+    assert parse_duration_s(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["abc", "-5", 0])
+def test_max_time_refuses_nonsense(text):
+    from renovo.train.trainer import parse_duration_s
+
+    with pytest.raises(RenovoError, match="max_time"):
+        parse_duration_s(text)

@@ -9,6 +9,7 @@ outcomes: EXPECTED.md and ``EXPECTED`` in the test.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,10 @@ def main() -> None:
     files["unicode_titles.msp"] = text(MSP_ENTRY.replace("Mods=0", 'Mods=0 Protein="蛋白质 ü 🧪"') + MSP_ENTRY.replace("PEPTIDEK", "PEPTÏDEK"))
     files["bom.mgf"] = b"\xef\xbb\xbf" + text(GOOD)
 
+    # ---- a decimal comma in PEPMASS, a fractional mzML charge
+    files["decimal_comma.mgf"] = text(GOOD + block("TITLE=comma\nPEPMASS=500,25\nCHARGE=2+\n") + GOOD)
+    files["fractional_charge.mzML"] = text(mzml(spectra[:1] + [("half", 500.25, 2.5, [100.0], [1.0])] + spectra[1:2]))
+
     # ---- odd but legal, and long lines
     files["long_line.mgf"] = text(GOOD + "TITLE=" + "x" * 20000 + "\n" + GOOD)
     files["many_tiny_spectra.mgf"] = text("".join(block(f"TITLE=t{i}\nPEPMASS=500.25\nCHARGE=2+\n", "100 1\n") for i in range(400)))
@@ -173,6 +178,22 @@ def main() -> None:
         "precursor_mz": pa.array(["x", "y"]), "precursor_charge": pa.array(["2", "3"]),
     })
     pq.write_table(wrong_types, HERE / "wrong_types.parquet")
+    # renovo's column names, bad contents
+    unequal = pa.table({
+        "mz": pa.array([[100.0, 200.0], [100.0, 200.0, 300.0], [100.0], None], pa.list_(pa.float64())),
+        "intensity": pa.array([[1.0, 2.0], [1.0, 2.0], [3.0], [1.0]], pa.list_(pa.float32())),
+        "precursor_mz": pa.array([500.25, 500.25, None, 500.25]),
+        "precursor_charge": pa.array([2, 2, 2, 2], pa.int16()),
+        "peptide": pa.array(["PEPTIDEK", "PEPTIDEK", "PEPTIDEK", None]),
+    })
+    pq.write_table(unequal, HERE / "unequal_peaks.parquet")
+    pq.write_table(unequal.set_column(4, "peptide", pa.array([1, 2, 3, 4])), HERE / "integer_peptide.parquet")
+    pq.write_table(unequal.append_column("title", pa.array([1.5, 2.5, 3.5, 4.5]))
+                   .append_column("retention_time_s", pa.array(["a", "b", "c", "d"])),
+                   HERE / "wrong_optional_types.parquet")
+    # renovo Parquet without labels, and with no rows: readable, but nothing to train on
+    data.write_parquet([dataclasses.replace(r, peptide=None) for r in records], HERE / "unlabelled.parquet")
+    data.write_parquet([], HERE / "zero_rows.parquet")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from renovo.chem import Tokenizer
-from renovo.decode import DecodedValidationMetrics
-from renovo.decode.callback import build_callback
+from renovo.evaluate import DecodedValidationMetrics
+from renovo.evaluate.callback import build_callback
 from renovo.evaluate import evaluate_peptides
 from tests.decode.standins import TableModel, make_batch, script_tables
 
@@ -42,5 +42,9 @@ def test_callback_logs_metrics_of_greedy_predictions(tmp_path):
 
 
 def test_build_callback_reads_the_training_config():
-    callback = build_callback({"data": {"max_length": 25}})
+    callback = build_callback({"data": {"max_length": 25}, "trainer": {}})
     assert isinstance(callback, DecodedValidationMetrics) and callback.max_length == 35
+    assert callback.beam_size == 1 and callback.precursor_tolerance_ppm is None and callback.max_batches == 8
+    callback = build_callback({"data": {"max_length": 25}, "trainer": {
+        "val_decode_beam": 5, "val_decode_tolerance_ppm": 20, "val_decode_batches": 2}})
+    assert (callback.beam_size, callback.precursor_tolerance_ppm, callback.max_batches) == (5, 20.0, 2)

@@ -1,7 +1,7 @@
 """`renovo bench losses`: forward + backward time and peak memory of each spectrum loss.
 
 Each case (loss × batch size × device) runs in its own Python process
-(``python -m renovo.losses.bench --case JSON``) so that its peak memory is its
+(``python -m renovo.bench.losses --case JSON``) so that its peak memory is its
 own: on CPU the growth of peak RSS (``ru_maxrss``) over the RSS before the
 first forward; on CUDA ``torch.cuda.max_memory_allocated`` over the memory
 allocated before it.
@@ -17,7 +17,7 @@ import time
 
 LOSSES = ("grid", "analytic", "multiscale", "variance_aware", "huber")
 DEFAULTS = {
-    "n_pred": 100,  # the seed's shape: 100 predicted, 150 observed peaks
+    "n_pred": 100,  # the proposal's shape: 100 predicted, 150 observed peaks
     "n_obs": 150,
     "sigma": 0.05,
     "bin_size": 0.1,
@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-seconds", type=float, default=20.0, help="stop repeating a case once this much time is spent (default 20)"
     )
     parser.add_argument(
-        "--batch-sizes", default="8,32,96", help="comma-separated batch sizes (default 8,32,96; 96 is the seed's)"
+        "--batch-sizes", default="8,32,96", help="comma-separated batch sizes (default 8,32,96; 96 is the proposal's)"
     )
     parser.add_argument("--losses", default=",".join(LOSSES), help=f"comma-separated subset of {','.join(LOSSES)}")
     parser.add_argument(
@@ -129,7 +129,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def _run_subprocess(case: dict) -> dict:
-    command = [sys.executable, "-m", "renovo.losses.bench", "--case", json.dumps(case)]
+    command = [sys.executable, "-m", "renovo.bench.losses", "--case", json.dumps(case)]
     proc = subprocess.run(command, capture_output=True, text=True)
     summary = {k: case[k] for k in ("loss", "batch", "device")}
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]

@@ -1,6 +1,6 @@
-"""The seed's Phase 1 sanity check, judged from a run's logged numbers (metrics.csv).
+"""The proposal's Phase 1 sanity check, judged from a run's logged numbers (metrics.csv).
 
-Criteria (seed, "Phase 1: Sanity Check"): no NaN losses; the spectrum loss
+Criteria (the proposal's "Phase 1: Sanity Check", docs/background.md): no NaN losses; the spectrum loss
 decreases; the precursor loss decreases; cross-entropy stays the primary
 signal. "Decreases" compares the mean of the first 10% of logged training
 steps with the mean of the last 10%, and asks for a fall of at least
@@ -8,31 +8,16 @@ steps with the mean of the last 10%, and asks for a fall of at least
 the fall's size in standard errors (Welch t) is printed beside it, since the
 early window often holds the fast initial transient; "primary" means CE exceeds each
 *weighted* physics term (w · loss, what enters the total) at every logged
-step. The seed's expected magnitudes (spectrum ~1.5 → ~0.8, precursor ~0.8 →
+step. The proposal's expected magnitudes (spectrum ~1.5 → ~0.8, precursor ~0.8 →
 ~0.4, CE ~2.0–2.5) are printed beside the observed ones but not judged: the
-cosine loss lies in [0, 1] (DESIGN.md §4), so "starts ~1.5" cannot happen.
+cosine loss lies in [0, 1] (docs/background.md §4), so "starts ~1.5" cannot happen.
 """
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
-
-def read_metrics(path: str | Path) -> dict[int, dict[str, float]]:
-    """metrics.csv -> {step: {column: value}}, merging the rows logged at one step."""
-    by_step: dict[int, dict[str, float]] = {}
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            if not row.get("step"):
-                continue
-            step = int(float(row["step"]))
-            merged = by_step.setdefault(step, {})
-            for key, value in row.items():
-                if key == "step" or value in ("", None) or key in merged:
-                    continue
-                merged[key] = float(value)
-    return dict(sorted(by_step.items()))
+from renovo.train.metrics_log import read_metrics
 
 
 #: A loss "decreases" only if its late-window mean is at least this fraction below the early one.
@@ -78,7 +63,7 @@ def sanity_report(run_dir: str | Path, window_fraction: float = 0.1) -> tuple[st
         return _mean([m[key] for _, m in rows if key in m])
 
     lines = [
-        f"Phase 1 sanity check (seed's criteria) — {run_dir}",
+        f"Phase 1 sanity check (proposal's criteria) — {run_dir}",
         f"  {len(train)} logged training steps (last step {train[-1][0]}); early window = first {n} "
         f"({span(early)}), late window = last {n} ({span(late)})",
     ]
@@ -94,9 +79,9 @@ def sanity_report(run_dir: str | Path, window_fraction: float = 0.1) -> tuple[st
                  f"{skipped} optimizer steps skipped by the NaN guard")
 
     # 2./3. Spectrum and precursor losses decrease.
-    for key, label, seed_says in (
-        ("train/spectrum", "Spectrum loss decreases", "seed: starts ~1.5, should drop to ~0.8"),
-        ("train/precursor", "Precursor loss decreases", "seed: starts ~0.8, should drop to ~0.4"),
+    for key, label, proposal_says in (
+        ("train/spectrum", "Spectrum loss decreases", "proposal: starts ~1.5, should drop to ~0.8"),
+        ("train/precursor", "Precursor loss decreases", "proposal: starts ~0.8, should drop to ~0.4"),
     ):
         if not any(key in m for _, m in train):
             results.append(False)
@@ -108,7 +93,7 @@ def sanity_report(run_dir: str | Path, window_fraction: float = 0.1) -> tuple[st
         change = (b - a) / a * 100 if a else float("nan")
         lines.append(f"[{'PASS' if ok else 'FAIL'}] {label}: early mean {a:.4f} → late mean {b:.4f} "
                      f"({change:+.1f}%, {t:.1f} standard errors; a decrease needs a fall ≥ {MIN_RELATIVE_DECREASE:.0%})  "
-                     f"[{seed_says}]")
+                     f"[{proposal_says}]")
 
     # 4. CE stays the largest term.
     worst = math.inf
@@ -131,7 +116,7 @@ def sanity_report(run_dir: str | Path, window_fraction: float = 0.1) -> tuple[st
         f"smallest CE / largest weighted physics term = {worst:.1f} at step {worst_step}")
     lines.append(
         f"[{'PASS' if ok else 'FAIL'}] CE loss stays the primary signal: CE early {ce_a:.3f} → late {ce_b:.3f}; "
-        f"late weighted terms: spectrum {spec_w:.4f}, precursor {prec_w:.4f}; {worst_text}  [seed: CE stays ~2.0–2.5]"
+        f"late weighted terms: spectrum {spec_w:.4f}, precursor {prec_w:.4f}; {worst_text}  [proposal: CE stays ~2.0–2.5]"
     )
 
     val = [(s, m) for s, m in metrics.items() if "val/ce" in m]

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from renovo.cli import main
-from renovo.losses import bench
+from renovo.bench import losses as bench
 
 
 def small_case(loss, **overrides):

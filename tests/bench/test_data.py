@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from renovo.data.bench import MemorySampler, make_shards, rss_at_fraction, stream_epoch
+from renovo.bench.streaming import MemorySampler, make_shards, rss_at_fraction, stream_epoch
 from renovo.data.datasets import ParquetSpectra
 
 N = 5000
@@ -157,7 +157,7 @@ def test_bench_data_command(tmp_path, capsys):
 
 def test_time_training_on_loader_batches(shards):
     pytest.importorskip("renovo.train.module", reason="renovo.train not built yet")
-    from renovo.data.bench import time_training
+    from renovo.bench.data import time_training
 
     epoch = stream_epoch([shards / "shard_00000.parquet"], batch_size=4, workers=0, shuffle_buffer=0, seed=0,
                          sample_s=1.0, keep_batches=2, progress=False)

@@ -1,10 +1,12 @@
-"""`renovo bench train`: training-step throughput of ce_only, old_losses and gaussian_losses.
+"""`renovo bench train`: training-step throughput of ce_only, old_losses (Huber nearest-peak +
+log1p-ppm precursor) and gaussian_losses (Gaussian rendering + scaled L1).
 
 One process, the same pre-built batches for every config, configs interleaved
 round by round (so drifting machine load hits all of them alike), warmup
-rounds excluded. A step is a plain training step: forward, the objective at
-the curriculum's final weights (``curriculum.force_final``), backward,
-gradient clipping at 1.0, AdamW step, zero_grad — without Lightning's
+rounds excluded. A step is a plain training step (`renovo.bench.common`):
+forward, the objective at the curriculum's final weights
+(``curriculum.force_final``), backward, gradient clipping at the config's
+``optim.gradient_clip``, AdamW step, zero_grad — without Lightning's
 bookkeeping and without the gradient-flow monitor's extra passes. ``ce_only``
 runs pure cross-entropy (``loss.compute_zero_weight: false``: its physics
 losses are not even computed for logging).
@@ -42,17 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "data.bucket_batches; 1 = no bucketing)")
 
 
-def run_bench(args: argparse.Namespace) -> int:
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads; see commands/train.py
+def _build_setups(args: argparse.Namespace, device):
+    """{config: (module, optimizer, weights)}, the shared pre-built batches on ``device``, and
+    (mean padded width, mean real peaks, simulated spectra/s, bucket) of those batches."""
     import torch
 
-    from renovo.train.config import load_config
-    from renovo.train.data import SimulatedBatches, _simulator, to_device
-    from renovo.train.module import RenovoModule
+    from renovo.data import SimulatedBatches
+    from renovo.train import RenovoModule, collator_from_config, load_config, simulator_from_config, to_device
 
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))
-    autocast_dtype = torch.bfloat16 if args.precision == "bf16" else None
     setups = {}
     batches = None
     for name in args.configs:
@@ -64,12 +63,9 @@ def run_bench(args: argparse.Namespace) -> int:
         torch.manual_seed(args.seed)
         module = RenovoModule(config).to(device).train()
         if batches is None:
-            from renovo.data import SpectrumCollator
-            from renovo.train.data import _preprocess_config
-
-            collator = SpectrumCollator(module.tokenizer, _preprocess_config(config), int(config["data"]["max_peaks"]))
+            collator = collator_from_config(config, module.tokenizer)
             bucket = int(config["data"]["bucket_batches"]) if args.bucket is None else args.bucket
-            stream = SimulatedBatches(_simulator(config, module.tokenizer), collator, args.seed, args.batch_size,
+            stream = SimulatedBatches(simulator_from_config(config, module.tokenizer), collator, args.seed, args.batch_size,
                                       bucket=bucket)
             t0 = time.perf_counter()
             batches = [stream.batch(k) for k in range(args.steps)]
@@ -79,9 +75,16 @@ def run_bench(args: argparse.Namespace) -> int:
             batches = [to_device(b, device) for b in batches]
         optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4, weight_decay=1e-5)
         setups[name] = (module, optimizer, module.curriculum.weights(0))
+    return setups, batches, (padded_width, real_peaks, data_spectra_per_s, bucket)
 
-    def step(module, optimizer, weights, batch):
-        training_step(module, optimizer, weights, batch, autocast_dtype)
+
+def _time_interleaved(setups: dict, batches: list, args: argparse.Namespace, device) -> dict[str, list[float]]:
+    """Seconds per step of each config in each measured round (warmup rounds dropped)."""
+    import torch
+
+    from renovo.bench.common import plain_training_step
+
+    autocast_dtype = torch.bfloat16 if args.precision == "bf16" else None
 
     def sync():
         if device.type == "cuda":
@@ -96,10 +99,21 @@ def run_bench(args: argparse.Namespace) -> int:
             sync()
             t0 = time.perf_counter()
             for batch in batches:
-                step(module, optimizer, weights, batch)
+                plain_training_step(module, optimizer, weights, batch, autocast_dtype)
             sync()
             if round_index >= args.warmup:
                 times[name].append((time.perf_counter() - t0) / len(batches))
+    return times
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    setups, batches, data = _build_setups(args, device)
+    padded_width, real_peaks, data_spectra_per_s, bucket = data
+    times = _time_interleaved(setups, batches, args, device)
 
     base = "ce_only" if "ce_only" in times else None
     results = {}
@@ -142,23 +156,6 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def training_step(module, optimizer, weights, batch, autocast_dtype=None) -> None:
-    """One plain optimizer step of a RenovoModule (model under autocast if asked; the
-    objective keeps its own float32/float64 physics), without the training loop's monitors."""
-    import torch
-
-    device_type = batch["mz"].device.type
-    ctx = torch.autocast(device_type, dtype=autocast_dtype) if autocast_dtype else torch.autocast(
-        device_type, enabled=False)
-    with ctx:
-        logits = module.model(batch)
-    out = module.objective(logits, batch, weights)
-    out["total"].backward()
-    torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-
-
 def _loss_label(objective, kind: str) -> str:
     return kind if objective.compute_zero_weight else f"none ({kind} not computed)"
 
@@ -186,7 +183,7 @@ def format_table(report: dict) -> str:
     overheads = [r["overhead_vs_ce_only_pct"] for r in report["results"].values() if "overhead_vs_ce_only_pct" in r]
     if overheads:
         lines.append(f"physics-loss overhead: max {max(overheads):+.1f}% (target ≤ 3%: "
-                     f"{'met' if max(overheads) <= 3 else 'NOT met'}; the seed accepts 10–15%)")
+                     f"{'met' if max(overheads) <= 3 else 'NOT met'}; the proposal accepts 10–15%)")
     lines.append(f"simulated data generation alone: {report['simulated_data_spectra_per_s']:.0f} spectra/s "
                  "(one process; not part of the step time)")
     return "\n".join(lines)

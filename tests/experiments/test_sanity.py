@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import csv
 
-from renovo.train.sanity import read_metrics, sanity_report
+from renovo.experiments.sanity import sanity_report
+from renovo.train import read_metrics
 
 COLUMNS = ["step", "train/ce", "train/spectrum", "train/precursor", "train/total", "train/w_spectrum",
            "train/w_precursor", "nan_guard/skipped", "grad/ce_norm"]

@@ -1,8 +1,10 @@
-"""Validation metrics of greedy-decoded peptides, logged during training.
+"""Validation metrics of decoded peptides, logged during training.
 
 Teacher-forced token accuracy flatters a model (every step sees the true
-prefix); the field scores decoded peptides. This callback greedy-decodes the
-first ``max_batches`` validation batches of each validation run and logs
+prefix); the field scores decoded peptides. This callback decodes (greedy by
+default; ``beam_size`` and ``precursor_tolerance_ppm`` for beam search with
+the precursor-mass constraint) the first ``max_batches`` validation batches of
+each validation run and logs
 ``val/aa_precision``, ``val/aa_recall``, ``val/peptide_recall`` and
 ``val/peptide_precision`` (the standard metrics, :mod:`renovo.evaluate`).
 """
@@ -12,8 +14,8 @@ from typing import Any, Mapping
 
 import lightning as L
 
-from renovo.decode.search import greedy_decode
-from renovo.evaluate import evaluate_peptides
+from renovo.decode import beam_search
+from renovo.evaluate.metrics import evaluate_peptides
 
 METRICS = ("aa_precision", "aa_recall", "peptide_recall", "peptide_precision")
 
@@ -26,10 +28,13 @@ class DecodedValidationMetrics(L.Callback):
     ``max_length`` bounds the decoded length.
     """
 
-    def __init__(self, max_batches: int | None = 8, max_length: int = 40, prefix: str = "val/"):
+    def __init__(self, max_batches: int | None = 8, max_length: int = 40, prefix: str = "val/",
+                 beam_size: int = 1, precursor_tolerance_ppm: float | None = None):
         super().__init__()
         self.max_batches = max_batches
         self.max_length = max_length
+        self.beam_size = beam_size
+        self.precursor_tolerance_ppm = precursor_tolerance_ppm
         self.prefix = prefix
         self._predictions: list[str | None] = []
         self._targets: list[str | None] = []
@@ -47,7 +52,8 @@ class DecodedValidationMetrics(L.Callback):
         if targets is None or not any(t is not None for t in targets):
             return
         model = getattr(pl_module, "model", pl_module)
-        results = greedy_decode(model, batch, max_length=self.max_length)
+        results = beam_search(model, batch, beam_size=self.beam_size, max_length=self.max_length,
+                              precursor_tolerance_ppm=self.precursor_tolerance_ppm)
         self._predictions.extend(r[0].peptide if r else None for r in results)
         self._targets.extend(targets)
         self._batches += 1
@@ -63,11 +69,14 @@ class DecodedValidationMetrics(L.Callback):
 
 
 def build_callback(config: Mapping | None = None) -> DecodedValidationMetrics:
-    """The callback `renovo train` adds; decodes up to ``data.max_length`` + 10 tokens."""
-    max_length = 40
-    if config is not None:
-        try:
-            max_length = int(config["data"]["max_length"]) + 10
-        except (KeyError, TypeError, ValueError):
-            pass
-    return DecodedValidationMetrics(max_length=max_length)
+    """The callback `renovo train` adds: ``trainer.val_decode_*`` settings, up to ``data.max_length`` + 10 tokens."""
+    if config is None:
+        return DecodedValidationMetrics()
+    t = config["trainer"]
+    tolerance = t.get("val_decode_tolerance_ppm")
+    return DecodedValidationMetrics(
+        max_batches=t.get("val_decode_batches", 8),
+        max_length=int(config["data"]["max_length"]) + 10,
+        beam_size=int(t.get("val_decode_beam", 1)),
+        precursor_tolerance_ppm=None if tolerance is None else float(tolerance),
+    )

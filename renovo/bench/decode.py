@@ -33,24 +33,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also time beam 5 without the incremental-decoding cache (one batch; slow)")
 
 
-def run_bench(args: argparse.Namespace) -> int:
-    # Idle OpenMP threads sleep instead of spinning (before torch loads); an
-    # explicit OMP_WAIT_POLICY in the environment wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+def _time_mode(model, timed: list, options: dict, args: argparse.Namespace) -> dict:
+    """Speed of one decoding mode over the batches ``timed``."""
     import torch
 
-    from renovo.chem import Tokenizer
-    from renovo.data import SpectrumCollator
-    from renovo.data.simulate import simulate_records
+    from renovo.decode import beam_search
+
+    seconds, cpu_seconds, lengths, matched = [], [], [], 0
+    for batch in timed:
+        if args.device != "cpu":
+            torch.cuda.synchronize()
+        start, cpu_start = time.perf_counter(), time.process_time()
+        predictions = beam_search(model, batch, max_length=args.max_length, **options)
+        if args.device != "cpu":
+            torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - start)
+        cpu_seconds.append(time.process_time() - cpu_start)
+        lengths.extend(len(p[0].residue_scores) for p in predictions if p)
+        matched += sum(bool(p and p[0].precursor_match) for p in predictions)
+    n = sum(len(b["peptides"]) for b in timed)
+    per_batch = [len(b["peptides"]) / s for b, s in zip(timed, seconds)]
+    return {
+        "spectra_per_s": round(n / sum(seconds), 2),
+        "spectra_per_s_median_batch": round(statistics.median(per_batch), 2),
+        "spectra": n,
+        "seconds": round(sum(seconds), 3),
+        # CPU seconds of this process: less sensitive to other processes on a shared machine.
+        "spectra_per_cpu_s": round(n / sum(cpu_seconds), 2) if sum(cpu_seconds) > 0 else None,
+        "mean_decoded_length": round(statistics.mean(lengths), 2) if lengths else 0.0,
+        **({"precursor_in_tolerance": matched} if "precursor_tolerance_ppm" in options else {}),
+    }
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    from renovo.data import simulate_records
     from renovo.decode import beam_search
     from renovo.model import build_model, model_config
+    from renovo.train import collator_from_config, load_config, tokenizer_from_config
 
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    tokenizer = Tokenizer()
+    config = load_config(None)  # spectra are preprocessed as a default training run's
+    tokenizer = tokenizer_from_config(config)
     model = build_model(model_config(args.preset), tokenizer).to(args.device).eval()
-    collate = SpectrumCollator(tokenizer)
+    collate = collator_from_config(config, tokenizer)
     records = list(simulate_records(args.batch_size * args.batches, seed=args.seed))
     batches = [collate(records[i : i + args.batch_size]) for i in range(0, len(records), args.batch_size)]
 
@@ -66,30 +95,7 @@ def run_bench(args: argparse.Namespace) -> int:
     results = {}
     for name, options in modes.items():
         timed = batches[:1] if name == "beam5_uncached" else batches
-        seconds, cpu_seconds, lengths, matched = [], [], [], 0
-        for batch in timed:
-            if args.device != "cpu":
-                torch.cuda.synchronize()
-            start, cpu_start = time.perf_counter(), time.process_time()
-            predictions = beam_search(model, batch, max_length=args.max_length, **options)
-            if args.device != "cpu":
-                torch.cuda.synchronize()
-            seconds.append(time.perf_counter() - start)
-            cpu_seconds.append(time.process_time() - cpu_start)
-            lengths.extend(len(p[0].residue_scores) for p in predictions if p)
-            matched += sum(bool(p and p[0].precursor_match) for p in predictions)
-        n = sum(len(b["peptides"]) for b in timed)
-        per_batch = [len(b["peptides"]) / s for b, s in zip(timed, seconds)]
-        results[name] = {
-            "spectra_per_s": round(n / sum(seconds), 2),
-            "spectra_per_s_median_batch": round(statistics.median(per_batch), 2),
-            "spectra": n,
-            "seconds": round(sum(seconds), 3),
-            # CPU seconds of this process: less sensitive to other processes on a shared machine.
-            "spectra_per_cpu_s": round(n / sum(cpu_seconds), 2) if sum(cpu_seconds) > 0 else None,
-            "mean_decoded_length": round(statistics.mean(lengths), 2) if lengths else 0.0,
-            **({"precursor_in_tolerance": matched} if "precursor_tolerance_ppm" in options else {}),
-        }
+        results[name] = _time_mode(model, timed, options, args)
         print(f"{name:<16} {results[name]['spectra_per_s']:8.1f} spectra/s  "
               f"(median batch {results[name]['spectra_per_s_median_batch']:.1f}; "
               f"{results[name]['spectra_per_cpu_s']} per CPU-second; mean length {results[name]['mean_decoded_length']})")

@@ -1,0 +1,193 @@
+"""What training reads: labelled spectra from files (in memory or streamed
+from Parquet) and an endless stream of simulated, collated batches.
+
+``load_labelled_dataset`` makes the file choice through `load_dataset` (only
+Parquet files or folders → streamed; anything else → read whole) and keeps
+the spectra training can use: labelled, with a peptide of at most
+``max_length`` residues. Skips are counted and printed, never silent.
+
+``SimulatedBatches``: batch ``k`` of rank ``r`` holds spectra
+``(k·world + r)·B … +B-1`` of the simulator's stream for the run's seed, so it
+depends on (seed, k, r) only and a stream started at step k resumes exactly.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from renovo.chem import Tokenizer
+from renovo.data.datasets import ParquetSpectra, RecordList, load_dataset
+from renovo.data.preprocess import preprocess
+from renovo.data.records import SkipCounter, SpectrumRecord
+from renovo.errors import RenovoError
+
+try:  # torch is a hard dependency, but keep this module importable for docs tools
+    from torch.utils.data import IterableDataset, get_worker_info
+except ImportError:  # pragma: no cover
+    IterableDataset = object  # type: ignore
+
+    def get_worker_info():  # type: ignore
+        return None
+
+
+def fits(record: SpectrumRecord, tokenizer: Tokenizer, max_length: int) -> str | None:
+    """Why training cannot use ``record`` (None: it can)."""
+    if record.peptide is None:
+        return "unlabelled (training needs labels)"
+    try:
+        if len(tokenizer.encode(record.peptide)) - 1 > max_length:
+            return f"peptide longer than data.max_length={max_length}"
+    except (KeyError, ValueError):
+        return "label not encodable by the tokenizer"
+    return None
+
+
+class LabelledStream(IterableDataset):
+    """The records of a streamed dataset that training can use (`fits`); a new shuffle each pass."""
+
+    def __init__(self, dataset, tokenizer: Tokenizer, max_length: int):
+        self.dataset = dataset
+        self.tokenizer = tokenizer
+        self.max_length = int(max_length)
+        self.passes = 0
+
+    def __iter__(self) -> Iterator[SpectrumRecord]:
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(self.passes)
+        self.passes += 1
+        yielded = 0
+        for record in self.dataset:
+            if fits(record, self.tokenizer, self.max_length) is None:
+                yielded += 1
+                yield record
+        if not yielded:
+            # An empty pass would make the trainer start the next epoch forever (max_epochs=-1).
+            paths = getattr(self.dataset, "paths", [])
+            raise RenovoError(f"training data: no usable labelled spectra (with a peptide of ≤ {self.max_length} "
+                              f"residues) in {', '.join(map(str, paths)) or 'the stream'}")
+
+
+def count_labelled_rows(dataset: ParquetSpectra, what: str) -> int:
+    """Labelled rows of a streamed Parquet dataset (only the peptide column is read); `RenovoError` if none.
+
+    Streamed data is read lazily; without this check an unlabelled or empty file
+    made every epoch empty and training spin forever.
+    """
+    from renovo.data.parquet import open_parquet
+
+    rows = labelled = 0
+    for path in dataset.paths:
+        handle = open_parquet(path)
+        rows += handle.metadata.num_rows
+        if "peptide" in handle.schema_arrow.names and handle.metadata.num_rows:
+            column = handle.read(columns=["peptide"]).column("peptide")
+            labelled += len(column) - column.null_count
+    if not labelled:
+        raise RenovoError(f"{what}: no usable labelled spectra in {', '.join(map(str, dataset.paths))} "
+                          f"({rows} rows, none with a peptide label)")
+    return labelled
+
+
+def load_labelled_dataset(
+    paths: Sequence[str | Path],
+    tokenizer: Tokenizer,
+    max_length: int,
+    what: str,
+    *,
+    seed: int = 0,
+    shuffle_buffer: int = 10000,
+    rank: int | None = None,
+    world_size: int | None = None,
+    stream: bool = True,
+):
+    """The usable labelled spectra of ``paths``: a `LabelledStream` over `ParquetSpectra`
+    when every path is Parquet (a file or a folder of them) and ``stream``, else a
+    `RecordList` read whole.
+
+    Skips are printed to stderr as "<what>: skipped …"; a file set with no usable
+    spectrum raises `RenovoError`.
+    """
+    paths = [Path(p) for p in paths]
+    skips = SkipCounter()
+    dataset = load_dataset(paths, seed=seed, vocabulary=tokenizer.vocabulary, skips=skips,
+                           shuffle_buffer=shuffle_buffer, rank=rank, world_size=world_size, stream=stream)
+    if isinstance(dataset, ParquetSpectra):
+        # Streamed: rows are filtered as they are read, never loaded whole.
+        count_labelled_rows(dataset, what)
+        return LabelledStream(dataset, tokenizer, max_length)
+    records = []
+    for record in dataset.records:
+        reason = fits(record, tokenizer, max_length)
+        if reason is None:
+            records.append(record)
+        else:
+            skips.skip(reason, record.where())
+    if skips.total:
+        print(f"{what}: skipped {skips.report()}", file=sys.stderr)
+    if not records:
+        raise RenovoError(f"{what}: no usable labelled spectra in {', '.join(map(str, paths))}")
+    return RecordList(records)
+
+
+class SimulatedBatches(IterableDataset):
+    """Endless collated batches from the simulator, deterministic in (seed, batch index, rank).
+
+    With ``bucket > 1``, the spectra of ``bucket`` consecutive batches are
+    drawn together, ordered by their peak count after preprocessing and cut
+    into ``bucket`` batches, so each batch pads to a similar width (simulated
+    spectra keep 20–150 peaks; padding to the batch's widest spectrum roughly
+    doubled the encoder's work). Batch ``k`` still depends on (seed, k, rank) only.
+    """
+
+    def __init__(self, simulator, collator, seed: int, batch_size: int, start_batch: int = 0,
+                 rank: int = 0, world_size: int = 1, bucket: int = 1):
+        self.simulator = simulator
+        self.collator = collator
+        self.seed = int(seed)
+        self.batch_size = int(batch_size)
+        self.start_batch = int(start_batch)
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self.bucket = max(1, int(bucket))
+        self._group: tuple[int, list] | None = None
+
+    def _records(self, k: int) -> list:
+        first = (k * self.world_size + self.rank) * self.batch_size
+        return [self.simulator.spectrum(self.seed, first + j) for j in range(self.batch_size)]
+
+    def batch(self, k: int) -> dict:
+        if self.bucket == 1:
+            return self.collator(self._records(k))
+        group = k // self.bucket
+        if self._group is None or self._group[0] != group:
+            records = [r for b in range(group * self.bucket, (group + 1) * self.bucket) for r in self._records(b)]
+            counts = [self._n_peaks(r) for r in records]
+            order = sorted(range(len(records)), key=lambda i: (counts[i], i))
+            self._group = (group, [records[i] for i in order])
+        start = (k % self.bucket) * self.batch_size
+        return self.collator(self._group[1][start:start + self.batch_size])
+
+    def _n_peaks(self, record) -> int:
+        config = getattr(self.collator, "preprocess", None)
+        if config is None:
+            return min(record.n_peaks, int(getattr(self.collator, "max_peaks", record.n_peaks)))
+        mz, _ = preprocess(record.mz, record.intensity, record.precursor_mz, record.precursor_charge, config)
+        return min(int(mz.shape[0]), int(getattr(self.collator, "max_peaks", mz.shape[0])))
+
+    def __iter__(self) -> Iterator[dict]:
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        if workers > 1 and self.bucket > 1:
+            # Each worker takes whole buckets, so none redraws another's spectra.
+            g = self.start_batch // self.bucket + worker
+            k = max(self.start_batch, g * self.bucket)
+            while True:
+                yield self.batch(k)
+                k += 1
+                if k % self.bucket == 0:
+                    k += (workers - 1) * self.bucket
+        k = self.start_batch + worker
+        while True:
+            yield self.batch(k)
+            k += workers

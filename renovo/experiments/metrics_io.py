@@ -1,0 +1,280 @@
+"""A plan's run folders read into numbers: each run's status and summary, and their mean ± sd per config.
+
+A run folder ``<out>/runs/<config>-seed<seed>/`` holds ``metrics.csv`` (read by
+`renovo.train.read_series`, the one reader of it), ``config.yaml``,
+``train.log`` and ``done.json`` / ``failed.json``. `summarize_run` turns one into
+a flat {metric: float} dict plus context; `aggregate` takes mean ± sd over seeds;
+`stat`, `label` and `fmt` are how the verdicts and the report look values up and print them.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import yaml
+
+from renovo.experiments.stability import count_nonfinite, detect_spikes, mean_sd
+from renovo.train.metrics_log import read_series
+
+LOG_TAIL_LINES = 40
+LOSS_KEYS = ("ce", "spectrum", "precursor", "total")
+DECODED = ("aa_precision", "aa_recall", "peptide_recall", "peptide_precision")
+VAL_KEYS = DECODED + ("token_acc", "peptide_acc", "ce", "spectrum", "precursor", "total")
+GRAD_KEYS = ("ce_norm", "spectrum_norm", "spectrum_weighted_norm", "spectrum_cos_ce",
+             "precursor_norm", "precursor_weighted_norm", "precursor_cos_ce")
+WINDOW_FRACTION = 0.1  # early / late windows: first and last 10% of logged training steps (as renovo.experiments.sanity)
+
+Series = dict[str, tuple[np.ndarray, np.ndarray]]  # {column: (steps, values)}
+
+
+def run_status(run_dir: Path) -> str:
+    """done | failed | partial (a checkpoint to resume from) | pending."""
+    done = run_dir / "done.json"
+    if done.is_file():
+        try:
+            if json.loads(done.read_text()).get("rc") == 0:
+                return "done"
+        except (json.JSONDecodeError, OSError):
+            pass
+    if (run_dir / "failed.json").is_file():
+        return "failed"
+    if (run_dir / "checkpoints" / "last.ckpt").is_file():
+        return "partial"
+    return "pending"
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    if not path.is_file():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _values(series: Series, key: str) -> np.ndarray:
+    return series[key][1] if key in series else np.array([], dtype=np.float64)
+
+
+def _window_means(values: np.ndarray, fraction: float = WINDOW_FRACTION) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    if len(finite) < 4:
+        return float("nan"), float("nan")
+    n = max(2, int(len(finite) * fraction))
+    return float(finite[:n].mean()), float(finite[-n:].mean())
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _curriculum(run_dir: Path):
+    from renovo.train.curriculum import Curriculum
+
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        return None, None
+    config = yaml.safe_load(path.read_text())
+    try:
+        return config, Curriculum.from_config(config)
+    except Exception:  # a config from another version: report without stages
+        return config, None
+
+
+def summarize_run(run_dir: str | Path, config: str, seed: int, sanity: bool = False) -> dict:
+    """One run's numbers: status, final validation, stability, speed, memory, losses, gradient flow.
+
+    ``metrics`` is a flat {name: float} dict (what is aggregated over seeds);
+    the rest is context for the report.
+    """
+    run_dir = Path(run_dir)
+    status = run_status(run_dir) if run_dir.is_dir() else "missing"
+    summary: dict = {"name": run_dir.name, "config": config, "seed": seed, "status": status, "metrics": {}}
+    marker = _read_json(run_dir / ("done.json" if status == "done" else "failed.json"))
+    summary["wall_s"] = marker.get("wall_s")
+    summary["resumed"] = bool(marker.get("resumed"))
+    if status == "failed":
+        summary["rc"] = marker.get("rc")
+        summary["log_tail"] = marker.get("log_tail") or log_tail(run_dir / "train.log")
+    metrics_path = run_dir / "metrics.csv"
+    if not metrics_path.is_file():
+        return summary
+    series = read_series(metrics_path)
+    m: dict[str, float] = {}
+    train_steps = series["train/ce"][0] if "train/ce" in series else np.array([], dtype=np.int64)
+    summary["last_step"] = int(train_steps[-1]) if len(train_steps) else None
+    summary["logged_train_steps"] = int(len(train_steps))
+    _final_validation(series, summary, m)
+    _stability(series, summary, m)
+    _speed_and_memory(series, m)
+    _loss_windows(series, m)
+    _ce_primary(series, m)
+    config_dict, curriculum = _curriculum(run_dir)
+    summary["has_physics"] = _has_physics(config_dict)
+    if config_dict:
+        summary["loss_config"] = {k: config_dict.get("loss", {}).get(k) for k in ("spectrum", "precursor")}
+    if curriculum is not None:
+        _curriculum_stages(series, config_dict, curriculum, summary, m)
+    if sanity:
+        from renovo.experiments.sanity import sanity_report
+
+        text, passed = sanity_report(run_dir)
+        summary["sanity"] = {"passed": bool(passed), "text": text}
+        m["sanity/passed"] = float(passed)
+    summary["metrics"] = m
+    return summary
+
+
+def _final_validation(series: Series, summary: dict, m: dict) -> None:
+    """Final validation: decoded metrics (the validation callback) and teacher-forced ones (the module)."""
+    val_steps = [int(series[f"val/{k}"][0][-1]) for k in VAL_KEYS if f"val/{k}" in series]
+    summary["final_val_step"] = max(val_steps) if val_steps else None
+    for key in VAL_KEYS:
+        if f"val/{key}" in series:
+            m[f"val/{key}"] = float(series[f"val/{key}"][1][-1])
+    token_acc = _values(series, "train/token_acc")
+    if len(token_acc):
+        m["train/token_acc_final"] = _window_means(token_acc)[1] if len(token_acc) >= 4 else float(token_acc[-1])
+
+
+def _stability(series: Series, summary: dict, m: dict) -> None:
+    m["stability/nonfinite"] = float(sum(count_nonfinite(_values(series, f"train/{k}")) for k in LOSS_KEYS))
+    m["stability/skipped"] = float(np.nansum(_values(series, "nan_guard/skipped")))
+    spikes_total = detect_spikes(_values(series, "train/total"))
+    spikes_ce = detect_spikes(_values(series, "train/ce"))
+    m["stability/spikes_total"] = float(len(spikes_total))
+    m["stability/spikes_ce"] = float(len(spikes_ce))
+    if "train/total" in series:
+        summary["spike_steps_total"] = [int(series["train/total"][0][i]) for i in spikes_total]
+
+
+def _speed_and_memory(series: Series, m: dict) -> None:
+    """SpeedMonitor columns: median rates, maximum memory."""
+    for key, reduce in (("speed/steps_per_s", np.nanmedian), ("speed/spectra_per_s", np.nanmedian),
+                        ("memory/peak_rss_mb", np.nanmax), ("memory/cuda_max_allocated_mb", np.nanmax)):
+        values = _values(series, key)
+        if len(values) and np.isfinite(values).any():
+            m[key] = float(reduce(values))
+
+
+def _loss_windows(series: Series, m: dict) -> None:
+    """Losses: early vs late windows (the sanity check's definition of "decreases")."""
+    for key in LOSS_KEYS:
+        values = _values(series, f"train/{key}")
+        early, late = _window_means(values)
+        if math.isfinite(early):
+            m[f"loss/{key}_early"] = early
+            m[f"loss/{key}_late"] = late
+            m[f"loss/{key}_change_pct"] = (late - early) / early * 100 if early else float("nan")
+
+
+def _ce_primary(series: Series, m: dict) -> None:
+    """CE primary: the smallest CE / largest weighted physics term over logged steps."""
+    if "train/ce" not in series:
+        return
+    steps, ce = series["train/ce"]
+    lookup = {k: dict(zip(*series[k])) for k in ("train/w_spectrum", "train/spectrum", "train/w_precursor",
+                                                 "train/precursor") if k in series}
+
+    def at(key: str, step: int) -> float:
+        return lookup.get(key, {}).get(step, 0.0)
+
+    ratios = []
+    for step, c in zip(steps, ce):
+        largest = max(at("train/w_spectrum", step) * at("train/spectrum", step),
+                      at("train/w_precursor", step) * at("train/precursor", step))
+        if largest > 0 and math.isfinite(c):
+            ratios.append(c / largest)
+    m["primary/ce_over_weighted_min"] = float(min(ratios)) if ratios else float("inf")
+    m["primary/ce_over_weighted_final"] = float(ratios[-1]) if ratios else float("inf")
+
+
+def _curriculum_stages(series: Series, config_dict: Mapping, curriculum, summary: dict, m: dict) -> None:
+    """Spikes right after a stage switch, and gradient flow (GradientFlowMonitor rows) per curriculum stage."""
+    if "train/total" in series:
+        # A stage switch raises the total loss by w · (physics loss) at once; the rolling median needs a few
+        # logged steps to follow. Spikes within 5% of the run after a switch are counted apart.
+        max_steps = float(config_dict["trainer"]["max_steps"])
+        starts = [stage.start for stage in curriculum.stages[1:]]
+        at_switch = [s for s in summary.get("spike_steps_total", [])
+                     if any(0 <= s - start < 0.05 * max_steps for start in starts)]
+        m["stability/spikes_total_at_switch"] = float(len(at_switch))
+    if "grad/ce_norm" not in series:
+        return
+    gradflow: dict[int, dict[str, list[float]]] = {}
+    for key in GRAD_KEYS:
+        if f"grad/{key}" not in series:
+            continue
+        for step, value in zip(*series[f"grad/{key}"]):
+            stage = curriculum.stage_index(int(step)) + 1
+            gradflow.setdefault(stage, {}).setdefault(key, []).append(float(value))
+    for key in ("grad/w_spectrum", "grad/w_precursor"):
+        for step, value in zip(*series.get(key, (np.array([]), np.array([])))):
+            stage = curriculum.stage_index(int(step)) + 1
+            gradflow.setdefault(stage, {}).setdefault(key.split("/")[1], []).append(float(value))
+    summary["stages"] = [
+        {"stage": i + 1, "start": s.start, "end": s.end, "spectrum": list(s.spectrum), "precursor": list(s.precursor)}
+        for i, s in enumerate(curriculum.stages)
+    ]
+    for stage, values in gradflow.items():
+        for key, vals in values.items():
+            finite = [v for v in vals if math.isfinite(v)]
+            if finite:
+                m[f"gradflow/stage{stage}/{key}"] = float(np.mean(finite))
+
+
+def _has_physics(config: Mapping | None) -> bool | None:
+    if not config:
+        return None
+    loss = config.get("loss", {})
+    stages = config.get("curriculum", {}).get("stages", [])
+
+    def peak(key: str) -> float:
+        out = 0.0
+        for stage in stages:
+            value = stage.get(key, 0.0)
+            out = max(out, max(value) if isinstance(value, (list, tuple)) else float(value))
+        return out
+
+    spectrum = loss.get("spectrum", {}).get("type") != "none" and peak("spectrum") > 0
+    precursor = loss.get("precursor", {}).get("type") != "none" and peak("precursor") > 0
+    return bool(spectrum or precursor)
+
+
+def aggregate(runs: Sequence[dict], configs: Sequence[str]) -> dict:
+    """{config: {metric: {mean, sd, n, values}}} over the finished runs of each config."""
+    out: dict[str, dict] = {}
+    for config in configs:
+        done = [r for r in runs if r["config"] == config and r["status"] == "done" and r["metrics"]]
+        keys = sorted({k for r in done for k in r["metrics"]})
+        out[config] = {}
+        for key in keys:
+            values = [r["metrics"][key] for r in done if key in r["metrics"]]
+            mean, sd, n = mean_sd(values)
+            out[config][key] = {"mean": mean, "sd": sd, "n": n, "values": values}
+    return out
+
+
+def fmt(value: Mapping | None, digits: int = 3, pct: bool = False) -> str:
+    """An aggregate entry as ``mean ± sd`` (or ``mean`` for one value, ``–`` for none)."""
+    if not value or value.get("n", 0) == 0:
+        return "–"
+    scale = 100.0 if pct else 1.0
+    mean, sd = value["mean"] * scale, value["sd"] * scale
+    if math.isinf(mean):
+        return "∞"
+    text = f"{mean:.{digits}f}"
+    if value["n"] > 1 and math.isfinite(sd):
+        text += f" ± {sd:.{digits}f}"
+    return text
+
+
+def stat(agg: Mapping, config: str, key: str) -> dict | None:
+    return agg.get(config, {}).get(key)
+
+
+def label(config: str) -> str:
+    return Path(config).stem

@@ -1,0 +1,216 @@
+"""The verdicts of a plan's report: one cautious verdict per hypothesis of the
+Gaussian rendering proposal (docs/background.md), from `metrics_io.aggregate`.
+
+Each hypothesis has its own function returning ``{hypothesis, verdict, detail}``;
+`verdicts` runs those that apply. A difference between configs is called only
+when `stability.compare_means` finds it (p < 0.05 and beyond the seeds' spread).
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from renovo.experiments.metrics_io import fmt, label, stat
+from renovo.experiments.sanity import MIN_RELATIVE_DECREASE
+from renovo.experiments.stability import compare_means
+
+
+def _loss_config(runs: Sequence[dict], config: str, key: str):
+    """The ``loss.<key>`` section of a config's first finished run (what its logged loss measures)."""
+    return next((r.get("loss_config", {}).get(key) for r in runs if r["config"] == config and r["status"] == "done"),
+                None)
+
+
+def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
+    """One cautious verdict per hypothesis of the proposal: {hypothesis, verdict, detail}."""
+    configs = [c for c in plan.configs if agg.get(c)]
+    if not configs:
+        return [{"hypothesis": "all", "verdict": "no finished runs: nothing to judge", "detail": ""}]
+    done = [r for r in runs if r["status"] == "done"]
+    physics = [c for c in configs if any(r.get("has_physics") for r in done if r["config"] == c)]
+    controls = [c for c in configs if c not in physics]
+    out = [
+        stable_training(plan, runs, agg, configs),
+        auxiliary_losses_decrease(runs, agg, physics, controls),
+        ce_stays_primary(agg, physics),
+        better_final_accuracy(plan, agg),
+    ]
+    if plan.sanity:
+        out.append(sanity_check(done))
+    return out
+
+
+def stable_training(plan, runs: Sequence[dict], agg: Mapping, configs: Sequence[str]) -> dict:
+    """No NaN, no skipped step, no loss spike; spikes compared between the plan's config pairs."""
+    done = [r for r in runs if r["status"] == "done"]
+    nonfinite = {c: sum(stat(agg, c, "stability/nonfinite")["values"]) if stat(agg, c, "stability/nonfinite") else 0
+                 for c in configs}
+    skipped = {c: sum(stat(agg, c, "stability/skipped")["values"]) if stat(agg, c, "stability/skipped") else 0
+               for c in configs}
+    failed = [r["name"] for r in runs if r["status"] == "failed"]
+    unstable = [c for c in configs if nonfinite[c] or skipped[c]]
+    parts = [f"{label(c)}: {int(nonfinite[c])} non-finite, {int(skipped[c])} skipped, "
+             f"spikes per run: total loss {fmt(stat(agg, c, 'stability/spikes_total'), 1)} (of which right after a "
+             f"curriculum switch {fmt(stat(agg, c, 'stability/spikes_total_at_switch'), 1)}), "
+             f"CE {fmt(stat(agg, c, 'stability/spikes_ce'), 1)}" for c in configs]
+    spiky = [c for c in configs if stat(agg, c, "stability/spikes_total") and stat(agg, c, "stability/spikes_total")["mean"] > 0]
+    if unstable:
+        verdict = "not supported for " + ", ".join(map(label, unstable)) + " (non-finite losses or skipped steps)"
+    else:
+        verdict = (f"supported at this scale: no non-finite loss and no skipped step in any of the {len(done)} "
+                   "finished runs")
+    if spiky:
+        verdict += "; loss spikes in " + ", ".join(
+            f"{label(c)} ({fmt(stat(agg, c, 'stability/spikes_total'), 1)} per run, "
+            f"{fmt(stat(agg, c, 'stability/spikes_total_at_switch'), 1)} of them right after a curriculum switch)"
+            for c in spiky)
+        quiet = [c for c in configs if c not in spiky]
+        if quiet:
+            verdict += "; none in " + ", ".join(map(label, quiet))
+    else:
+        verdict += "; no loss spike in any run"
+    if failed:
+        verdict += f"; {len(failed)} run(s) failed ({', '.join(failed)})"
+    detail = "; ".join(parts)
+    for a, b in plan.comparisons:
+        phrase, _ = compare_means(stat(agg, a, "stability/spikes_total")["values"] if stat(agg, a, "stability/spikes_total") else [],
+                                  stat(agg, b, "stability/spikes_total")["values"] if stat(agg, b, "stability/spikes_total") else [],
+                                  higher_is_better=False)
+        detail += f"; spikes {label(a)} vs {label(b)}: {phrase}"
+    return ({"hypothesis": "Stable training (no NaN, no spikes)", "verdict": verdict, "detail": detail})
+
+
+def auxiliary_losses_decrease(runs: Sequence[dict], agg: Mapping, physics: Sequence[str],
+                              controls: Sequence[str]) -> dict:
+    """Do the spectrum and precursor losses fall (first vs last 10% of logged steps), and by more than
+    under cross-entropy alone (a control config that logs them without their gradient)?"""
+    bits, small, rose = [], [], []
+    fell_everywhere = True
+    for c in physics:
+        for key in ("spectrum", "precursor"):
+            change = stat(agg, c, f"loss/{key}_change_pct")
+            if not change:
+                continue
+            fell = sum(1 for v in change["values"] if v < 0)
+            fell_everywhere &= fell == change["n"]
+            early, late = stat(agg, c, f"loss/{key}_early"), stat(agg, c, f"loss/{key}_late")
+            bits.append(f"{label(c)} {key} {fmt(early, 3)} → {fmt(late, 3)} ({fmt(change, 1)}%, fell in "
+                        f"{fell}/{change['n']} seeds)")
+            if abs(change["mean"]) < 100 * MIN_RELATIVE_DECREASE:
+                small.append(f"{label(c)} {key}")
+            elif fell < change["n"] and change["mean"] > 0:
+                rose.append(f"{label(c)} {key} ({change['mean']:+.0f}%, rose in {change['n'] - fell}/{change['n']} seeds)")
+    control_bits = []
+    for c in controls:
+        for key in ("spectrum", "precursor"):
+            change = stat(agg, c, f"loss/{key}_change_pct")
+            if change:
+                control_bits.append(f"{label(c)} (logged without gradient) {key} {fmt(change, 1)}%")
+    if not physics:
+        verdict = "not applicable: no config in this plan turns a physics loss on"
+    elif not bits:
+        verdict = "not measurable: no physics loss was logged"
+    else:
+        verdict = ("supported in direction: both auxiliary losses fell from the first to the last 10% of logged "
+                   "steps in every seed" if fell_everywhere else
+                   "partly: not every auxiliary loss fell in every seed")
+        if rose:
+            verdict += f"; it ROSE for {', '.join(rose)}"
+        if small:
+            verdict += (f"; the change is under {100 * MIN_RELATIVE_DECREASE:.0f}% (the sanity check's threshold for "
+                        f"a decrease) for {', '.join(small)}")
+        if control_bits:
+            attributable = []
+            for c in physics:
+                for ctrl in controls:
+                    for key in ("spectrum", "precursor"):
+                        a, b = stat(agg, c, f"loss/{key}_change_pct"), stat(agg, ctrl, f"loss/{key}_change_pct")
+                        if a and b and _loss_config(runs, c, key) != _loss_config(runs, ctrl, key):
+                            attributable.append(f"{label(c)} vs {label(ctrl)} {key}: not comparable (the control "
+                                                "logs a different {key} loss)".replace("{key}", key))
+                        elif a and b:
+                            phrase, _ = compare_means(a["values"], b["values"], higher_is_better=False)
+                            attributable.append(f"{label(c)} vs {label(ctrl)} {key} change: {phrase}")
+            verdict += ("; against cross-entropy alone (the control logs the same losses without their "
+                        "gradient): " + "; ".join(attributable))
+    return ({"hypothesis": "Auxiliary losses decrease", "verdict": verdict,
+                "detail": "; ".join(bits + control_bits)})
+
+
+def ce_stays_primary(agg: Mapping, physics: Sequence[str]) -> dict:
+    """CE stays the primary signal: in loss value (the proposal's criterion) and in gradient norm."""
+    bits, value_fail, grad_dominant = [], [], []
+    for c in physics:
+        primary = stat(agg, c, "primary/ce_over_weighted_min")
+        if primary:
+            low = min(primary["values"])
+            if low <= 1.0:
+                value_fail.append(f"{label(c)} (CE / largest weighted term down to {low:.2f})")
+            bits.append(f"{label(c)}: smallest CE / largest weighted physics term {low:.1f}")
+        stages = sorted({int(k.split("/")[1][5:]) for k in agg.get(c, {}) if k.startswith("gradflow/stage")})
+        if stages:
+            last = stages[-1]
+            ce = stat(agg, c, f"gradflow/stage{last}/ce_norm")
+            for key in ("spectrum", "precursor"):
+                w = stat(agg, c, f"gradflow/stage{last}/{key}_weighted_norm")
+                cos = stat(agg, c, f"gradflow/stage{last}/{key}_cos_ce")
+                if ce and w and ce["mean"] > 0:
+                    ratio = w["mean"] / ce["mean"]
+                    if ratio > 1.0:
+                        grad_dominant.append(f"{label(c)} {key} ({ratio:.1f}× ‖∇CE‖)")
+                    bits.append(f"{label(c)} last stage: w·‖∇{key}‖ / ‖∇CE‖ = {ratio:.2f}, "
+                                f"cos(∇{key}, ∇CE) = {fmt(cos, 2)}")
+    if not physics:
+        verdict = "not applicable: no physics loss has weight"
+    else:
+        verdict = ("in loss value, supported: CE exceeded every weighted physics term at every logged step of every "
+                   "run" if not value_fail else
+                   "in loss value, not supported for " + ", ".join(value_fail)
+                   + ": a weighted physics term exceeded CE at some logged step")
+        if grad_dominant:
+            verdict += ("; in gradient norm, NOT supported: in the last curriculum stage the weighted gradient of "
+                        + ", ".join(grad_dominant) + " exceeds CE's, so the physics loss, not CE, sets most of "
+                        "the (clipped) update")
+        elif any("last stage" in b for b in bits):
+            verdict += "; in gradient norm too: every weighted physics gradient is smaller than CE's in the last stage"
+    return ({"hypothesis": "CE stays the primary signal", "verdict": verdict, "detail": "; ".join(bits)})
+
+
+def better_final_accuracy(plan, agg: Mapping) -> dict:
+    """Validation accuracy and CE of each (candidate, reference) pair of the plan."""
+    bits = []
+    for a, b in plan.comparisons:
+        for key, metric in (("val/aa_precision", "AA precision"), ("val/peptide_recall", "peptide recall"),
+                           ("val/token_acc", "token accuracy (teacher-forced)"), ("val/ce", "validation CE")):
+            sa, sb = stat(agg, a, key), stat(agg, b, key)
+            if not sa or not sb:
+                continue
+            if max(abs(v) for v in sa["values"] + sb["values"]) == 0:
+                bits.append(f"{label(a)} vs {label(b)} {metric}: 0 in every run — uninformative at this scale")
+                continue
+            phrase, _ = compare_means(sa["values"], sb["values"], higher_is_better=key != "val/ce")
+            bits.append(f"{label(a)} vs {label(b)} {metric}: {fmt(sa)} vs {fmt(sb)} → {phrase}")
+    significant = [b.split(": ", 1)[0] + ": " + b.rsplit("→ ", 1)[1] for b in bits
+                   if "→ " in b and b.rsplit("→ ", 1)[1].startswith(("better (", "worse ("))]
+    if not plan.comparisons:
+        verdict = "not tested by this plan (no comparison)"
+    elif significant:
+        verdict = ("significant differences (p < 0.05; with this few seeds, tentative): " + "; ".join(significant)
+                   + "; the other accuracy comparisons are not significant (see below)")
+    else:
+        verdict = ("no evidence either way at this scale: no difference exceeds the spread between seeds with "
+                   "significance")
+    return ({"hypothesis": "Better final accuracy", "verdict": verdict, "detail": "; ".join(bits)})
+
+
+def sanity_check(done: Sequence[dict]) -> dict:
+    """The Phase 1 sanity check (`renovo.experiments.sanity`) over the finished runs."""
+    judged = [r for r in done if "sanity" in r]
+    passed = [r for r in judged if r["sanity"]["passed"]]
+    fails = sorted({line.split("]", 1)[1].split(":")[0].strip() for r in judged
+                    for line in r["sanity"]["text"].splitlines() if line.startswith("[FAIL]")})
+    return ({
+        "hypothesis": "Phase 1 sanity check (proposal's criteria)",
+        "verdict": f"PASS in {len(passed)}/{len(judged)} seeds"
+                   + (f"; failing criteria: {', '.join(fails)}" if fails else ""),
+        "detail": "",
+    })

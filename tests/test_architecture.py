@@ -1,0 +1,202 @@
+"""The package map holds: imports follow the data flow, no import cycles (function-level imports
+included), no benchmark inside a library package, and long modules / functions say why they are long.
+
+Data flows files → chem → data → model → losses → train → decode → evaluate → experiments →
+bench / commands (docs/ARCHITECTURE.md). A module may import its own package and the packages
+before it; ``bench`` and ``commands`` sit together at the top (commands may run benchmarks, a
+benchmark never imports a command). Top-level modules other than ``cli`` (``errors``,
+``numerics``, …) are the base every package may use; they import no package.
+"""
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "renovo"
+ORDER = ("chem", "data", "model", "losses", "train", "decode", "evaluate", "experiments", "bench", "commands")
+LIBRARY = ORDER[:8]
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 80
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def imports(path: Path, root: Path) -> list[tuple[int, str]]:
+    """(line, imported module) of every `renovo` import in ``path``, at any nesting depth;
+    ``importlib.import_module("renovo.…")`` with a constant name counts too."""
+    modules = {module_name(p, root) for p in root.rglob("*.py")}
+    package = root.name
+    me = module_name(path, root)
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative import
+                anchor = me.split(".") if path.name == "__init__.py" else me.split(".")[:-1]
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            # `from pkg import submodule` imports the submodule; `from mod import name` the module.
+            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "import_module"
+              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            names = [node.args[0].value]
+        found += [(node.lineno, n) for n in names if n == package or n.startswith(package + ".")]
+    return found
+
+
+def layer(module: str) -> str | None:
+    """The package of ``renovo.<package>.…``; None for a top-level module (base or cli)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in ORDER) else None
+
+
+def direction_violations(root: Path) -> list[str]:
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        me = module_name(path, root)
+        mine = layer(me)
+        top_level = mine is None and me != root.name
+        for line, target in imports(path, root):
+            theirs = layer(target)
+            where = f"{path.relative_to(root.parent)}:{line} imports {target}"
+            if top_level and me.split(".")[-1] != "cli":
+                if theirs is not None:
+                    out.append(f"{where}: a base module imports no package")
+            elif mine is not None and theirs is not None and theirs != mine:
+                if theirs not in ORDER:
+                    out.append(f"{where}: unknown package {theirs}")
+                elif mine == "bench" and theirs == "commands":
+                    out.append(f"{where}: a benchmark never imports a command")
+                elif ORDER.index(theirs) > ORDER.index(mine) and {mine, theirs} != {"bench", "commands"}:
+                    out.append(f"{where}: against the data flow ({mine} comes before {theirs})")
+            elif mine is not None and theirs is None and target.split(".")[-1] == "cli":
+                out.append(f"{where}: only the CLI entry point imports cli")
+    return out
+
+
+def import_cycles(root: Path) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    edges: dict[str, set[str]] = defaultdict(set)
+    modules = {module_name(p, root): p for p in root.rglob("*.py")}
+    for name, path in modules.items():
+        edges[name] |= {t for _, t in imports(path, root) if t in modules and t != name}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(edges[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for name in sorted(modules):
+        if name not in index:
+            visit(name)
+    return cycles
+
+
+def unexplained_lengths(root: Path) -> list[str]:
+    """Modules over MAX_MODULE_LINES without a ``# long module:`` comment; functions over
+    MAX_FUNCTION_LINES without a ``# long function:`` comment just above them."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text()
+        lines = text.splitlines()
+        if len(lines) > MAX_MODULE_LINES and "# long module:" not in text:
+            out.append(f"{path.relative_to(root.parent)}: {len(lines)} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                above = lines[max(0, first - 4): first - 1]
+                if length > MAX_FUNCTION_LINES and not any("# long function:" in line for line in above):
+                    out.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.name}: {length} lines")
+    return out
+
+
+def benchmarks_in_libraries(root: Path) -> list[str]:
+    return [str(p.relative_to(root.parent)) for package in LIBRARY for p in (root / package).rglob("bench.py")]
+
+
+# --------------------------------------------------------------------------- the repository
+
+
+def test_imports_follow_the_data_flow():
+    assert direction_violations(ROOT) == []
+
+
+def test_no_import_cycles_even_inside_functions():
+    assert import_cycles(ROOT) == []
+
+
+def test_no_benchmark_inside_a_library_package():
+    assert benchmarks_in_libraries(ROOT) == []
+    assert (ROOT / "bench" / "__init__.py").is_file()
+
+
+def test_long_modules_and_functions_say_why():
+    assert unexplained_lengths(ROOT) == []
+
+
+# --------------------------------------------------------------------------- the checks themselves
+
+
+@pytest.fixture
+def fake_tree(tmp_path) -> Path:
+    """A small package shaped like renovo, with one of each violation."""
+    root = tmp_path / "renovo"
+    for package in ("chem", "data", "train", "bench", "commands"):
+        (root / package).mkdir(parents=True)
+        (root / package / "__init__.py").write_text("")
+    (root / "__init__.py").write_text("")
+    (root / "errors.py").write_text("from renovo.data import thing\n")  # base imports a package
+    (root / "chem" / "a.py").write_text("def f():\n    from renovo.train import x\n")  # against the flow, in a function
+    (root / "data" / "b.py").write_text("from renovo.data.c import y\n")
+    (root / "data" / "c.py").write_text("def g():\n    import renovo.data.b\n")  # cycle b ↔ c
+    (root / "data" / "bench.py").write_text("")
+    (root / "bench" / "d.py").write_text("import importlib\nimportlib.import_module('renovo.commands.e')\n")
+    (root / "commands" / "e.py").write_text("from renovo.bench import d\n")  # allowed
+    body = "\n".join(f"    x = {i}" for i in range(90))
+    (root / "train" / "long.py").write_text(f"def long():\n{body}\n\n\n# long function: a table\ndef ok():\n{body}\n")
+    return root
+
+
+def test_checks_catch_each_violation(fake_tree):
+    direction = direction_violations(fake_tree)
+    assert any("errors.py" in v and "base module" in v for v in direction)
+    assert any("chem/a.py:2" in v and "against the data flow" in v for v in direction)
+    assert any("bench/d.py" in v and "never imports a command" in v for v in direction)
+    assert not any("commands/e.py" in v for v in direction)
+    assert sorted(import_cycles(fake_tree)) == [["renovo.bench.d", "renovo.commands.e"], ["renovo.data.b", "renovo.data.c"]]
+    assert benchmarks_in_libraries(fake_tree) == ["renovo/data/bench.py"]
+    lengths = unexplained_lengths(fake_tree)
+    assert len(lengths) == 1 and "long.py:1 long" in lengths[0]
