@@ -25,6 +25,8 @@ COMMANDS = {
     "gradients": "gradients",
     "bench": "bench",
     "experiment": "experiment",
+    "configure": "configure",
+    "plot": "plot",
 }
 
 
@@ -49,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = ["renovo", *(sys.argv[1:] if argv is None else argv)]  # for run logs
     if not getattr(args, "command", None) or not hasattr(args, "handler"):
         parser.print_help()
         return 0 if not getattr(args, "command", None) else 2

@@ -93,10 +93,9 @@ def run_bench(args: argparse.Namespace) -> int:
         print(f"{name:<{width}}  {r['spectra']:>7}  {r['positions']:>8}  {r['support_rate']:>9.3f}  "
               f"{r['evidence_argmax_token_acc']:>25.3f}")
     if args.json:
-        target = Path(args.json)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(json.dumps(results, indent=1) + "\n")
-        tmp.replace(target)
+        from renovo.files import write_json
+
+        write_json(Path(args.json), results, indent=1)
     return 0
 
 

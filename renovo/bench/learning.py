@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from renovo.files import atomic_path, write_text
+
 ARCHITECTURES = {"plain": "false", "ion_evidence": "true"}
 DEFAULT_REAL_DIR = Path("../shared/data/real")
 
@@ -115,7 +117,7 @@ def _sequence_real(args, out: Path, runs: dict) -> None:
     """Sequence and evaluate each real file with each final checkpoint."""
     files = _real_files(args)
     for architecture, run in runs.items():
-        checkpoint = Path(run["run_dir"]) / "checkpoints" / "last.ckpt"
+        checkpoint = out / "runs" / architecture / "checkpoints" / "last.ckpt"
         run["real"] = {}
         if not checkpoint.is_file():
             continue
@@ -179,8 +181,9 @@ def _fmt(value, digits: int = 3) -> str:
 
 def write_report(out: Path, results: dict) -> None:
     runs = results["runs"]
-    for run in runs.values():
-        run["curve"] = read_curve(Path(run["run_dir"]))
+    for name, run in runs.items():
+        run["run_dir"] = f"runs/{name}"  # relative to the report, so a copied folder rebuilds
+        run["curve"] = read_curve(out / "runs" / name)
     lines = [
         "# Learning curves: plain vs ion-evidence decoder",
         "",
@@ -218,8 +221,8 @@ def write_report(out: Path, results: dict) -> None:
               "Each run's `config.yaml` and `metrics.csv` are in `runs/<architecture>/`; "
               "`renovo bench learning --report-only --out THIS_FOLDER` rebuilds this page from them.", ""]
     _plot(out / "learning.png", runs)
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
-    (out / "report.md").write_text("\n".join(lines))
+    write_text(out / "results.json", json.dumps(results, indent=1, default=str) + "\n")
+    write_text(out / "report.md", "\n".join(lines))
 
 
 def _plot(path: Path, runs: dict) -> None:
@@ -242,10 +245,9 @@ def _plot(path: Path, runs: dict) -> None:
         ax.grid(alpha=0.3)
     axes[0].legend()
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=90)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def run_bench(args: argparse.Namespace) -> int:

@@ -61,6 +61,16 @@ KNOWN_MODIFICATIONS: tuple[Modification, ...] = (
     Modification("Ammonia-loss", 385, _loss("NH3"), (), "n-term"),
     Modification("Gln->pyro-Glu", 28, _loss("NH3"), ("Q",), "n-term", aliases=("Pyro_glu", "Pyro-glu", "pyro-Glu")),
     Modification("Glu->pyro-Glu", 27, _loss("H2O"), ("E",), "n-term", aliases=("Pyro_glu_E",)),
+    Modification("Phospho", 21, _delta("HPO3"), ("S", "T", "Y"), aliases=("Phosphorylation", "Phos")),
+    Modification("Methyl", 34, _delta("CH2"), ("K", "R", "E", "D", "H", "C", "N", "Q"), aliases=("Methylation",)),
+    Modification("Dimethyl", 36, _delta("C2H4"), ("K", "R", "N"), aliases=("Dimethylation",)),
+    Modification("Trimethyl", 37, _delta("C3H6"), ("K", "R")),
+    Modification("GG", 121, _delta("C4H6N2O2"), ("K",), aliases=("GlyGly", "Ubiquitination")),
+    Modification("Nitro", 354, _delta("O2N") - _delta("H"), ("Y", "W")),
+    Modification("Propionamide", 24, _delta("C3H5NO"), ("C",)),
+    Modification("Carboxymethyl", 6, _delta("C2H2O2"), ("C",)),
+    Modification("Dioxidation", 425, _delta("O2"), ("M", "W", "C")),
+    Modification("Formyl", 122, _delta("CO"), (), "n-term"),
 )
 
 

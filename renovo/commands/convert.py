@@ -1,4 +1,4 @@
-"""`renovo convert`: MGF / mzML / Parquet (+ label tables) → renovo Parquet."""
+"""`renovo convert`: MGF / mzML / mzXML / Parquet / libraries (+ label tables) → renovo Parquet."""
 from __future__ import annotations
 
 import argparse
@@ -10,16 +10,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "convert",
         help="convert spectrum files to renovo Parquet, counting skipped spectra",
-        description="Read MGF, mzML or Parquet files (labels from SEQ=, a --labels table joined on TITLE, "
+        description="Read MGF, mzML, mzXML (optionally .gz), Parquet (renovo's, InstaNovo's, or another layout "
+        "through --column-map) or MSP/sptxt files (labels from SEQ=, a --labels table joined on TITLE, "
         "or a sibling <stem>.peprec) and write one renovo Parquet file. Skipped spectra are counted by "
         "reason and printed at the end; a structurally malformed file stops with file:line.",
     )
-    parser.add_argument("inputs", nargs="+", help="spectrum files (.mgf, .mzML, .parquet)")
+    parser.add_argument("inputs", nargs="+", help="spectrum files, folders or glob patterns")
     parser.add_argument("-o", "--output", required=True, help="output .parquet file")
     parser.add_argument("--labels", help="label table (peprec, TSV/CSV with title + peptide) joined on spectrum TITLE")
     parser.add_argument("--no-centroid", action="store_true", help="skip profile-mode spectra instead of centroiding them")
     parser.add_argument("--on-unknown-mod", choices=("skip", "error"), default="skip",
                         help="a label with a modification outside the vocabulary: skip the spectrum (default) or stop")
+    parser.add_argument("--vocabulary", metavar="CONFIG",
+                        help="read labels with this config's vocabulary (e.g. one with `fixed: []` for data that "
+                        "were not alkylated, so a plain C stays unmodified C); default: renovo's default vocabulary")
+    parser.add_argument("--column-map", metavar="RENOVO=FILE,…",
+                        help="Parquet inputs in another layout: renovo column = file column, e.g. "
+                        "mz=masses,intensity=intensities,precursor_mz=pmz,precursor_charge=z,peptide=label")
     add_force_argument(parser)
     parser.set_defaults(handler=run)
     return parser
@@ -30,32 +37,47 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from renovo.data import SkipCounter, check_spectrum_files, read_spectra, write_parquet
+    from renovo.commands.sequence import parse_column_map
+    from renovo.data import SkipCounter, check_spectrum_files, count_spectra, expand_inputs, read_spectra, write_parquet
     from renovo.errors import RenovoError
     from renovo.files import check_outputs, write_json
 
     output = Path(args.output)
     if output.suffix.lower() != ".parquet":
         raise RenovoError(f"output must be a .parquet file, not {output.name!r}")
-    inputs = [Path(p) for p in args.inputs]
-    for path in inputs:
-        if not path.is_file():
-            raise RenovoError(f"no such input file: {path}")
+    inputs = expand_inputs(args.inputs)
+    column_map = parse_column_map(args.column_map)
+    vocabulary = None
+    if args.vocabulary:
+        from renovo.chem.vocabulary import vocabulary_from_config
+        from renovo.train.config import load_config
+
+        try:
+            vocabulary = vocabulary_from_config(load_config(args.vocabulary).get("vocabulary"))
+        except ValueError as error:
+            raise RenovoError(f"{args.vocabulary}: vocabulary: {error}") from None
     sidecar = output.with_name(output.stem + ".convert.json")
     check_outputs([*inputs, args.labels], [output, sidecar], args.force)
-    check_spectrum_files(inputs)  # a bad file late in the list stops the run before any work
+    check_spectrum_files(inputs, column_map)  # a bad file late in the list stops the run before any work
     skips = SkipCounter()
     per_file = {}
 
+    sizes = [count_spectra(p) for p in inputs]
+    total = sum(sizes) if all(n is not None for n in sizes) else None
+
     def records():
-        with tqdm(unit="spectra", desc="convert") as bar:
+        with tqdm(total=total, unit="spectra", desc="convert") as bar:
             for path in inputs:
                 bar.set_postfix_str(path.name)
                 file_skips = SkipCounter()
+                done = bar.n
                 for record in read_spectra(path, labels=args.labels, skips=file_skips,
-                                           on_unknown_mod=args.on_unknown_mod, centroid=not args.no_centroid):
-                    bar.update(1)
+                                           on_unknown_mod=args.on_unknown_mod, centroid=not args.no_centroid,
+                                           column_map=column_map, vocabulary=vocabulary):
+                    # Spectra read, skipped ones included, so the bar reaches the files' own count.
+                    bar.update(done + file_skips.kept + file_skips.total - bar.n)
                     yield record
+                bar.update(done + file_skips.kept + file_skips.total - bar.n)
                 per_file[str(path)] = file_skips.as_dict()
                 skips.merge(file_skips)
 

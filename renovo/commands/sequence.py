@@ -1,4 +1,4 @@
-"""`renovo sequence`: de novo sequence spectra files with a trained model → mzTab (+ CSV)."""
+"""`renovo sequence`: de novo sequence spectra files with a trained model → mzTab or CSV."""
 from __future__ import annotations
 
 import argparse
@@ -7,15 +7,18 @@ import argparse
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "sequence",
-        help="de novo sequence spectra (MGF, mzML, Parquet) with a trained checkpoint; writes mzTab",
-        description="Sequence every spectrum of the input files with a trained renovo checkpoint and "
-        "write the predictions as mzTab 1.0 (and optionally CSV). Spectrum references are "
-        "ms_run[n]:index=i, i the 0-based position of the spectrum in its file. Writes "
-        "OUT.sequence.json with the resolved settings and counts.",
+        help="de novo sequence spectra (MGF, mzML, mzXML, Parquet; .gz too) with a trained checkpoint",
+        description="Sequence every spectrum of the inputs with a trained renovo checkpoint and write the "
+        "predictions as mzTab 1.0 in Casanovo 5.2's layout (or CSV when OUT ends in .csv). Inputs may be "
+        "files, folders (their spectrum files) or glob patterns. Spectrum references are ms_run[n]:index=i, "
+        "i the 0-based position of the spectrum in the file it was first read from (for a Parquet made by "
+        "`renovo convert`, its source file). Writes OUT.sequence.json with the resolved settings and counts, and "
+        "OUT.log with the command, versions, settings and what was printed.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="spectrum files (.mgf, .mzML, .parquet)")
+    parser.add_argument("files", nargs="+", metavar="INPUT", help="spectrum files, folders or glob patterns "
+                        "(.mgf, .mzML, .mzXML, optionally .gz; .parquet)")
     parser.add_argument("--model", required=True, metavar="CKPT", help="renovo training checkpoint (.ckpt)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT.mztab", help="mzTab file to write")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="file to write: .mztab, or .csv for CSV")
     parser.add_argument("--csv", metavar="OUT.csv", help="also write the predictions as CSV")
     parser.add_argument("--beam", type=int, default=5, help="beam size; 1 = greedy (default 5)")
     parser.add_argument("--top-k", type=int, default=1, help="predictions per spectrum (≤ beam; default 1)")
@@ -27,13 +30,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=32, help="spectra per batch (default 32)")
     parser.add_argument("--max-length", type=int, default=60, help="most residues per peptide (default 60)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    parser.add_argument("--vocabulary", metavar="CONFIG.yaml",
+                        help="a config whose vocabulary the model must have (a mismatch stops before decoding)")
+    parser.add_argument("--column-map", metavar="RENOVO=FILE,…",
+                        help="Parquet inputs in another layout: renovo column = file column, e.g. "
+                        "mz=masses,intensity=intensities,precursor_mz=pmz,precursor_charge=z")
     parser.add_argument("--seed", type=int, default=0, help="random seed (decoding is deterministic; recorded)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("-f", "--force", action="store_true", help="overwrite existing output files")
     parser.set_defaults(handler=run)
     return parser
 
 
-def _isotopes(text: str) -> tuple[int, ...]:
+def parse_isotopes(text: str) -> tuple[int, ...]:
     from renovo.errors import RenovoError
 
     try:
@@ -45,141 +54,168 @@ def _isotopes(text: str) -> tuple[int, ...]:
     return values
 
 
+def parse_column_map(text: str | None) -> dict[str, str] | None:
+    from renovo.errors import RenovoError
+
+    if not text:
+        return None
+    mapping = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise RenovoError(f"--column-map entries are renovo_column=file_column, not {part!r}")
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def resolve_device(name: str) -> str:
+    """The torch device for ``--device``; a one-line error for a CUDA device this machine lacks."""
+    import torch
+
+    from renovo.errors import RenovoError
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise RenovoError(f"--device {name}: CUDA is not available here (use --device cpu or auto)")
+        index = name.partition(":")[2]
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            raise RenovoError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        return name
+    if name != "cpu":
+        raise RenovoError(f"--device must be cpu, cuda, cuda:N or auto, not {name!r}")
+    return name
+
+
 def _settings_path(output):
-    """OUT.sequence.json beside the mzTab file."""
     return output.with_name(output.name + ".sequence.json") if output.suffix == "" else output.with_suffix(".sequence.json")
 
 
-def _batches(records, size: int):
-    batch = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def log_path(output) -> "Path":
+    """``OUT.log`` beside the output (``OUT.mztab`` → ``OUT.log``)."""
+    from pathlib import Path
+
+    output = Path(output)
+    return output.with_name(output.name + ".log") if output.suffix.lower() == ".log" else output.with_suffix(".log")
 
 
-# long function: validation, device choice, collation, PSM building and printing; to be split into a
-# decode pipeline (sequence_files) with this command left thin.
 def run(args: argparse.Namespace) -> int:
-    import math
+    from renovo.commands.runlog import command_log
+
+    # Held in memory until the inputs and outputs are checked: a refused run writes nothing.
+    with command_log(None, args) as log:
+        return _run(args, log)
+
+
+def _check_vocabulary(args, model) -> None:
+    """One line, before decoding, when ``--vocabulary`` names another vocabulary than the model's."""
+    from renovo.errors import RenovoError
+    from renovo.model.checkpoint import tokenizer_from_config, vocabulary_difference
+    from renovo.train.config import load_config
+
+    difference = vocabulary_difference(tokenizer_from_config(load_config(args.vocabulary)), model.tokenizer)
+    if difference:
+        raise RenovoError(f"{args.model} was trained with another vocabulary than {args.vocabulary} ({difference})")
+
+
+def _decode(args, model, files, settings, column_map):
+    """(PSMs, counts, seconds) of the run, with a progress bar counting spectra (a total when knowable)."""
     import time
+
+    from tqdm import tqdm
+
+    from renovo.data import count_spectra
+    from renovo.decode import SequencingCounts, sequence_files
+
+    counts = SequencingCounts()
+    sizes = [count_spectra(f) for f in files] if not args.no_progress else [None]
+    total = sum(sizes) if all(n is not None for n in sizes) else None
+
+    def advance(_batch: int) -> None:
+        # Spectra read, skipped ones included, so the bar reaches the file's own count.
+        progress.update(counts.read + counts.skips.total - progress.n)
+
+    started = time.perf_counter()
+    with tqdm(total=total, unit="spectra", desc="sequencing", dynamic_ncols=True, disable=args.no_progress) as progress:
+        psms = list(sequence_files(model, files, settings, counts=counts, on_batch=advance,
+                                   read_options={"column_map": column_map} if column_map else None))
+        advance(0)
+    return psms, counts, time.perf_counter() - started
+
+
+def _report(args, output, files, settings, counts, elapsed, settings_path) -> None:
+    import math
+
+    skips = counts.skips
+    print(f"read {counts.read} spectra from {len(files)} file(s); skipped {skips.total}")
+    if skips.total:
+        print(skips.report())
+    rate = counts.read / elapsed if elapsed > 0 else math.inf
+    tolerance = settings.precursor_tolerance_ppm
+    constraint = f", {counts.precursor_in_tolerance} within {tolerance:g} ppm of the precursor" if tolerance is not None else ""
+    print(f"sequenced {counts.sequenced} spectra ({rate:.1f} spectra/s, beam {settings.beam}{constraint})")
+    print(f"wrote {output}" + (f" and {args.csv}" if args.csv else "") + f"; settings in {settings_path}; "
+          f"log in {log_path(output)}")
+
+
+def _run(args: argparse.Namespace, log) -> int:
     from pathlib import Path
 
     import torch
-    from tqdm import tqdm
 
-    from renovo.data import SkipCounter, SpectrumCollator, read_spectra
-    from renovo.decode import beam_search
+    from renovo.data import check_spectrum_files, expand_inputs
+    from renovo.decode import SequencingSettings
     from renovo.errors import RenovoError
-    from renovo.evaluate.io import PSM, calc_mz, write_csv, write_mztab
-    from renovo.train import load_model
+    from renovo.evaluate.io import ms_runs_of, write_csv, write_mztab
+    from renovo.files import check_outputs, write_json
+    from renovo.model.checkpoint import load_model
 
-    if args.beam < 1 or args.top_k < 1 or args.batch_size < 1 or args.max_length < 1:
-        raise RenovoError("--beam, --top-k, --batch-size and --max-length must be ≥ 1")
-    if args.top_k > args.beam:
-        raise RenovoError(f"--top-k {args.top_k} exceeds --beam {args.beam}")
-    files = [Path(f) for f in args.files]
-    for f in files:
-        if not f.is_file():
-            raise RenovoError(f"no spectrum file {f}")
+    settings = SequencingSettings(
+        beam=args.beam, top_k=args.top_k, max_length=args.max_length, batch_size=args.batch_size,
+        precursor_tolerance_ppm=None if args.no_mass_constraint else float(args.precursor_tolerance_ppm),
+        isotope_offsets=parse_isotopes(args.isotope_offsets),
+    )
+    settings.check()
+    column_map = parse_column_map(args.column_map)
+    files = expand_inputs(args.files)
     if not Path(args.model).is_file():
         raise RenovoError(f"no checkpoint {args.model}")
-    # Outputs and inputs are checked before any work (files.py): no output may replace an input or the model.
-    from renovo.data import check_spectrum_files
-    from renovo.files import check_outputs, write_json
-
-    check_outputs([*files, args.model], [args.output, args.csv, _settings_path(Path(args.output))], args.force)
-    check_spectrum_files(files)
-    tolerance = None if args.no_mass_constraint else float(args.precursor_tolerance_ppm)
-    if tolerance is not None and tolerance <= 0:
-        raise RenovoError("--precursor-tolerance-ppm must be > 0 (or use --no-mass-constraint)")
-    isotopes = _isotopes(args.isotope_offsets)
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    torch.manual_seed(args.seed)
-
-    model = load_model(args.model, map_location=device)
-    config = getattr(model, "config_dict", {}) or {}
-    try:  # preprocess exactly as in training: same data.max_peaks and data.preprocess
-        collate = SpectrumCollator.from_config(model.tokenizer, config if isinstance(config, dict) else {})
-    except (TypeError, ValueError) as error:
-        raise RenovoError(f"checkpoint's config {error}") from None
-
-    skips = SkipCounter()
-    psms: list[PSM] = []
-    n_read = n_sequenced = n_in_tolerance = 0
-    started = time.perf_counter()
-    progress = tqdm(unit="spectra", desc="sequencing", dynamic_ncols=True)
-    for path in files:
-        # Labels play no part in sequencing: no label table is joined.
-        records = read_spectra(path, labels=False, vocabulary=model.tokenizer.vocabulary, skips=skips, on_unknown_mod="ignore")
-        for records_batch in _batches(records, args.batch_size):
-            batch = collate(records_batch)
-            results = beam_search(
-                model, batch, beam_size=args.beam, top_k=args.top_k, max_length=args.max_length,
-                precursor_tolerance_ppm=tolerance, isotope_offsets=isotopes,
-            )
-            n_read += len(records_batch)
-            for record, predictions in zip(records_batch, results):
-                if predictions:
-                    n_sequenced += 1
-                    n_in_tolerance += bool(predictions[0].precursor_match)
-                for rank, prediction in enumerate(predictions, start=1):
-                    psms.append(PSM(
-                        source_file=str(path),
-                        index=record.index,
-                        peptide=prediction.peptide,
-                        score=prediction.score,
-                        residue_scores=prediction.residue_scores,
-                        rank=rank,
-                        charge=record.precursor_charge,
-                        precursor_mz=record.precursor_mz,
-                        calc_mz=calc_mz(prediction.mass_da, record.precursor_charge),
-                        mass_error_ppm=prediction.mass_error_ppm,
-                        precursor_match=prediction.precursor_match,
-                        retention_time_s=record.retention_time_s,
-                        title=record.title,
-                        scan=record.scan,
-                    ))
-            progress.update(len(records_batch))
-    progress.close()
-    elapsed = time.perf_counter() - started
-
     output = Path(args.output)
+    # Outputs and inputs are checked before any work: no output may replace an input or the model.
+    check_outputs([*files, args.model], [output, args.csv, _settings_path(output)], args.force)
+    check_spectrum_files(files, column_map)
+    log.attach(log_path(output))
+    device = resolve_device(args.device)
+    torch.manual_seed(args.seed)
+    model = load_model(args.model, map_location=device)
+    if args.vocabulary:
+        _check_vocabulary(args, model)
+    psms, counts, elapsed = _decode(args, model, files, settings, column_map)
+
     output.parent.mkdir(parents=True, exist_ok=True)
-    write_mztab(output, psms, [str(f) for f in files], model.tokenizer.vocabulary)
+    recorded = {
+        "model": str(Path(args.model).resolve()), "beam": settings.beam, "top_k": settings.top_k,
+        "precursor_tolerance_ppm": settings.precursor_tolerance_ppm,
+        "isotope_offsets": ",".join(map(str, settings.isotope_offsets)), "max_length": settings.max_length,
+        "batch_size": settings.batch_size, "device": device, "seed": args.seed,
+        "vocabulary": " ".join(model.tokenizer.tokens[3:]),
+    }
+    if output.suffix.lower() == ".csv":
+        write_csv(output, psms)
+    else:
+        empty_inputs = [f for f, n in counts.per_input.items() if n == 0]
+        write_mztab(output, psms, ms_runs_of(psms, empty_inputs), model.tokenizer.vocabulary, settings=recorded)
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
         write_csv(args.csv, psms)
-    settings = {
-        "command": "sequence",
-        "files": [str(f.resolve()) for f in files],
-        "model": str(Path(args.model).resolve()),
-        "output": str(output.resolve()),
-        "csv": str(Path(args.csv).resolve()) if args.csv else None,
-        "beam": args.beam,
-        "top_k": args.top_k,
-        "precursor_tolerance_ppm": tolerance,
-        "isotope_offsets": list(isotopes),
-        "batch_size": args.batch_size,
-        "max_length": args.max_length,
-        "device": device,
-        "seed": args.seed,
-        "model_config": config,
-        "counts": {"read": n_read, "sequenced": n_sequenced, "precursor_in_tolerance": n_in_tolerance,
-                   "skips": skips.as_dict()},
-        "seconds": round(elapsed, 3),
+    summary = {
+        "command": "sequence", "files": [str(f.resolve()) for f in files], "output": str(output.resolve()),
+        "csv": str(Path(args.csv).resolve()) if args.csv else None, **recorded,
+        "isotope_offsets": list(settings.isotope_offsets), "column_map": column_map,
+        "model_config": getattr(model, "config_dict", {}) or {}, "counts": counts.as_dict(), "seconds": round(elapsed, 3),
     }
     settings_path = _settings_path(output)
-    write_json(settings_path, settings, default=str)  # after the predictions it describes
-
-    print(f"read {n_read} spectra from {len(files)} file(s); skipped {skips.total}")
-    if skips.total:
-        print(skips.report())
-    rate = n_read / elapsed if elapsed > 0 else math.inf
-    constraint = f", {n_in_tolerance} within {tolerance:g} ppm of the precursor" if tolerance is not None else ""
-    print(f"sequenced {n_sequenced} spectra ({rate:.1f} spectra/s, beam {args.beam}{constraint})")
-    print(f"wrote {output}" + (f" and {args.csv}" if args.csv else "") + f"; settings in {settings_path}")
+    write_json(settings_path, summary, default=str)  # after the predictions it describes
+    _report(args, output, files, settings, counts, elapsed, settings_path)
     return 0

@@ -39,6 +39,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--train", nargs="+", default=None, metavar="FILE", help="MGF / mzML / Parquet training files")
     parser.add_argument("--val", nargs="+", default=None, metavar="FILE", help="validation files")
+    parser.add_argument("--val-fraction", type=float, default=None, metavar="F",
+                        help="with --train and no --val: hold out this fraction of the training peptides "
+                        "(all spectra of a peptide on one side) for validation")
     parser.add_argument("--resume", default=None, metavar="CKPT",
                         help="continue a run from its checkpoint (e.g. RUN/checkpoints/last.ckpt); --max-steps, "
                         "--set optim.lr=…, --batch-size may change (applied and logged in RUN/resume.log), "
@@ -69,6 +72,7 @@ def _overrides(args) -> list[str | dict]:
         ("data", "batch_size"): args.batch_size,
         ("data", "train"): args.train,
         ("data", "val"): args.val,
+        ("data", "val_fraction"): args.val_fraction,
         ("trainer", "accelerator"): args.accelerator,
         ("trainer", "devices"): int(args.devices) if args.devices and str(args.devices).isdigit() else args.devices,
         ("trainer", "strategy"): args.strategy,
@@ -83,6 +87,23 @@ def _overrides(args) -> list[str | dict]:
             nested = {key: nested}
         overrides.append(nested)
     return overrides + list(args.set)
+
+
+def describe_data(config) -> str:
+    """What the run trains and validates on, in one line (said before training starts)."""
+    d = config["data"]
+    simulated_val = f"a fixed simulated set of {d['val_size']} spectra (seed + data.val_seed_offset)"
+    if not d["train"]:
+        validation = f"{len(d['val'])} validation file(s)" if d["val"] else simulated_val
+        return f"data: training spectra simulated on the fly; validation on {validation}"
+    training = f"data: training on {len(d['train'])} file(s)"
+    if d["val"]:
+        return f"{training}; validation on {len(d['val'])} file(s)"
+    if d.get("val_fraction"):
+        return (f"{training}; validation on {d['val_fraction']:g} of their peptides, held out "
+                "(every spectrum of a held-out peptide)")
+    return (f"{training}; validation on {simulated_val}, not on your data: pass --val FILES, or "
+            "--val-fraction 0.1 to hold out a tenth of the training peptides")
 
 
 def decode_callbacks(config) -> list:
@@ -124,20 +145,44 @@ def run(args: argparse.Namespace) -> int:
     os.environ["RENOVO_RUN_DIR"] = str(run_dir)
     main_process = os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
     say = print if main_process else (lambda *a, **k: None)
+    if main_process:
+        from renovo.commands.runlog import command_log
+
+        # Held in memory until the run owns its folder (a refused run leaves no file behind),
+        # then written to RUN/train.log as the run goes.
+        with command_log(None, args) as log:
+            return _train(args, config, run_dir, say, main_process, changes, [_log_in_run_folder(log, run_dir)])
+    return _train(args, config, run_dir, say, main_process, changes, [])
+
+
+def _log_in_run_folder(log, run_dir):
+    """A callback that moves the command's log into RUN/train.log once training starts."""
+    import lightning as L
+
+    class LogInRunFolder(L.Callback):
+        def on_fit_start(self, trainer, pl_module) -> None:
+            if trainer.is_global_zero:
+                log.attach(Path(run_dir) / "train.log")
+
+    return LogInRunFolder()
+
+
+def _train(args, config, run_dir, say, main_process, changes, log_callbacks) -> int:
+    from renovo.train.curriculum import Curriculum
+    from renovo.train.trainer import train
+
     curriculum = Curriculum.from_config(config)
     say(f"renovo train: config {config['name']}, preset {config['model']['preset']}, seed {config['seed']}, "
           f"{config['trainer']['max_steps']} steps, batch {config['data']['batch_size']} → {run_dir}")
     say("curriculum (steps of this run):\n  " + curriculum.describe().replace("\n", "\n  "))
-    if not config["data"]["train"]:
-        say("data: simulated on the fly (training) + fixed simulated validation set "
-              f"({config['data']['val_size']} spectra)" if not config["data"]["val"] else "data: simulated training")
+    say(describe_data(config))
     for key, old, new in changes:
         say(f"resume: {key} {old!r} → {new!r} (applied from the resumed step; logged in {run_dir / 'resume.log'})")
-    run_dir = train(config, run_dir, resume=args.resume, extra_callbacks=decode_callbacks(config),
+    run_dir = train(config, run_dir, resume=args.resume, extra_callbacks=decode_callbacks(config) + log_callbacks,
                     force=args.force, resume_changes=changes)
     if not main_process:
         return 0
-    print(f"run folder: {run_dir} (config.yaml, metrics.csv, tensorboard/, checkpoints/last.ckpt)")
+    print(f"run folder: {run_dir} (config.yaml, metrics.csv, train.log, tensorboard/, checkpoints/last.ckpt)")
     if args.sanity:
         from renovo.experiments.sanity import sanity_report
 

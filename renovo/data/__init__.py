@@ -13,7 +13,7 @@ from renovo.data.labels import Label, peprec_to_proforma, read_label_table
 from renovo.data.mgf import write_mgf
 from renovo.data.parquet import write_parquet
 from renovo.data.preprocess import PreprocessConfig, preprocess
-from renovo.data.readers import check_spectrum_files, read_spectra
+from renovo.data.readers import check_spectrum_files, count_spectra, expand_inputs, read_spectra
 from renovo.data.records import MalformedFileError, SkipCounter, SpectrumRecord
 from renovo.data.simulate import Simulator, SimulatorConfig, simulate_records
 from renovo.data.stats import annotate, format_table, spectrum_stats, summarize
@@ -22,7 +22,8 @@ from renovo.data.training_sets import LabelledStream, SimulatedBatches, load_lab
 __all__ = [
     "Label", "LabelledStream", "MalformedFileError", "ParquetSpectra", "PreprocessConfig", "RecordList", "SimulatedBatches", "SimulatedSpectra",
     "Simulator", "SimulatorConfig", "SkipCounter", "SpectrumCollator", "SpectrumRecord", "annotate",
-    "check_spectrum_files", "collate_spectra", "format_table", "load_dataset", "load_labelled_dataset", "peprec_to_proforma", "preprocess", "read_label_table",
+    "check_spectrum_files", "collate_spectra", "count_spectra", "expand_inputs", "format_table", "load_dataset",
+    "load_labelled_dataset", "peprec_to_proforma", "preprocess", "read_label_table",
     "read_spectra", "resolve_rank", "shard_info", "simulate_records", "spectrum_stats", "summarize",
     "write_mgf", "write_parquet",
 ]

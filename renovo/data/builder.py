@@ -110,6 +110,9 @@ class RecordBuilder:
             return None
         mz = np.asarray(mz, dtype=np.float64)  # (points,)
         intensity = np.asarray(intensity, dtype=np.float64)  # (points,)
+        if mz.shape != intensity.shape:
+            skip(R.BAD_VALUES, where, f"{mz.shape[0]} m/z values but {intensity.shape[0]} intensities")
+            return None
         if mz.shape[0] == 0:
             skip(R.NO_PEAKS, where)
             return None

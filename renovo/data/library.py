@@ -13,7 +13,10 @@ Labels come from the ``Name:`` line (``SEQUENCE/charge``) with its
 modification notation, written as canonical ProForma for the chemistry parser:
 
 - NIST/MSP: ``_n(pos,res,name)(…)`` after the charge on the Name line, else
-  ``Mods=n/pos,res,name/…`` in ``Comment:``. Positions are 0-based residue
+  ``Mods=n/pos,res,name/…`` in ``Comment:``. A Name may also mark modified
+  residues with a tag (``IETM(O)R/2``, NIST's notation): the ``Mods=`` comment
+  then says which modification each is (without one, short tags ``O``,
+  ``Cam``, ``p`` or a modification name are read). Positions are 0-based residue
   indices (NIST); an N-terminal modification (Acetyl, Carbamyl, pyro-Glu, …)
   is written at position 0 on the first residue, and position -1 is also read
   as N-terminal for an N-terminal modification (Protein Prospector) while any
@@ -49,6 +52,8 @@ precursor, peaks, label) is a counted skip, as for MGF.
 """
 from __future__ import annotations
 
+# long module: the three library notations (NIST, SpectraST, ProForma) share one entry reader and one
+# label path, so a notation is read the same way in every library file.
 import re
 from pathlib import Path
 from typing import Iterator
@@ -61,6 +66,7 @@ from renovo.chem.modifications import Modification
 from renovo.data.builder import RecordBuilder, first_float, parse_charge
 from renovo.data.labels import Label
 from renovo.data.records import MalformedFileError, SpectrumRecord
+from renovo.data.textfile import open_text
 
 # long module: the MSP and SpectraST readers share the label notations and modification matching
 # above; the notation parsers are the part to move out when this grows further.
@@ -269,6 +275,41 @@ def _spectrast(sequence: str, vocabulary: Vocabulary, where: str) -> str:
     return n_term + "".join(parts)
 
 
+_NIST_INLINE = re.compile(r"(?:[A-Z](?:\([^()]*\))?)+")
+_NIST_TAG = re.compile(r"([A-Z])(?:\(([^()]*)\))?")
+#: Short tags NIST writes after a residue in a Name (``IETM(O)R``), by modification name.
+_NIST_TAGS = {"o": "Oxidation", "ox": "Oxidation", "cam": "Carbamidomethyl", "p": "Phospho", "phos": "Phospho",
+              "de": "Deamidated", "deam": "Deamidated", "ac": "Acetyl"}
+
+
+def _nist_inline(sequence: str, comment_mods: str | None, vocabulary: Vocabulary, where: str) -> str:
+    """ProForma text of a NIST Name with modification tags after residues (``IETM(O)R``).
+
+    The ``Mods=`` comment, when present, says what the modifications are (the
+    tags only mark where); the tagged residues must be the ones it lists.
+    Without ``Mods=``, a tag is read as a short name (``O`` Oxidation, ``Cam``
+    Carbamidomethyl, ``p`` Phospho) or a modification name.
+    """
+    residues: list[str] = []
+    tagged: list[tuple[int, str, str]] = []
+    for match in _NIST_TAG.finditer(sequence):
+        residue, tag = match.groups()
+        if tag is not None:
+            tagged.append((len(residues), residue, tag.strip()))
+        residues.append(residue)
+    plain = "".join(residues)
+    if comment_mods is not None:
+        mods = parse_msp_mods(comment_mods)
+        listed = sorted(max(p, 0) for p, _, _ in mods)
+        marked = sorted(p for p, _, _ in tagged)
+        if listed != marked and sorted(p + 1 for p in marked) != listed:
+            raise PeptideParseError(f"the modified residues of {where!r} (positions {marked}) are not those its "
+                                    f"Mods= lists ({listed})")
+        return _apply_mods(plain, mods, vocabulary, where)
+    mods = [(position, residue, _NIST_TAGS.get(tag.lower(), tag)) for position, residue, tag in tagged]
+    return _apply_mods(plain, mods, vocabulary, where)
+
+
 def library_label(name: str, comment_mods: str | None = None, vocabulary: Vocabulary | None = None) -> tuple[str, str]:
     """``(ProForma text, charge text)`` of a library ``Name:`` value.
 
@@ -283,6 +324,8 @@ def library_label(name: str, comment_mods: str | None = None, vocabulary: Vocabu
         raise PeptideParseError(f"library Name {name[:_MAX_TOKEN]!r} is not SEQUENCE/charge")
     sequence = match.group("sequence").strip()
     charge = match.group("charge")
+    if _NIST_INLINE.fullmatch(sequence) and "(" in sequence:
+        return _nist_inline(sequence, comment_mods, vocabulary, name), charge
     if not (sequence.isalpha() and sequence.isupper()):
         return _spectrast(sequence, vocabulary, name), charge
     if match.group("n") is not None:
@@ -325,7 +368,7 @@ def _entries(path: Path) -> Iterator[tuple[int, dict[str, str], list[str], int]]
     expected: int | None = None
     peaks: list[str] = []
     first_peak = 0
-    with open(path, "r", encoding="utf-8-sig", errors="replace") as handle:  # -sig: drop a BOM
+    with open_text(path) as handle:  # gzip or plain; a BOM is dropped
         for line_number, raw in enumerate(handle, start=1):
             line = raw.strip()
             if expected is not None and len(peaks) < expected:

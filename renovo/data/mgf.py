@@ -24,6 +24,7 @@ from renovo.data import records as R
 from renovo.data.builder import RecordBuilder, first_float, parse_charge
 from renovo.data.labels import Label
 from renovo.data.records import MalformedFileError, SpectrumRecord
+from renovo.data.textfile import open_text
 
 
 def _peaks(path, lines: list[str], line_numbers: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +62,7 @@ def read_mgf(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] 
     in_block = False
     block_start = 0
     index = 0
-    with open(path, "r", encoding="utf-8-sig", errors="replace") as handle:  # -sig: drop a BOM
+    with open_text(path) as handle:  # gzip or plain; a BOM is dropped
         for line_number, raw in enumerate(handle, start=1):
             line = raw.strip()
             if not line or line[0] in "#;!/":

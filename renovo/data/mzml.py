@@ -1,4 +1,4 @@
-"""mzML reading through pyteomics (MS2 spectra only).
+"""mzML and mzXML reading through pyteomics (MS2 spectra only; either may be gzip-compressed).
 
 Labels come only from a label table joined on the spectrum title (the
 ``spectrum title`` cvParam when present, else the native id). XML that
@@ -18,6 +18,7 @@ from renovo.data import records as R
 from renovo.data.builder import RecordBuilder
 from renovo.data.labels import Label
 from renovo.data.records import MalformedFileError, SpectrumRecord
+from renovo.data.textfile import is_gzip, open_binary
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +82,8 @@ def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label]
 
     path = Path(path)
     try:
-        reader = mzml.MzML(str(path), use_index=False, decode_binary=True, cv=_psi_ms_vocabulary())
+        source = open_binary(path) if is_gzip(path) else str(path)
+        reader = mzml.MzML(source, use_index=False, decode_binary=True, cv=_psi_ms_vocabulary())
     except (OSError, XMLSyntaxError, PyteomicsError) as error:
         raise MalformedFileError(path, getattr(error, "lineno", None), f"cannot read mzML: {error}") from None
     # pyteomics converts "charge state" to int while parsing, so one charge="2.5" aborted the
@@ -96,7 +98,7 @@ def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label]
                 spectrum = next(iterator)
             except StopIteration:
                 break
-            except (XMLSyntaxError, PyteomicsError, ValueError, KeyError) as error:
+            except (XMLSyntaxError, PyteomicsError, ValueError, KeyError, OSError, EOFError) as error:
                 raise MalformedFileError(path, getattr(error, "lineno", None), f"malformed mzML: {error}") from None
             native_id = spectrum.get("id")
             title = spectrum.get("spectrum title") or native_id
@@ -128,6 +130,76 @@ def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label]
                 scan=scan,
                 retention_time_s=_retention_time_s(spectrum),
                 charge_reason=charge_reason,
+                where=where,
+            )
+            if record is not None:
+                yield record
+
+
+def _mzxml_precursor(scan: dict) -> tuple[float | None, int | None]:
+    precursors = scan.get("precursorMz") or []
+    if not precursors:
+        return None, None
+    first = precursors[0]
+    mz = first.get("precursorMz")
+    charge = first.get("precursorCharge")
+    return (float(mz) if mz is not None else None), (int(charge) if charge is not None else None)
+
+
+def read_mzxml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] | None = None) -> Iterator[SpectrumRecord]:
+    """Records of the MS2 scans of an mzXML file. The title (label-table key) is the scan number."""
+    from lxml.etree import XMLSyntaxError
+    from pyteomics import mzxml
+    from pyteomics.auxiliary import PyteomicsError
+
+    path = Path(path)
+    try:
+        source = open_binary(path) if is_gzip(path) else str(path)
+        reader = mzxml.MzXML(source, use_index=False, decode_binary=True)
+    except (OSError, XMLSyntaxError, PyteomicsError) as error:
+        raise MalformedFileError(path, getattr(error, "lineno", None), f"cannot read mzXML: {error}") from None
+    index = 0
+    with reader:
+        iterator = iter(reader)
+        while True:
+            try:
+                scan = next(iterator)
+            except StopIteration:
+                break
+            except (XMLSyntaxError, PyteomicsError, ValueError, KeyError, OSError, EOFError) as error:
+                raise MalformedFileError(path, getattr(error, "lineno", None), f"malformed mzXML: {error}") from None
+            number = scan.get("num") or scan.get("id")
+            number = str(number) if number is not None else None
+            where = f"{path.name} (scan {index}, num {number})"
+            this_index = index
+            index += 1
+            level = scan.get("msLevel")
+            if level is not None and int(level) != 2:
+                builder.skips.skip(R.NOT_MS2, where, f"ms level {level}")
+                continue
+            precursor_mz, charge = _mzxml_precursor(scan)
+            mz = scan.get("m/z array")
+            intensity = scan.get("intensity array")
+            if mz is None or intensity is None or len(mz) != len(intensity):
+                builder.skips.skip(R.NO_PEAKS, where, "missing or mismatched peak arrays")
+                continue
+            retention = scan.get("retentionTime")
+            retention_s = None
+            if retention is not None:
+                # pyteomics gives mzXML's xs:duration in minutes.
+                unit = getattr(retention, "unit_info", "minute")
+                retention_s = float(retention) * (60.0 if unit in ("minute", "min", None) else 1.0)
+            label = labels.get(number) if labels is not None and number is not None else None
+            record = builder.build(
+                np.asarray(mz, dtype=np.float64),
+                np.asarray(intensity, dtype=np.float64),
+                precursor_mz,
+                charge,
+                label,
+                this_index,
+                title=number,
+                scan=number,
+                retention_time_s=retention_s,
                 where=where,
             )
             if record is not None:

@@ -17,6 +17,12 @@ retention_time_s   float64 (nullable)  retention time, seconds
 
 File metadata ``renovo_schema = spectra/1``. Rows are written in row groups
 of ``ROW_GROUP_SIZE`` so streaming readers can split a file across workers.
+
+Other layouts are read through a column map, ``{renovo column: file column}``.
+InstaNovo's layout (``mz_array``, ``intensity_array``, ``precursor_mz``,
+``precursor_charge``, ``sequence``, optionally ``scan_number``) is recognised
+without one (:data:`INSTANOVO_COLUMNS`). Rows without ``source_file`` /
+``index`` columns are named by the Parquet file and their row number.
 """
 from __future__ import annotations
 
@@ -36,6 +42,54 @@ _COLUMNS = (
     "mz", "intensity", "precursor_mz", "precursor_charge", "peptide",
     "source_file", "index", "title", "scan", "retention_time_s",
 )
+
+
+#: InstaNovo's Parquet columns, as a column map.
+INSTANOVO_COLUMNS = {"mz": "mz_array", "intensity": "intensity_array", "precursor_mz": "precursor_mz",
+                     "precursor_charge": "precursor_charge", "peptide": "sequence", "scan": "scan_number"}
+_REQUIRED = ("mz", "intensity", "precursor_mz", "precursor_charge")
+
+
+def column_mapping(names, column_map=None, path: str | Path = "") -> dict[str, str]:
+    """``{renovo column: file column}`` for a Parquet file with columns ``names``.
+
+    An explicit ``column_map`` is checked (known renovo columns, present file
+    columns); renovo's own columns fill the rest. Without one, renovo's layout
+    is used, else InstaNovo's when its columns are there.
+    """
+    names = set(names)
+    if column_map:
+        unknown = [k for k in column_map if k not in _COLUMNS]
+        if unknown:
+            raise MalformedFileError(path, None, f"column map names unknown renovo column(s) {unknown}; "
+                                     f"renovo columns: {', '.join(_COLUMNS)}")
+        absent = [v for v in column_map.values() if v not in names]
+        if absent:
+            raise MalformedFileError(path, None, f"column map names column(s) {absent} that the file lacks; "
+                                     f"it has {', '.join(sorted(names))}")
+        mapping = {c: c for c in _COLUMNS if c in names and c not in column_map}
+        mapping.update(column_map)
+        return mapping
+    if all(c in names for c in _REQUIRED):
+        return {c: c for c in _COLUMNS if c in names}
+    if all(INSTANOVO_COLUMNS[c] in names for c in _REQUIRED):
+        return {k: v for k, v in INSTANOVO_COLUMNS.items() if v in names}
+    return {c: c for c in _COLUMNS if c in names}
+
+
+def mapped_table(table, mapping: dict[str, str]):
+    """The table with renovo's column names (only the mapped columns; ``scan`` as text)."""
+    import pyarrow as pa
+
+    if all(k == v for k, v in mapping.items()) and set(mapping) == set(table.column_names):
+        return table
+    columns = {}
+    for renovo, column in mapping.items():
+        values = table.column(column)
+        if renovo == "scan" and not pa.types.is_string(values.type):
+            values = pa.array([None if v is None else str(v) for v in values.to_pylist()], pa.string())
+        columns[renovo] = values
+    return pa.table(columns)
 
 
 def schema():
@@ -104,8 +158,8 @@ def write_parquet(records: Iterable[SpectrumRecord], path: str | Path, row_group
     return count
 
 
-def open_parquet(path: str | Path):
-    """A pyarrow ParquetFile, checked to carry renovo's schema."""
+def open_parquet(path: str | Path, column_map: dict[str, str] | None = None):
+    """A pyarrow ParquetFile, checked to carry renovo's columns (after ``column_map``, see :func:`column_mapping`)."""
     import pyarrow.parquet as pq
 
     path = Path(path)
@@ -113,10 +167,12 @@ def open_parquet(path: str | Path):
         handle = pq.ParquetFile(str(path))
     except Exception as error:  # pyarrow raises ArrowInvalid / OSError variants
         raise MalformedFileError(path, None, f"not a readable Parquet file: {error}") from None
-    names = set(handle.schema_arrow.names)
-    missing = [c for c in ("mz", "intensity", "precursor_mz", "precursor_charge") if c not in names]
+    mapping = column_mapping(handle.schema_arrow.names, column_map, path)
+    missing = [c for c in _REQUIRED if c not in mapping]
     if missing:
-        raise MalformedFileError(path, None, f"Parquet file lacks renovo columns {missing} (schema {SCHEMA_VERSION}, see docs/data.md)")
+        raise MalformedFileError(path, None, f"Parquet file lacks renovo columns {missing} (schema {SCHEMA_VERSION}, "
+                                 "or InstaNovo's mz_array/intensity_array/precursor_mz/precursor_charge; "
+                                 "map other layouts with a column map, see docs/data.md)")
     import pyarrow as pa
 
     types = handle.schema_arrow
@@ -131,12 +187,13 @@ def open_parquet(path: str | Path):
         "source_file": ("string", text),
         "index": ("integer", pa.types.is_integer),
         "title": ("string", text),
-        "scan": ("string", text),
+        # a mapped scan column (InstaNovo's scan_number) may be a number: it is read as text
+        "scan": ("string", text if mapping.get("scan", "scan") == "scan" else lambda t: text(t) or number(t)),
         "retention_time_s": ("float", number),
     }
     wrong = [
-        f"column {name!r} is {types.field(name).type}, expected {kind}"
-        for name, (kind, ok) in expected.items() if name in names and not ok(types.field(name).type)
+        f"column {mapping[name]!r} is {types.field(mapping[name]).type}, expected {kind}"
+        for name, (kind, ok) in expected.items() if name in mapping and not ok(types.field(mapping[name]).type)
     ]
     if wrong:
         raise MalformedFileError(path, None, f"Parquet columns of the wrong type: {'; '.join(wrong)} "
@@ -219,16 +276,19 @@ def records_from_table(table, path: str | Path, builder: RecordBuilder | None, l
             yield record
 
 
-def read_parquet(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] | None = None) -> Iterator[SpectrumRecord]:
-    """Records of a renovo Parquet file, one row group in memory at a time."""
+def read_parquet(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] | None = None,
+                 column_map: dict[str, str] | None = None) -> Iterator[SpectrumRecord]:
+    """Records of a Parquet file (renovo's layout, InstaNovo's, or another through ``column_map``),
+    one row group in memory at a time."""
     import pyarrow as pa
 
-    handle = open_parquet(path)
+    handle = open_parquet(path, column_map)
+    mapping = column_mapping(handle.schema_arrow.names, column_map, path)
     first_row = 0
     for group in range(handle.num_row_groups):
         try:
             table = handle.read_row_group(group)
         except (OSError, pa.ArrowException) as error:  # corrupt pages: pyarrow raises OSError / ArrowInvalid
             raise MalformedFileError(path, None, f"row group {group} is unreadable: {error}") from None
-        yield from records_from_table(table, path, builder, labels, first_row)
+        yield from records_from_table(mapped_table(table, mapping), path, builder, labels, first_row)
         first_row += table.num_rows

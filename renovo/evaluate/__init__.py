@@ -1,5 +1,13 @@
 """Field-standard metrics of predicted peptides, precision–coverage, prediction files and reports."""
-from renovo.evaluate.io import PSM, read_csv, read_mztab, read_predictions, write_csv, write_mztab
+from renovo.evaluate.io import (
+    PSM,
+    read_csv,
+    read_instanovo_csv,
+    read_mztab,
+    read_predictions,
+    write_csv,
+    write_mztab,
+)
 from renovo.evaluate.metrics import (
     CONFUSION_PAIRS,
     PeptideMatch,
@@ -8,12 +16,20 @@ from renovo.evaluate.metrics import (
     match_peptide,
     precision_coverage,
 )
-from renovo.evaluate.report import evaluate_psms, format_table, join_predictions, write_report
+from renovo.evaluate.report import (
+    accuracy_by_length,
+    evaluate_psms,
+    format_table,
+    join_predictions,
+    join_psms,
+    write_report,
+)
 
 __all__ = [
-    "CONFUSION_PAIRS", "DecodedValidationMetrics", "PSM", "PeptideMatch", "area_under_curve", "evaluate_peptides", "evaluate_psms",
-    "format_table", "join_predictions", "match_peptide", "precision_coverage", "read_csv", "read_mztab",
-    "read_predictions", "write_csv", "write_mztab", "write_report",
+    "CONFUSION_PAIRS", "DecodedValidationMetrics", "PSM", "PeptideMatch", "accuracy_by_length", "area_under_curve",
+    "evaluate_peptides", "evaluate_psms", "format_table", "join_predictions", "join_psms", "match_peptide",
+    "precision_coverage", "read_csv", "read_instanovo_csv", "read_mztab", "read_predictions", "write_csv",
+    "write_mztab", "write_report",
 ]
 
 

@@ -61,7 +61,9 @@ class DecodedValidationMetrics(L.Callback):
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or not self._targets:
             return
-        metrics = evaluate_peptides(self._predictions, self._targets)
+        tokenizer = getattr(pl_module, "tokenizer", None) or getattr(getattr(pl_module, "model", None), "tokenizer", None)
+        metrics = evaluate_peptides(self._predictions, self._targets,
+                                    vocabulary=tokenizer.vocabulary if tokenizer is not None else None)
         pl_module.log_dict(
             {f"{self.prefix}{name}": float(metrics[name]) for name in METRICS},
             on_step=False, on_epoch=True, sync_dist=True,

@@ -1,54 +1,106 @@
 """Join predictions to labelled spectra, score them, and report (table, JSON, plot)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from renovo.evaluate.io import PSM
-from renovo.evaluate.metrics import evaluate_peptides
-from renovo.files import write_json
+from renovo.chem.vocabulary import Vocabulary
+from renovo.errors import RenovoError
+from renovo.evaluate.io import PSM, peptide_or_none
+from renovo.evaluate.metrics import evaluate_peptides, match_peptide
+from renovo.files import atomic_path, write_json
+
+
+def _file_key(source: str, by_path: Mapping[str, str], names: Mapping[str, list[str]], stems: Mapping[str, list[str]]) -> str | None:
+    """The label file a prediction's file names: same resolved path, else the unique file of that
+    name, else the unique file of that name without extension (InstaNovo's experiment_name)."""
+    key = by_path.get(str(Path(source).resolve()))
+    if key is not None:
+        return key
+    for table, name in ((names, Path(source).name), (stems, Path(source).name), (stems, Path(source).stem)):
+        candidates = table.get(name, [])
+        if len(candidates) == 1:
+            return candidates[0]
+    return None
+
+
+def join_psms(
+    psms: Iterable[PSM],
+    labels: Mapping[str, Mapping[int, str | None]],
+    scans: Mapping[str, Mapping[str, int]] | None = None,
+) -> tuple[list[tuple[PSM | None, str | None]], dict]:
+    """(best PSM or None, label) for every labelled spectrum, and the join counts.
+
+    ``labels`` maps a spectrum file (resolved path) to ``{index: peptide}`` for
+    every spectrum read from it; ``scans`` maps the same files to ``{scan: index}``
+    for predictions that name their spectrum by scan number (InstaNovo, Casanovo
+    on mzML) — when a file has no scan numbers, such a number is read as the
+    spectrum's index. A prediction's file is matched by resolved path, else by
+    file name (or name without extension) when that is unique among the label
+    files. Two predictions of one rank for one spectrum are an error, since
+    one of them would be scored silently. ``info`` counts predictions that
+    matched no labelled spectrum.
+    """
+    scans = scans or {}
+    by_path = {str(Path(f).resolve()): f for f in labels}
+    names: dict[str, list[str]] = {}
+    stems: dict[str, list[str]] = {}
+    for f in labels:
+        names.setdefault(Path(f).name, []).append(f)
+        stems.setdefault(Path(f).stem, []).append(f)
+    best: dict[tuple[str, int], PSM] = {}
+    seen: set[tuple[str, int, int]] = set()
+    unmatched = 0
+    for psm in psms:
+        key_file = _file_key(psm.source_file, by_path, names, stems)
+        index = psm.index
+        if key_file is not None and index is None and psm.scan is not None:
+            file_scans = scans.get(key_file) or {}
+            index = file_scans.get(str(psm.scan))
+            if index is None and not file_scans and str(psm.scan).isdigit():
+                index = int(psm.scan)
+        if key_file is None or index is None or index not in labels[key_file]:
+            unmatched += 1
+            continue
+        if (key_file, index, psm.rank) in seen:
+            where = f"scan {psm.scan}" if psm.index is None else f"index {index}"
+            raise RenovoError(f"two rank-{psm.rank} predictions for spectrum {where} of {key_file}: "
+                              "spectrum references must be unique")
+        seen.add((key_file, index, psm.rank))
+        key = (key_file, index)
+        if key not in best or psm.rank < best[key].rank:
+            best[key] = psm
+    pairs = [(best.get((f, index)), peptide) for f, spectra in labels.items() for index, peptide in spectra.items()]
+    return pairs, {"predictions_without_labelled_spectrum": unmatched}
 
 
 def join_predictions(
-    psms: Iterable[PSM], labels: Mapping[str, Mapping[int, str | None]]
+    psms: Iterable[PSM],
+    labels: Mapping[str, Mapping[int, str | None]],
+    scans: Mapping[str, Mapping[str, int]] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> tuple[list[str | None], list[str | None], list[float | None], dict]:
-    """Line up rank-1 predictions with labels.
+    """Line up rank-1 predictions with labels (see :func:`join_psms`).
 
-    ``labels`` maps a spectrum file (resolved path) to ``{index: peptide}`` for
-    every spectrum read from it. A prediction's file is matched by resolved
-    path, else by file name when that name is unique among the label files.
-    Returns (predictions, targets, scores, info) over all labelled spectra, with
-    None where a spectrum has no prediction; ``info`` counts predictions that
-    matched no labelled spectrum.
+    Returns (predictions, targets, scores, info) over all labelled spectra,
+    with None where a spectrum has no (readable) prediction; predictions are
+    canonical ProForma (read as :func:`renovo.evaluate.io.peptide_or_none`
+    does with ``vocabulary``). ``info`` also counts predictions whose peptide
+    cannot be read.
     """
-    by_path = {str(Path(f).resolve()): f for f in labels}
-    names: dict[str, list[str]] = {}
-    for f in labels:
-        names.setdefault(Path(f).name, []).append(f)
-    best: dict[tuple[str, int], PSM] = {}
-    unmatched = 0
-    for psm in psms:
-        key_file = by_path.get(str(Path(psm.source_file).resolve()))
-        if key_file is None:
-            candidates = names.get(Path(psm.source_file).name, [])
-            key_file = candidates[0] if len(candidates) == 1 else None
-        if key_file is None or psm.index not in labels[key_file]:
-            unmatched += 1
-            continue
-        key = (key_file, psm.index)
-        if key not in best or psm.rank < best[key].rank:
-            best[key] = psm
+    pairs, info = join_psms(psms, labels, scans)
     predictions: list[str | None] = []
     targets: list[str | None] = []
     scores: list[float | None] = []
-    for f, spectra in labels.items():
-        for index, peptide in spectra.items():
-            psm = best.get((f, index))
-            predictions.append(psm.peptide if psm is not None and psm.peptide else None)
-            targets.append(peptide)
-            scores.append(psm.score if psm is not None else None)
-    return predictions, targets, scores, {"predictions_without_labelled_spectrum": unmatched}
+    unreadable = 0
+    for psm, peptide in pairs:
+        prediction = peptide_or_none(psm.peptide, vocabulary) if psm is not None else None
+        if psm is not None and psm.peptide and prediction is None:
+            unreadable += 1
+        predictions.append(prediction)
+        targets.append(peptide)
+        scores.append(psm.score if prediction is not None else None)
+    return predictions, targets, scores, {**info, "predictions_unreadable": unreadable}
 
 
 def format_table(metrics: Mapping) -> str:
@@ -88,27 +140,76 @@ def plot_precision_coverage(coverage: Sequence[float], precision: Sequence[float
     axis.grid(alpha=0.3)
     axis.legend(loc="lower left")
     figure.tight_layout()
-    from renovo.files import atomic_path
-
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(figure)
 
 
-def write_report(metrics: Mapping, out_dir: str | Path, title: str = "") -> list[Path]:
-    """metrics.json (without the curve arrays' duplicates) and precision_coverage.png in ``out_dir``."""
+def accuracy_by_length(predictions: Sequence[str | None], targets: Sequence[str | None],
+                       vocabulary: Vocabulary | None = None) -> dict[int, tuple[int, int]]:
+    """{label length: (spectra, peptides correct)} over labelled spectra (the standard tolerances)."""
+    table: dict[int, list[int]] = {}
+    for prediction, target in zip(predictions, targets):
+        if target is None:
+            continue
+        match = match_peptide(prediction or None, target, vocabulary)
+        counts = table.setdefault(match.n_true, [0, 0])
+        counts[0] += 1
+        counts[1] += match.peptide_match
+    return {length: (n, correct) for length, (n, correct) in sorted(table.items())}
+
+
+def plot_accuracy_by_length(table: Mapping[int, tuple[int, int]], path: str | Path, title: str = "") -> None:
+    """Peptide recall per label length (bars), with the number of spectra per length (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lengths = list(table)
+    recall = [correct / n if n else 0.0 for n, correct in table.values()]
+    figure, axis = plt.subplots(figsize=(5.5, 4))
+    axis.bar(lengths, recall, color="tab:blue", alpha=0.8)
+    for length, value, (n, _) in zip(lengths, recall, table.values()):
+        axis.text(length, value + 0.01, str(n), ha="center", va="bottom", fontsize=6)
+    axis.set_ylim(0, 1.08)
+    axis.set_xlabel("label length (residues); number above = spectra")
+    axis.set_ylabel("peptide recall")
+    axis.set_title(title or "accuracy by peptide length")
+    axis.grid(alpha=0.3, axis="y")
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
+    plt.close(figure)
+
+
+def write_report(metrics: Mapping, out_dir: str | Path, title: str = "",
+                 predictions: Sequence[str | None] | None = None, targets: Sequence[str | None] | None = None,
+                 vocabulary: Vocabulary | None = None) -> list[Path]:
+    """metrics.json and precision_coverage.png in ``out_dir``; with ``predictions`` and
+    ``targets`` also accuracy_by_length.png (and the table in metrics.json)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    metrics = dict(metrics)
+    table = accuracy_by_length(predictions, targets, vocabulary) if predictions is not None and targets is not None else None
+    if table is not None:
+        metrics["by_length"] = {str(k): {"spectra": n, "correct": c} for k, (n, c) in table.items()}
     json_path = out_dir / "metrics.json"
-    write_json(json_path, dict(metrics))
+    write_json(json_path, metrics)
     png_path = out_dir / "precision_coverage.png"
     plot_precision_coverage(metrics.get("coverage", []), metrics.get("precision", []), metrics.get("auc", 0.0), png_path, title)
-    return [json_path, png_path]
+    written = [json_path, png_path]
+    if table is not None:
+        length_path = out_dir / "accuracy_by_length.png"
+        plot_accuracy_by_length(table, length_path, title)
+        written.append(length_path)
+    return written
 
 
-def evaluate_psms(psms: Iterable[PSM], labels: Mapping[str, Mapping[int, str | None]]) -> dict:
+def evaluate_psms(psms: Iterable[PSM], labels: Mapping[str, Mapping[int, str | None]],
+                  scans: Mapping[str, Mapping[str, int]] | None = None) -> dict:
     """Join and score: the metrics dict with the curve and join counts."""
-    predictions, targets, scores, info = join_predictions(psms, labels)
+    predictions, targets, scores, info = join_predictions(psms, labels, scans)
     metrics = evaluate_peptides(predictions, targets, scores, return_curve=True)
     metrics.update(info)
     return metrics

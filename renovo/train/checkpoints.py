@@ -7,7 +7,8 @@
   path (`AtomicCheckpointIO.load_checkpoint` ignores a ``weights_only=False``
   request): a pickle payload that would run code is refused, not executed.
 - A file that is truncated, garbage, not a renovo training checkpoint, or
-  made for another vocabulary is refused with a `RenovoError` naming the file.
+  made for another vocabulary is refused with a `RenovoError` naming the file
+  (reading lives in `renovo.model.checkpoint`, which inference uses without Lightning).
 """
 from __future__ import annotations
 
@@ -17,13 +18,8 @@ from typing import Any, Mapping
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from renovo.errors import RenovoError
 
-REQUIRED_KEYS = ("state_dict", "renovo")
-
-
-class CheckpointError(RenovoError):
-    """A checkpoint file is missing, unreadable, foreign or incompatible."""
+from renovo.model.checkpoint import REQUIRED_KEYS, CheckpointError, check_renovo_checkpoint, read_checkpoint
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> Path:
@@ -34,38 +30,6 @@ def atomic_torch_save(obj: Any, path: str | Path) -> Path:
     with atomic_open(path, "wb") as f:
         torch.save(obj, f)
     return path
-
-
-def read_checkpoint(path: str | Path, *, require_renovo: bool = True) -> dict:
-    """The checkpoint's dict, loaded with ``weights_only=True`` onto the CPU; `CheckpointError` if unusable."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} not found")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated zip, garbage bytes, or a forbidden (code-running) pickle global
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CheckpointError(
-            f"{path}: not a loadable renovo checkpoint (corrupted, truncated, or holding objects a "
-            f"weights-only load refuses): {reason[:300]}"
-        ) from None
-    if require_renovo:
-        check_renovo_checkpoint(checkpoint, path)
-    return checkpoint
-
-
-def check_renovo_checkpoint(checkpoint: Any, path: str | Path) -> None:
-    """`CheckpointError` unless ``checkpoint`` has renovo's metadata (config + tokenizer) and a state dict."""
-    if not isinstance(checkpoint, Mapping) or any(k not in checkpoint for k in REQUIRED_KEYS):
-        keys = sorted(map(str, checkpoint))[:8] if isinstance(checkpoint, Mapping) else type(checkpoint).__name__
-        raise CheckpointError(f"{path}: not a renovo training checkpoint (no 'renovo' config/tokenizer entry or "
-                              f"no state_dict; found {keys})")
-    meta = checkpoint["renovo"]
-    if (not isinstance(meta, Mapping) or not isinstance(meta.get("config"), Mapping)
-            or not isinstance(meta.get("tokenizer"), Mapping) or "tokens" not in meta["tokenizer"]):
-        raise CheckpointError(f"{path}: renovo checkpoint metadata is incomplete (needs config and tokenizer)")
-    if not isinstance(checkpoint["state_dict"], Mapping):
-        raise CheckpointError(f"{path}: checkpoint state_dict is not a mapping")
 
 
 def check_compatible(checkpoint: Mapping, path: str | Path, tokenizer, state_dict: Mapping) -> None:
@@ -116,5 +80,5 @@ def _move(value: Any, map_location: Any) -> Any:
     return value
 
 
-__all__ = ["AtomicCheckpointIO", "CheckpointError", "atomic_torch_save", "check_compatible",
+__all__ = ["AtomicCheckpointIO", "CheckpointError", "REQUIRED_KEYS", "atomic_torch_save", "check_compatible",
            "check_renovo_checkpoint", "read_checkpoint"]

@@ -41,6 +41,21 @@ _Loader.add_implicit_resolver(
 )
 
 
+def check_values(config: Mapping, schema: Mapping) -> None:
+    """Type and range of every value (`renovo.train.config_rules`); ConfigError naming the first bad key."""
+    from renovo.chem.vocabulary import vocabulary_from_config
+    from renovo.train.config_rules import first_problem
+
+    problem = first_problem(config, schema)
+    if problem:
+        raise ConfigError(problem)
+    if "vocabulary" in config:
+        try:
+            vocabulary_from_config(config["vocabulary"])
+        except ValueError as error:  # UnknownModificationError is a ValueError too
+            raise ConfigError(f"config key vocabulary: {error}") from None
+
+
 def _yaml_load(text: str):
     return yaml.load(text, Loader=_Loader)
 
@@ -101,7 +116,9 @@ def parse_override(text: str) -> dict:
     try:
         value = _yaml_load(raw) if raw.strip() else None
     except yaml.YAMLError as error:
-        raise ConfigError(f"override {text!r}: value is not valid YAML: {error}") from None
+        problem = " ".join(str(getattr(error, "problem", None) or error).split())
+        raise ConfigError(f"override {text!r}: value is not valid YAML ({problem}); quote text with brackets, "
+                          "e.g. key='[\"S[Phospho]\"]'") from None
     result: Any = value
     for part in reversed(key.split(".")):
         result = {part: result}
@@ -140,18 +157,24 @@ def load_config(
         _merge(config, parse_override(override) if isinstance(override, str) else override, schema)
     if not config.get("name"):
         config["name"] = name
+    check_values(config, schema)
     return config
 
 
 def merge_config(config: dict, overlay: Mapping) -> dict:
     """A copy of a resolved ``config`` with ``overlay`` merged in (validated)."""
-    return _merge(copy.deepcopy(config), overlay, default_config())
+    schema = default_config()
+    merged = _merge(copy.deepcopy(config), overlay, schema)
+    check_values(merged, schema)
+    return merged
 
 
 def validate_config(config: Mapping) -> dict:
     """Check a complete config (e.g. read back from a run) against the schema."""
     schema = default_config()
-    return _merge(copy.deepcopy(schema), config, schema)
+    merged = _merge(copy.deepcopy(schema), config, schema)
+    check_values(merged, schema)
+    return merged
 
 
 def save_config(config: Mapping, path: str | Path) -> Path:

@@ -6,7 +6,9 @@ whole); with none, batches stream from the simulator (`SimulatedBatches`)
 starting at the trainer's global step, which makes resuming exact. With no
 ``data.val`` paths, validation is a fixed simulated set of ``data.val_size``
 spectra drawn with seed ``seed + data.val_seed_offset`` (disjoint draws from
-training's).
+training's), unless ``data.val_fraction`` holds out that fraction of the
+training files' peptides (every spectrum of a held-out peptide goes to
+validation, so no peptide is in both).
 """
 from __future__ import annotations
 
@@ -42,6 +44,24 @@ def simulator_from_config(config: Mapping, tokenizer: Tokenizer) -> Simulator:
     return Simulator(simulator_config(config), vocabulary=tokenizer.vocabulary)
 
 
+def split_by_peptide(records, fraction: float, seed: int) -> tuple[list, list]:
+    """(training, validation) records: a peptide goes to validation when a hash of (seed, peptide)
+    falls below ``fraction``, so all its spectra stay on one side. Both sides are non-empty when
+    there are at least two peptides."""
+    import zlib
+
+    def draw(peptide: str) -> float:
+        return zlib.crc32(f"{seed}:{peptide}".encode()) / 2**32
+
+    peptides = sorted({r.peptide for r in records})
+    held = {p for p in peptides if draw(p) < fraction}
+    if len(peptides) >= 2 and not held:
+        held = {min(peptides, key=draw)}
+    if len(peptides) >= 2 and held == set(peptides):
+        held.discard(max(peptides, key=draw))
+    return [r for r in records if r.peptide not in held], [r for r in records if r.peptide in held]
+
+
 class RenovoDataModule(L.LightningDataModule):
     def __init__(self, config: Mapping, tokenizer: Tokenizer):
         super().__init__()
@@ -55,13 +75,20 @@ class RenovoDataModule(L.LightningDataModule):
         d = self.config["data"]
         max_length = int(d["max_length"])
         trainer = self.trainer
+        fraction = d.get("val_fraction") if not d["val"] else None
         if d["train"] and self.train_set is None:
             self.train_set = load_labelled_dataset(
                 d["train"], self.tokenizer, max_length, "training data",
                 seed=int(self.config["seed"]), shuffle_buffer=int(d["shuffle_buffer"]),
                 rank=trainer.global_rank if trainer is not None else None,
                 world_size=trainer.world_size if trainer is not None else None,
+                stream=not fraction,  # a held-out split needs the training spectra in memory
             )
+            if fraction:
+                train, val = split_by_peptide(self.train_set.records, float(fraction), int(self.config["seed"]))
+                if not train or not val:
+                    raise RenovoError("data.val_fraction needs training files with at least two peptides")
+                self.train_set, self.val_set = RecordList(train), RecordList(val)
         if self.val_set is None:
             if d["val"]:
                 # Read whole on every rank; Lightning's sampler splits it across ranks.

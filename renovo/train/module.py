@@ -18,67 +18,18 @@ import numpy as np
 import lightning as L
 import torch
 
-from renovo.chem import Tokenizer, default_vocabulary
-from renovo.chem.vocabulary import Vocabulary
-from renovo.model import ModelConfig, build_model, model_config
+from renovo.chem import Tokenizer
+from renovo.model.checkpoint import (  # noqa: F401  (re-exported: one home, in renovo.model)
+    MODEL_KEYS,
+    build_model_from_config,
+    checkpoint_architecture,
+    tokenizer_from_config,
+    tokenizer_from_state,
+    tokenizer_state,
+)
 from renovo.train.curriculum import Curriculum
 from renovo.train.objective import COMPONENTS, Objective, token_accuracy
 from renovo.train.step import training_step
-
-MODEL_KEYS = ("d_model", "n_encoder_layers", "n_decoder_layers", "n_heads", "dim_feedforward", "dropout",
-              "max_charge", "norm_first", "ion_evidence")
-
-
-def tokenizer_from_config(config: Mapping) -> Tokenizer:
-    t = config["tokenizer"]
-    return Tokenizer(default_vocabulary(), merge_il=bool(t["merge_il"]), reverse=bool(t["reverse"]))
-
-
-def tokenizer_state(tokenizer: Tokenizer) -> dict:
-    """Plain-dict description of a tokenizer, enough to rebuild it (checkpoints)."""
-    v = tokenizer.vocabulary
-    return {
-        "tokens": list(tokenizer.tokens),
-        "masses_da": {t: float(v.mass_da(t)) for t in v.tokens},
-        "fixed": dict(v.fixed),
-        "merge_il": bool(tokenizer.merge_il),
-        "reverse": bool(tokenizer.reverse),
-    }
-
-
-def tokenizer_from_state(state: Mapping) -> Tokenizer:
-    vocabulary = default_vocabulary()
-    if dict(vocabulary.masses_da) != dict(state["masses_da"]) or dict(vocabulary.fixed) != dict(state["fixed"]):
-        vocabulary = Vocabulary(masses_da=dict(state["masses_da"]), fixed=dict(state["fixed"]))
-    tokenizer = Tokenizer(vocabulary, merge_il=bool(state["merge_il"]), reverse=bool(state["reverse"]))
-    if list(tokenizer.tokens) != list(state["tokens"]):
-        raise ValueError("checkpoint tokenizer does not match its stored token list")
-    return tokenizer
-
-
-def build_model_from_config(config: Mapping, tokenizer: Tokenizer, model_state: Mapping | None = None):
-    """The model a run config describes. ``model_state``: the architecture a checkpoint
-    recorded (``ModelConfig.to_dict()``), which wins over the config; a checkpoint
-    written before it was recorded holds a plain model (no ion evidence)."""
-    if model_state is not None:
-        return build_model(ModelConfig.from_dict(dict(model_state)), tokenizer)
-    m = config["model"]
-    return build_model(model_config(m["preset"], **{k: m.get(k) for k in MODEL_KEYS}), tokenizer)
-
-
-def checkpoint_architecture(metadata: Mapping) -> dict:
-    """The ModelConfig dict a checkpoint's ``renovo`` metadata describes.
-
-    Checkpoints written before the architecture was recorded hold the plain
-    model (ion evidence did not exist yet): their config's preset and
-    overrides, with ``ion_evidence`` off.
-    """
-    if metadata.get("model") is not None:
-        return dict(metadata["model"])
-    m = metadata["config"]["model"]
-    overrides = {k: m.get(k) for k in MODEL_KEYS if k != "ion_evidence"}
-    return model_config(m["preset"], **overrides, ion_evidence=False).to_dict()
-
 
 def lr_lambda(warmup_steps: int, max_steps: int, min_lr_ratio: float):
     """Linear warmup to 1, then cosine decay to ``min_lr_ratio`` at ``max_steps``."""

@@ -22,7 +22,7 @@ from renovo.errors import RenovoError
 LOCK_NAME = ".renovo.lock"
 #: What a training run writes into its folder (removed by --force before a fresh start).
 RUN_OUTPUTS = ("checkpoints", "tensorboard", "metrics.csv", "metrics.before_resume.csv", "config.yaml",
-               "sanity.txt", "resume.log", "hparams.yaml")
+               "sanity.txt", "resume.log", "hparams.yaml", "train.log")
 
 
 class RunFolderError(RenovoError):

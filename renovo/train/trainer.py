@@ -15,16 +15,17 @@ from typing import Mapping, Sequence
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from renovo.errors import RenovoError
-from renovo.train.checkpoints import AtomicCheckpointIO, CheckpointError, check_compatible
-from renovo.train.checkpoints import read_checkpoint as _read_checkpoint
+from renovo.model.checkpoint import checkpoint_config, load_model, read_checkpoint  # noqa: F401  (re-exported)
+from renovo.train.checkpoints import AtomicCheckpointIO, check_compatible
 from renovo.train.config import save_config
 from renovo.train.data import RenovoDataModule
-from renovo.train.module import RenovoModule, build_model_from_config, checkpoint_architecture, tokenizer_from_state
+from renovo.train.module import RenovoModule
 from renovo.train.monitors import DivergenceMonitor, GradientFlowMonitor, NaNGuard, SpeedMonitor
+from renovo.train.progress import ProgressLines, StepProgressBar, quiet_lightning
 
 
 class FinalCheckpoint(L.Callback):
@@ -42,14 +43,14 @@ class FinalCheckpoint(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
         if step >= trainer.max_steps and step % self.every != 0:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # as ModelCheckpoint: callbacks state too
 
     def on_train_end(self, trainer, pl_module) -> None:
         # Stopped by the wall-clock budget (trainer.max_time): the final checkpoint is the step
         # reached, not the last interval. Any other early stop keeps the last periodic one.
         step = trainer.global_step
         if step < trainer.max_steps and step % self.every != 0 and _time_budget_spent(trainer):
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # as ModelCheckpoint: callbacks state too
 
 
 def _time_budget_spent(trainer) -> bool:
@@ -146,8 +147,8 @@ def _callbacks(config: Mapping, run_dir: Path, val_every: int, extra_callbacks: 
         FinalCheckpoint(run_dir / "checkpoints" / "last.ckpt", ckpt_every),
         ElapsedTime(),
     ]
-    if t["progress_bar"]:
-        callbacks.append(TQDMProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))))
+    callbacks.append(StepProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))) if t["progress_bar"]
+                     else ProgressLines())
     callbacks.extend(extra_callbacks)
     return callbacks
 
@@ -158,6 +159,7 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
     ``extra_callbacks`` (e.g. decoded-metric validation from renovo.decode) run
     after renovo's own monitors.
     """
+    quiet_lightning()
     run_dir = Path(run_dir)
     t = config["trainer"]
     max_steps = int(t["max_steps"])
@@ -239,7 +241,7 @@ def train(
     step = None
     if resume:
         # Refuse a foreign or incompatible file with a one-line error before Lightning touches it.
-        checkpoint = _read_checkpoint(resume)
+        checkpoint = read_checkpoint(resume)
         check_compatible(checkpoint, resume, module.tokenizer, module.state_dict())
         step = checkpoint.get("global_step")
         del checkpoint
@@ -296,42 +298,3 @@ def merge_metrics(previous: Path, current: Path) -> None:
         writer.writeheader()
         writer.writerows(rows)
     previous.unlink()
-
-
-def read_checkpoint(path: str | Path) -> dict:
-    """A renovo checkpoint's dict (``weights_only=True``, CPU); `RenovoError` if missing, corrupt or foreign."""
-    return _read_checkpoint(path)
-
-
-def load_model(ckpt_path: str | Path, map_location: str | torch.device = "cpu"):
-    """The trained `SpectrumTransformer` of a checkpoint, in eval mode, with its tokenizer.
-
-    Loads with ``weights_only=True``: the config and tokenizer are stored as
-    plain dicts (``checkpoint["renovo"]``). The model's ``.config_dict``
-    attribute holds the run's resolved config. A corrupted, foreign or
-    incompatible checkpoint raises `renovo.train.checkpoints.CheckpointError`
-    (a `RenovoError`).
-    """
-    checkpoint = read_checkpoint(ckpt_path)
-    config = checkpoint["renovo"]["config"]
-    try:
-        tokenizer = tokenizer_from_state(checkpoint["renovo"]["tokenizer"])
-        model = build_model_from_config(config, tokenizer, checkpoint_architecture(checkpoint["renovo"]))
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{ckpt_path}: cannot rebuild the model from the checkpoint's metadata "
-                              f"({type(error).__name__}: {error})") from None
-    prefix = "model."
-    state = {k[len(prefix):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()
-        raise CheckpointError(f"{ckpt_path}: checkpoint weights do not fit its model "
-                              f"({' '.join(first[:2])[:300]})") from None
-    model.config_dict = config
-    return model.to(map_location).eval()
-
-
-def checkpoint_config(ckpt_path: str | Path) -> dict:
-    """The resolved config stored in a renovo checkpoint."""
-    return dict(read_checkpoint(ckpt_path)["renovo"]["config"])

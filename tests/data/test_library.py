@@ -81,7 +81,7 @@ def test_library_label_notations(name, mods, expected):
         ("LCK/2", "0", UnknownModificationError, "unmodified C"),  # C is fixed Carbamidomethyl in the default vocabulary
         ("LCK/2", None, UnknownModificationError, "unmodified C"),
         ("LC[103]K/2", None, UnknownModificationError, "unmodified C"),
-        ("PEPS[167]K/2", None, UnknownModificationError, "S[167]"),
+        ("PEPS[150]K/2", None, UnknownModificationError, "S[150]"),
         ("n[230]PEPK/2", None, UnknownModificationError, "n[230]"),
         ("PEPKc[16]/2", None, UnknownModificationError, "c[16]"),
         ("PEPTIDEK/2", "1/-1,K,Amidated", UnknownModificationError, "C-terminal"),
@@ -277,3 +277,57 @@ def test_msp_and_sptxt_round_trip(tmp_path_factory, example):
         assert record.peptide == expected
         assert record.precursor_charge == charge
         assert abs(precursor_mz(record.peptide, charge) - record.precursor_mz) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("name", "mods", "expected"),
+    [
+        # NIST's tagged Names: the tag marks the residue, Mods= names the modification
+        ("IETM(O)R/2", "1/3,M,Oxidation", "IETM[Oxidation]R"),
+        ("AC(Cam)DM(O)K/2", "2/1,C,CAM/3,M,Oxidation", "AC[Carbamidomethyl]DM[Oxidation]K"),
+        ("A(ac)PEPK/2", "1/0,A,Acetyl", "[Acetyl]-APEPK"),
+        # no Mods=: short tags are read
+        ("IETM(O)R/2", None, "IETM[Oxidation]R"),
+        ("AC(Cam)K/2", None, "AC[Carbamidomethyl]K"),
+        ("M(Oxidation)PEK/3", None, "M[Oxidation]PEK"),
+    ],
+)
+def test_nist_tagged_names(name, mods, expected):
+    assert parse_peptide(library_label(name, mods)[0]).proforma == expected
+
+
+def test_nist_tags_must_agree_with_mods():
+    with pytest.raises(PeptideParseError, match="not those its Mods= lists"):
+        library_label("IETM(O)R/2", "1/2,T,Oxidation")
+
+
+def test_msp_file_with_tagged_names_and_plain_cysteine(tmp_path):
+    """A NIST library: tagged Names with Mods=, and unalkylated cysteine, read with a plain-C vocabulary."""
+    from renovo.chem.vocabulary import vocabulary_from_config
+    from renovo.data import SkipCounter, read_spectra
+
+    text = ("Name: IETM(O)R/2\nComment: Mods=1/3,M,Oxidation Parent=332.1623\nNum peaks: 2\n100.1 10\n200.2 20\n\n"
+            "Name: LCK/2\nComment: Mods=0 Parent=175.5\nNum peaks: 1\n101.1 5\n")
+    path = _write(tmp_path, "lib.msp", text)
+    skips = SkipCounter()
+    default = list(read_spectra(path, skips=skips))
+    assert [r.peptide for r in default] == ["IETM[Oxidation]R"] and skips.total == 1  # plain C refused: C is fixed
+    plain_c = vocabulary_from_config({"fixed": [], "variable": ["M[Oxidation]", "C[Carbamidomethyl]"]})
+    assert [r.peptide for r in read_spectra(path, vocabulary=plain_c)] == ["IETM[Oxidation]R", "LCK"]
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.lists(st.tuples(st.sampled_from("GASPVTLNDKEHFRYWM"), st.booleans()), min_size=1, max_size=20))
+def test_nist_tags_and_mods_agree_property(residues):
+    """A tagged Name with its Mods= list reads as the same peptide as the plain Name with Mods=."""
+    tagged = "".join(r + ("(O)" if t and r == "M" else "") for r, t in residues)
+    plain = "".join(r for r, _ in residues)
+    mods = [(i, "M", "Oxidation") for i, (r, t) in enumerate(residues) if t and r == "M"]
+    comment = f"{len(mods)}" + "".join(f"/{i},M,Oxidation" for i, _, _ in mods)
+    expected = "".join(r + ("[Oxidation]" if t and r == "M" else "") for r, t in residues)
+    assert library_label(f"{tagged}/2", comment)[0] == expected
+    assert library_label(f"{tagged}/2", None)[0] == expected
+    assert library_label(f"{plain}/2", comment)[0] == expected

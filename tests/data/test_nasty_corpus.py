@@ -51,6 +51,13 @@ EXPECTED = {
     "truncated.msp": error(15, kept_before=2, words="file ends after 2"),
     "truncated.mzML": error(6, kept_before=1, words="malformed mzML"),
     "truncated.parquet": error(None, words="not a readable Parquet"),
+    # compressed files and mzXML
+    "truncated.mgf.gz": error(None, kept_before=2, words="compressed file is damaged or truncated"),
+    "garbage.mgf.gz": error(None, words="compressed file is damaged or truncated"),
+    "plain_named.mgf.gz": kept(1),
+    "compressed.parquet.gz": error(None, words="cannot be gzip-compressed"),
+    "garbage.mzXML": error(1, words="cannot read mzXML"),
+    "truncated.mzXML": error(5, words="malformed mzXML"),
     # duplicated headers: the last value wins (as in every MGF reader); a second BEGIN IONS / Name: is structural
     "duplicated_headers.mgf": kept(1),
     "duplicated_headers.msp": kept(1),

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from renovo.cli import main
@@ -34,6 +36,8 @@ def test_evaluate_known_answer_from_mztab(tmp_path, labelled, capsys):
     # precision 1 up to coverage 0.5, then two wrong: trapezoids 0.5·1 + (1/8)(1+0.8)/2 + (1/8)(0.8+4/6)/2
     assert metrics["auc"] == pytest.approx(0.5 + 0.125 * 0.9 + 0.125 * (0.8 + 4 / 6) / 2)
     assert (out / "precision_coverage.png").stat().st_size > 1000
+    assert (out / "accuracy_by_length.png").stat().st_size > 1000
+    assert "peptide recall" in (out / "evaluate.log").read_text()
     printed = capsys.readouterr().out
     assert "peptide recall" in printed and "0.5000" in printed
 
@@ -56,6 +60,89 @@ def test_evaluate_without_labels_is_an_error(tmp_path, capsys):
     write_csv(tmp_path / "p.csv", [PSM(source_file=str(path), index=0, peptide="PEK", score=0.5)])
     assert main(["evaluate", str(tmp_path / "p.csv"), "--labels", str(path)]) == 2
     assert "no labelled spectra" in capsys.readouterr().err
+
+
+def _casanovo_mztab(path, mgf, rows):
+    """An mzTab as Casanovo 5.2 writes it: bare `sequence`, ProForma in the opt column, no rank column."""
+    from renovo.evaluate.io import PROFORMA_COLUMN
+
+    header = ["sequence", "PSM_ID", "accession", "unique", "database", "database_version", "search_engine",
+              "search_engine_score[1]", "modifications", "retention_time", "charge", "exp_mass_to_charge",
+              "calc_mass_to_charge", "spectra_ref", "pre", "post", "start", "end", "opt_global_aa_scores",
+              PROFORMA_COLUMN]
+    lines = ["MTD\tmzTab-version\t1.0.0", "MTD\tmzTab-mode\tSummary", "MTD\tmzTab-type\tIdentification",
+             "MTD\tsoftware[1]\t[MS, MS:1003281, Casanovo, 5.2.0]", f"MTD\tms_run[1]-location\t{mgf.resolve().as_uri()}",
+             "PSH\t" + "\t".join(header)]
+    from renovo.evaluate.io import bare_sequence
+
+    for i, (index, peptide, score) in enumerate(rows, start=1):
+        values = [bare_sequence(peptide), str(i)] + ["null"] * 5 + [str(score), "null", "null", "2", "500.0", "500.0",
+                  f"ms_run[1]:index={index}", "null", "null", "null", "null", "0.9", peptide]
+        lines.append("PSM\t" + "\t".join(values))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_evaluate_casanovo_mztab_scores_modifications(tmp_path, labelled):
+    path, peptides = labelled
+    modified = [i for i, p in enumerate(peptides) if "[" in p]
+    assert modified, "the simulated labels should carry modifications"
+    # Right peptides for every spectrum: the score must see the modifications in the ProForma column.
+    _casanovo_mztab(tmp_path / "casanovo.mztab", path, [(i, p, 0.9) for i, p in enumerate(peptides)])
+    assert main(["evaluate", str(tmp_path / "casanovo.mztab"), "--labels", str(path), "-o", str(tmp_path / "e")]) == 0
+    metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert metrics["peptide_recall"] == 1.0 and metrics["n_predicted"] == 8
+    assert (tmp_path / "e" / "accuracy_by_length.png").stat().st_size > 1000
+    assert sum(v["spectra"] for v in metrics["by_length"].values()) == 8
+
+
+def test_evaluate_instanovo_csv(tmp_path, labelled):
+    path, peptides = labelled
+    records = list(read_spectra(path))
+    # InstaNovo names spectra by experiment (file stem) and scan number; the simulated MGF has
+    # SCANS= headers, so the join goes through them.
+    assert all(r.scan for r in records)
+    lines = ["experiment_name,scan_number,spectrum_id,precursor_mz,precursor_charge,predictions,log_probs,delta_mass_ppm"]
+    for i, record in enumerate(records[:6]):
+        prediction = record.peptide if i < 4 else "GGGGGGK"
+        unimod = prediction.replace("[Oxidation]", "[UNIMOD:35]").replace("[Carbamidomethyl]", "[UNIMOD:4]")
+        lines.append(f"{path.stem},{record.scan},{path.stem}:{record.scan},{record.precursor_mz},"
+                     f"{record.precursor_charge},{unimod},{-0.1 if i < 4 else -5.0},1.0")
+    (tmp_path / "instanovo.csv").write_text("\n".join(lines) + "\n")
+    assert main(["evaluate", str(tmp_path / "instanovo.csv"), "--labels", str(path), "-o", str(tmp_path / "e")]) == 0
+    metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert metrics["n_predicted"] == 6 and metrics["n_peptides_correct"] == 4
+    assert metrics["predictions_without_labelled_spectrum"] == 0
+
+
+def test_evaluate_refuses_duplicate_predictions(tmp_path, labelled, capsys):
+    path, peptides = labelled
+    psms = [PSM(source_file=str(path), index=0, peptide=peptides[0], score=0.9),
+            PSM(source_file=str(path), index=0, peptide=peptides[1], score=0.8)]
+    write_csv(tmp_path / "dup.csv", psms)
+    assert main(["evaluate", str(tmp_path / "dup.csv"), "--labels", str(path), "-o", str(tmp_path / "e")]) == 2
+    assert "two rank-1 predictions" in capsys.readouterr().err
+
+
+def test_evaluate_phospho_predictions_with_the_labels_vocabulary(tmp_path):
+    """Labels with S[Phospho] are read with --vocabulary; predictions outside the default vocabulary still score."""
+    import yaml
+
+    from renovo.data import SpectrumRecord
+
+    peptides = ["PEPS[Phospho]K", "AT[Phospho]LR", "GGYK"]
+    records = [SpectrumRecord(np.array([100.0, 200.0]), np.array([1.0, 2.0]), 400.0 + i, 2, p, "x", i, title=f"t{i}")
+               for i, p in enumerate(peptides)]
+    spectra = tmp_path / "phospho.mgf"
+    write_mgf(records, spectra)
+    config = tmp_path / "phospho.yaml"
+    config.write_text(yaml.safe_dump({"vocabulary": {"variable": ["S[Phospho]", "T[UNIMOD:21]", "M[Oxidation]"]}}))
+    predictions = ["PEPS[Phospho]K", "ATLR", "GGYK"]
+    write_csv(tmp_path / "p.csv", [PSM(source_file=str(spectra), index=i, peptide=p, score=0.9 - 0.1 * i)
+                                   for i, p in enumerate(predictions)])
+    assert main(["evaluate", str(tmp_path / "p.csv"), "--labels", str(spectra), "--vocabulary", str(config),
+                 "-o", str(tmp_path / "e")]) == 0
+    metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert metrics["n_spectra"] == 3 and metrics["n_peptides_correct"] == 2 and metrics["predictions_unreadable"] == 0
 
 
 def test_labels_matching_no_prediction_is_an_error_naming_both_files(tmp_path, labelled, capsys):

@@ -7,7 +7,7 @@ import pytest
 from pyteomics import mztab
 
 from renovo.evaluate import PSM, read_csv, read_mztab, read_predictions, write_csv, write_mztab
-from renovo.evaluate.io import calc_mz
+from renovo.evaluate.io import CSV_COLUMNS, PROFORMA_COLUMN, SCAN_COLUMN, calc_mz
 
 
 def _psms(tmp_path):
@@ -28,7 +28,10 @@ def test_mztab_loads_in_pyteomics(tmp_path):
     table = mztab.MzTab(str(path), table_format="dict")
     assert (table.version, table.mode, table.type) == ("1.0.0", "Summary", "Identification")
     rows = table.spectrum_match_table["rows"]
-    assert [r["sequence"] for r in rows] == [p.peptide for p in psms]
+    # Casanovo 5.2's layout: bare residues in `sequence`, ProForma in the PSI-MS opt column.
+    assert [r["sequence"] for r in rows] == ["PEMCK", "PEMCK", "PEK"]
+    assert [r[PROFORMA_COLUMN] for r in rows] == [p.peptide for p in psms]
+    assert rows[0][SCAN_COLUMN] == "ms_run[1]:scan=17" and rows[1][SCAN_COLUMN] is None
     assert rows[0]["spectra_ref"] == "ms_run[1]:index=3" and rows[2]["spectra_ref"] == "ms_run[2]:index=0"
     assert rows[0]["modifications"] == "0-UNIMOD:1,3-UNIMOD:35,4-UNIMOD:4"
     assert rows[0]["search_engine_score[1]"] == pytest.approx(0.8)
@@ -69,3 +72,116 @@ def test_write_rejects_psm_from_unknown_run(tmp_path):
 def test_calc_mz():
     assert calc_mz(1000.0, 2) == pytest.approx((1000.0 + 2 * 1.007276467) / 2)
     assert math.isnan(calc_mz(1000.0, 0))
+
+
+def test_mztab_full_precision_and_settings(tmp_path):
+    path = tmp_path / "out.mztab"
+    psm = PSM(source_file=str(tmp_path / "a.mgf"), index=0, peptide="PEPTIDEK", score=0.123456789012,
+              charge=2, precursor_mz=1208.622610, calc_mz=1208.6225123456789, mass_error_ppm=-0.0812345678,
+              isotope_offset=1, retention_time_s=3601.123456789)
+    write_mztab(path, [psm], settings={"beam": 5, "model": {"preset": "tiny"}})
+    table = mztab.MzTab(str(path), table_format="dict")
+    row = table.spectrum_match_table["rows"][0]
+    # Every float survives exactly, so the reported ppm can be recomputed from the file.
+    assert row["exp_mass_to_charge"] == 1208.622610 and row["calc_mass_to_charge"] == 1208.6225123456789
+    assert row["retention_time"] == 3601.123456789 and row["opt_global_mass_error_ppm"] == -0.0812345678
+    assert row["opt_global_isotope_offset"] == 1
+    settings = [line.split("\t")[2] for line in path.read_text().splitlines() if "software[1]-setting[" in line]
+    assert settings == ["beam = 5", "model.preset = tiny"]
+    back = read_mztab(path)[0]
+    assert back.precursor_mz == 1208.622610 and back.isotope_offset == 1 and back.score == 0.123456789012
+
+
+def test_csv_columns_follow_instanovo_names(tmp_path):
+    runs, psms = _psms(tmp_path)
+    path = tmp_path / "out.csv"
+    write_csv(path, psms)
+    import csv
+
+    rows = list(csv.DictReader(path.open()))
+    assert list(rows[0]) == CSV_COLUMNS
+    assert {"predictions", "precursor_mz", "precursor_charge", "scan_number", "delta_mass_ppm"} <= set(rows[0])
+    assert [r["precursor_match"] for r in rows] == ["true", "", "false"]
+    assert rows[0]["aa_scores"] == "0.50000,0.90000,0.80000,0.70000,0.60000"  # the mzTab separator
+    assert rows[0]["scan_number"] == "17" and rows[1]["scan_number"] == ""
+
+
+def test_old_renovo_csv_still_read(tmp_path):
+    path = tmp_path / "old.csv"
+    path.write_text("file,index,scan,title,rank,peptide,score,aa_scores,charge,precursor_mz,calc_mz,mass_error_ppm,"
+                    "precursor_match,retention_time_s\na.mgf,4,,t,1,PEK,0.5,0.1;0.2;0.3,2,300.1,300.2,3.0,1,\n")
+    psm = read_csv(path)[0]
+    assert (psm.index, psm.peptide, psm.charge, psm.mass_error_ppm, psm.precursor_match) == (4, "PEK", 2, 3.0, True)
+    assert psm.residue_scores == pytest.approx([0.1, 0.2, 0.3])
+
+
+# Casanovo 5.2 writes this layout (MTD software settings, bare `sequence`, ProForma opt column, scan column).
+CASANOVO_MZTAB = """MTD\tmzTab-version\t1.0.0
+MTD\tmzTab-mode\tSummary
+MTD\tmzTab-type\tIdentification
+MTD\tdescription\tCasanovo identification file out
+MTD\tsoftware[1]\t[MS, MS:1003281, Casanovo, 5.2.0]
+MTD\tpsm_search_engine_score[1]\t[MS, MS:1001143, search engine specific score for PSMs, ]
+MTD\tfixed_mod[1]\t[UNIMOD, UNIMOD:4, Carbamidomethyl, ]
+MTD\tfixed_mod[1]-site\tC
+MTD\tvariable_mod[1]\t[UNIMOD, UNIMOD:35, Oxidation, ]
+MTD\tvariable_mod[1]-site\tM
+MTD\tsoftware[1]-setting[1]\tprecursor_mass_tol = 50
+MTD\tms_run[1]-location\tfile://{mgf}
+PSH\tsequence\tPSM_ID\taccession\tunique\tdatabase\tdatabase_version\tsearch_engine\tsearch_engine_score[1]\tmodifications\tretention_time\tcharge\texp_mass_to_charge\tcalc_mass_to_charge\tspectra_ref\tpre\tpost\tstart\tend\topt_global_aa_scores\topt_global_cv_MS:1003169_proforma_peptidoform_sequence\topt_global_cv_MS:1003057_scan_number
+PSM\tPEPMCK\t1\tnull\tnull\tnull\tnull\t[MS, MS:1003281, Casanovo, 5.2.0]\t0.9\t4-UNIMOD:35\tnull\t2\t400.1\t400.2\tms_run[1]:index=1\tnull\tnull\tnull\tnull\t0.9,0.9,0.9,0.9,0.9,0.9\tPEPM[Oxidation]C[Carbamidomethyl]K\tms_run[1]:scan=12
+PSM\tPEPK\t2\tnull\tnull\tnull\tnull\t[MS, MS:1003281, Casanovo, 5.2.0]\t0.4\tnull\tnull\t2\t300.1\t300.2\tms_run[1]:index=0\tnull\tnull\tnull\tnull\t0.4,0.4,0.4,0.4\tPEPK\tnull
+PSM\tPEAK\t3\tnull\tnull\tnull\tnull\t[MS, MS:1003281, Casanovo, 5.2.0]\t0.2\tnull\tnull\t2\t300.1\t300.2\tms_run[1]:index=0\tnull\tnull\tnull\tnull\t0.2,0.2,0.2,0.2\tPEAK\tnull
+"""
+
+
+def test_casanovo_mztab_read_with_modifications(tmp_path):
+    path = tmp_path / "casanovo.mztab"
+    path.write_text(CASANOVO_MZTAB.format(mgf=tmp_path / "spectra.mgf"))
+    assert len(mztab.MzTab(str(path), table_format="dict").spectrum_match_table["rows"]) == 3
+    psms = read_mztab(path)
+    # The ProForma column, not the bare sequence: modifications are scored.
+    assert psms[0].peptide == "PEPM[Oxidation]C[Carbamidomethyl]K" and psms[0].scan == "12"
+    assert psms[0].source_file == str(tmp_path / "spectra.mgf") and psms[0].index == 1
+    # No rank column: a spectrum's rows are ranked in file order (Casanovo's top_match).
+    assert [(p.index, p.rank) for p in psms] == [(1, 1), (0, 1), (0, 2)]
+
+
+def test_instanovo_csv_read(tmp_path):
+    path = tmp_path / "instanovo.csv"
+    path.write_text(
+        "scan_number,precursor_mz,precursor_charge,experiment_name,spectrum_id,predictions,predictions_tokenised,"
+        "log_probs,token_log_probs,delta_mass_ppm\n"
+        '7,451.25,2,spectra,spectra:7,PEPM[UNIMOD:35]K,"P, E, P, M[UNIMOD:35], K",-0.5,"[-0.1, -0.1, -0.1, -0.1, -0.1]",1.5\n'
+        '8,451.25,2,spectra,spectra:8,[UNIMOD:1]PEK,"[UNIMOD:1], P, E, K",-2.0,"[-0.5, -0.5, -0.5, -0.5]",-3.0\n')
+    psms = read_predictions(path)
+    assert [(p.source_file, p.index, p.scan) for p in psms] == [("spectra", None, "7"), ("spectra", None, "8")]
+    assert psms[0].score == pytest.approx(math.exp(-0.5)) and psms[0].mass_error_ppm == 1.5
+    assert psms[0].residue_scores == pytest.approx([math.exp(-0.1)] * 5)
+    from renovo.chem import canonical_proforma
+
+    assert canonical_proforma(psms[0].peptide) == "PEPM[Oxidation]K"
+    assert canonical_proforma(psms[1].peptide) == "[Acetyl]-PEK"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(mz=st.floats(50, 5000), rt=st.floats(0, 1e5), score=st.floats(0, 1), ppm=_finite,
+       peptide=st.sampled_from(["PEPTIDEK", "[Acetyl]-PEM[Oxidation]K", "C[Carbamidomethyl]AK"]),
+       scan=st.one_of(st.none(), st.integers(0, 10**6).map(str)), match=st.sampled_from([None, True, False]))
+def test_mztab_and_csv_round_trip_exactly(tmp_path_factory, mz, rt, score, ppm, peptide, scan, match):
+    tmp = tmp_path_factory.mktemp("rt")
+    psm = PSM(source_file=str(tmp / "a.mgf"), index=7, peptide=peptide, score=score, charge=2, precursor_mz=mz,
+              calc_mz=mz + 1e-3, mass_error_ppm=ppm, retention_time_s=rt, scan=scan, precursor_match=match,
+              residue_scores=[0.5] * 3)
+    write_mztab(tmp / "x.mztab", [psm])
+    write_csv(tmp / "x.csv", [psm])
+    for back in (read_mztab(tmp / "x.mztab")[0], read_csv(tmp / "x.csv")[0]):
+        assert (back.precursor_mz, back.calc_mz, back.mass_error_ppm, back.score) == (mz, mz + 1e-3, ppm, score)
+        assert back.retention_time_s == rt and back.scan == scan and back.precursor_match is match
+        assert back.peptide == peptide and back.index == 7

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from renovo.errors import RenovoError
-from renovo.train.config import available_configs, load_config, parse_override, save_config, validate_config
+from renovo.train.config import ConfigError, available_configs, load_config, parse_override, save_config, validate_config
 
 SHIPPED = [
     "ce_only", "default", "gaussian_log1p", "gaussian_losses", "gaussian_multiscale",
@@ -73,3 +73,54 @@ def test_saved_config_round_trips(tmp_path):
     path = save_config(config, tmp_path / "config.yaml")
     assert yaml.safe_load(path.read_text()) == config
     assert load_config(path)["seed"] == 7
+
+
+@pytest.mark.parametrize(("override", "key", "allowed"), [
+    ("optim.lr=abc", "optim.lr", "a number > 0"),
+    ("data.batch_size=-3", "data.batch_size", "an integer ≥ 1"),
+    ("model.preset=huge", "model.preset", "tiny | small | base"),
+    ("loss.spectrum.type=gauss", "loss.spectrum.type", "gaussian | huber | none"),
+    ("optim.betas=[0.9]", "optim.betas", "a list of 2 values"),
+    ("trainer.max_steps=0", "trainer.max_steps", "an integer ≥ 1"),
+    ("tokenizer.reverse=maybe", "tokenizer.reverse", "true or false"),
+    ("data.num_workers=1.5", "data.num_workers", "an integer ≥ 0"),
+])
+def test_bad_values_are_one_line_naming_key_and_allowed(override, key, allowed):
+    with pytest.raises(ConfigError) as info:
+        load_config(None, [override])
+    message = str(info.value)
+    assert key in message and allowed in message and "\n" not in message
+
+
+def test_bad_value_stops_train_before_any_work(tmp_path, capsys):
+    from renovo.cli import main
+
+    assert main(["train", "--set", "optim.lr=abc", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "optim.lr" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_configure_writes_the_full_commented_default(tmp_path, capsys):
+    from renovo.cli import main
+    from renovo.train.config import default_config
+
+    out = tmp_path / "mine.yaml"
+    assert main(["configure", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert text.count("#") > 30 and "vocabulary:" in text and "fixed:" in text
+    assert load_config(out) == {**load_config(None), "name": "mine"}
+    assert set(load_config(out)) == set(default_config())
+    assert main(["configure", "-o", str(out)]) == 2 and "--force" in capsys.readouterr().err
+    assert main(["configure", "-o", str(out), "--force"]) == 0
+
+
+def test_bad_vocabulary_entry_is_a_config_error():
+    with pytest.raises(ConfigError, match="config key vocabulary: .*Nonsense"):
+        load_config(None, ['vocabulary.variable=["S[Nonsense]"]'])
+    with pytest.raises(ConfigError, match="sits on"):
+        load_config(None, ['vocabulary.variable=["M[Phospho]"]'])
+    assert load_config(None, ['vocabulary.variable=["S[UNIMOD:21]"]'])["vocabulary"]["variable"] == ["S[UNIMOD:21]"]
+    with pytest.raises(ConfigError) as info:  # unquoted brackets: a one-line hint, not YAML's multi-line report
+        load_config(None, ["vocabulary.variable=[S[Phospho]]"])
+    assert "\n" not in str(info.value) and "quote" in str(info.value)

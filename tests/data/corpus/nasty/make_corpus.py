@@ -89,6 +89,24 @@ def main() -> None:
     whole = mzml(spectra)
     files["truncated.mzML"] = text(whole[: int(len(whole) * 0.6)])
 
+    # ---- compressed and mzXML
+    import gzip
+
+    files["truncated.mgf.gz"] = gzip.compress(text(good3), mtime=0)[:-12]
+    files["garbage.mgf.gz"] = b"\x1f\x8b\x08\x00" + rng.integers(0, 256, 512, dtype=np.uint8).tobytes()
+    files["plain_named.mgf.gz"] = text(GOOD)
+    files["compressed.parquet.gz"] = gzip.compress(b"PAR1" + b"\x00" * 16 + b"PAR1", mtime=0)
+    files["garbage.mzXML"] = garbage
+    scans = "".join(
+        f'<scan num="{i + 1}" msLevel="2" peaksCount="3" retentionTime="PT{i}S">'
+        f'<precursorMz precursorCharge="2">{500.25 + i}</precursorMz>'
+        '<peaks precision="64" byteOrder="network" compressionType="none" compressedLen="0" contentType="m/z-int">'
+        + base64.b64encode(np.array([100.0, 10, 200.0, 20, 300.0, 5], dtype=">f8").tobytes()).decode()
+        + "</peaks></scan>\n" for i in range(3))
+    mzxml = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n<mzXML xmlns="http://sashimi.sourceforge.net/schema_revision/'
+             f'mzXML_3.2">\n<msRun scanCount="3">\n{scans}</msRun>\n</mzXML>\n')
+    files["truncated.mzXML"] = text(mzxml[: int(len(mzxml) * 0.6)])
+
     # ---- duplicated headers, CRLF, missing END IONS
     files["duplicated_headers.mgf"] = text(
         block("TITLE=first\nTITLE=second\nPEPMASS=400.0\nPEPMASS=500.25\nCHARGE=3+\nCHARGE=2+\nSEQ=PEPTIDEK\nSEQ=PEPTIDER\n")

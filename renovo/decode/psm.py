@@ -1,0 +1,68 @@
+"""A peptide–spectrum match: one decoded peptide for one spectrum, with the
+precursor-mass bookkeeping every output format reports."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from renovo.chem import ISOTOPE_SPACING_DA, PROTON_MASS_DA
+
+
+@dataclass
+class PSM:
+    """One predicted peptide for one spectrum (``rank`` 1 = best).
+
+    ``source_file`` and ``index`` name the spectrum: the file it was first
+    read from and its 0-based position there (for a renovo Parquet made from
+    several MGFs, the MGF and its index in that MGF). Predictions read from a
+    peer's file may name a spectrum by ``scan`` only (``index`` None).
+    ``mass_error_ppm`` is measured against the precursor corrected by
+    ``isotope_offset`` (the isotope peak the precursor was most likely picked at).
+    """
+
+    source_file: str
+    index: int | None
+    peptide: str
+    score: float
+    residue_scores: list[float] = field(default_factory=list)
+    rank: int = 1
+    charge: int = 0
+    precursor_mz: float = math.nan
+    calc_mz: float = math.nan
+    mass_error_ppm: float = math.nan
+    precursor_match: bool | None = None
+    retention_time_s: float | None = None
+    title: str | None = None
+    scan: str | None = None
+    isotope_offset: int = 0
+
+
+def calc_mz(mass_da: float, charge: int) -> float:
+    """m/z of a neutral mass (Da) at ``charge``; NaN for charge ≤ 0."""
+    return (mass_da + charge * PROTON_MASS_DA) / charge if charge and charge > 0 else math.nan
+
+
+def isotope_corrected_error_ppm(
+    peptide_mass_da: float, precursor_mz: float, charge: int, isotope_offsets: Sequence[int] = (0,)
+) -> tuple[float, int]:
+    """(error in ppm, isotope offset) of a peptide against a measured precursor.
+
+    The precursor may have been picked at isotope peak k (k·1.00335 Da above
+    the monoisotopic mass); the offset among ``isotope_offsets`` that brings
+    the measured mass closest to the peptide's is used, as the precursor-mass
+    filter does. Error = (peptide mass − corrected measured mass) / corrected
+    measured mass × 10⁶. NaN and offset 0 when the precursor is unusable.
+    """
+    if not (charge and charge > 0 and math.isfinite(precursor_mz) and math.isfinite(peptide_mass_da)):
+        return math.nan, 0
+    measured_da = (precursor_mz - PROTON_MASS_DA) * charge
+    best_ppm, best_offset = math.nan, 0
+    for offset in isotope_offsets or (0,):
+        corrected_da = measured_da - offset * ISOTOPE_SPACING_DA
+        if corrected_da <= 0:
+            continue
+        ppm = (peptide_mass_da - corrected_da) / corrected_da * 1e6
+        if math.isnan(best_ppm) or abs(ppm) < abs(best_ppm):
+            best_ppm, best_offset = ppm, int(offset)
+    return best_ppm, best_offset
