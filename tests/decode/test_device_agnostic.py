@@ -24,12 +24,6 @@ def test_mass_feasibility(foreign_factories):
     assert feasible.tolist() == [[True, True, False, True], [False, True, True, False]]
 
 
-# renovo/decode/search.py builds its token-transition table without a device (`_transitions`, then moved:
-# harmless, but it should say device="cpu") and, with the mass constraint, checks each finished prediction
-# with CPU tensors against the constraint's device tensors (`_prediction` → `constraint.matches`), which
-# fails on CUDA. Strict: remove the mark when search.py takes its devices from its inputs.
-@pytest.mark.xfail(strict=True, raises=(RuntimeError, NotImplementedError),
-                   reason="search.py creates tensors without its inputs' device")
 @pytest.mark.parametrize("options", [dict(beam_size=1), dict(beam_size=3, precursor_tolerance_ppm=50.0)],
                          ids=["greedy", "beam3_mass"])
 def test_beam_search_with_a_real_model(foreign_factories, options):
