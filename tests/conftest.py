@@ -15,3 +15,31 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared real data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def foreign_factories():
+    """Context manager: tensor factories default to the ``meta`` device and float64.
+
+    Code under test gets CPU inputs; a tensor it creates without taking its
+    device from those inputs lands on ``meta`` and the first operation mixing
+    it with them fails ("Tensor on device meta is not on the expected device
+    cpu") — what a CPU tensor would do to CUDA inputs. A float tensor created
+    without taking its dtype from the inputs is float64 and promotes float32
+    results, which the tests check. Inputs must be built outside the block.
+    """
+    import contextlib
+
+    import torch
+
+    @contextlib.contextmanager
+    def guard():
+        dtype = torch.get_default_dtype()
+        torch.set_default_dtype(torch.float64)
+        try:
+            with torch.device("meta"):
+                yield
+        finally:
+            torch.set_default_dtype(dtype)
+
+    return guard

@@ -41,7 +41,8 @@ class Tokenizer:
         import torch
 
         masses = [0.0] * len(SPECIAL_TOKENS) + [self.vocabulary.mass_da(t) for t in self.tokens[len(SPECIAL_TOKENS):]]
-        return torch.tensor(masses, dtype=torch.float64)
+        # A host-side table (callers move it to their tensors' device), whatever the default device.
+        return torch.tensor(masses, dtype=torch.float64, device="cpu")
 
     def config(self) -> dict:
         return {"tokens": self.tokens[len(SPECIAL_TOKENS):], "merge_il": self.merge_il, "reverse": self.reverse}

@@ -66,7 +66,7 @@ def _transitions(tokenizer) -> torch.Tensor:
     """allowed[previous_token, next_token] (vocab, vocab) bool; BOS stands for "nothing yet"."""
     vocab = tokenizer.vocab_size
     pad, bos, eos = tokenizer.PAD, tokenizer.BOS, tokenizer.EOS
-    allowed = torch.ones(vocab, vocab, dtype=torch.bool)
+    allowed = torch.ones(vocab, vocab, dtype=torch.bool, device="cpu")  # built once, moved by the caller
     allowed[:, pad] = False
     allowed[:, bos] = False
     allowed[bos, eos] = False
@@ -103,6 +103,7 @@ class _MassConstraint:
     """Masks tokens that cannot lead to a peptide within the precursor tolerance."""
 
     def __init__(self, tokenizer, tolerance_ppm: float, isotope_offsets: Sequence[int], device: torch.device):
+        self.device = device
         self.token_mass_da = tokenizer.residue_masses_da.to(device)  # (vocab,) float64
         self.offsets_da = torch.tensor([k * ISOTOPE_SPACING_DA for k in isotope_offsets], dtype=torch.float64, device=device)
         self.tolerance_ppm = float(tolerance_ppm)
@@ -245,7 +246,8 @@ def _prediction(tokenizer, ids, logps, measured_mass_da, constraint, mass_da) ->
     if constraint is not None:
         match = bool(
             constraint.matches(
-                torch.tensor([mass_da], dtype=torch.float64), torch.tensor([measured], dtype=torch.float64)
+                torch.tensor([mass_da], dtype=torch.float64, device=constraint.device),
+                torch.tensor([measured], dtype=torch.float64, device=constraint.device),
             )[0]
         )
     return Prediction(

@@ -43,7 +43,7 @@ class FinalCheckpoint(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
         if step >= trainer.max_steps and step % self.every != 0:
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # as ModelCheckpoint: callbacks state too
 
     def on_train_end(self, trainer, pl_module) -> None:
         # Stopped by the wall-clock budget (trainer.max_time): the final checkpoint is the step
@@ -51,7 +51,7 @@ class FinalCheckpoint(L.Callback):
         # writes its own, inside the loop).
         step = trainer.global_step
         if step < trainer.max_steps and step % self.every != 0 and _time_budget_spent(trainer):
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)  # as ModelCheckpoint: callbacks state too
 
 
 class StopAt(L.Callback):

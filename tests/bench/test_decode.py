@@ -15,4 +15,5 @@ def test_bench_decode_writes_json(tmp_path):
     for result in report["results"].values():
         assert result["spectra"] == 2 and result["spectra_per_s"] > 0
     assert "precursor_in_tolerance" in report["results"]["beam5_mass"]
-    assert report["reference"]["casanovo_beam5_spectra_per_s"] == 2.0
+    # Peer figures are measured side by side (benchmarks/peers/casanovo), never quoted here.
+    assert not any("casanovo" in key.lower() or key == "reference" for key in report)
