@@ -84,7 +84,8 @@ def _curriculum(run_dir: Path):
         return config, None
 
 
-def summarize_run(run_dir: str | Path, config: str, seed: int, sanity: bool = False) -> dict:
+def summarize_run(run_dir: str | Path, config: str, seed: int, sanity: bool = False,
+                  control_dir: str | Path | None = None) -> dict:
     """One run's numbers: status, final validation, stability, speed, memory, losses, gradient flow.
 
     ``metrics`` is a flat {name: float} dict (what is aggregated over seeds);
@@ -126,7 +127,8 @@ def summarize_run(run_dir: str | Path, config: str, seed: int, sanity: bool = Fa
     if sanity:
         from renovo.experiments.sanity import sanity_report
 
-        text, passed = sanity_report(run_dir)
+        use_control = control_dir is not None and (Path(control_dir) / "metrics.csv").is_file()
+        text, passed = sanity_report(run_dir, control_dir=control_dir if use_control else None)
         summary["sanity"] = {"passed": bool(passed), "text": text}
         m["sanity/passed"] = float(passed)
     summary["metrics"] = m

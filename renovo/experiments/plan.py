@@ -8,6 +8,7 @@ A plan is YAML (shipped ones in ``renovo/configs/plans/``)::
     configs: [old_losses, gaussian_losses, ce_only]
     comparisons: [[gaussian_losses, old_losses], …]   # (candidate, reference) for the accuracy verdict
     sanity: false                                     # judge each run by the proposal's Phase 1 criteria
+    control: ce_only                                  # optional: the sanity check's cross-entropy-only control
     data: {train: [], val: []}                        # empty = simulated stream + fixed simulated validation
     set: []                                           # config overrides for every run
     sizes:
@@ -65,7 +66,7 @@ SIZES = ("quick", "cpu", "gpu")
 SIZE_KEYS = {"preset", "max_steps", "seeds", "batch_size", "set", "accelerator", "precision", "description",
              "warm_start"}
 PLAN_KEYS = {"name", "title", "question", "configs", "comparisons", "sanity", "data", "set", "sizes", "notes",
-             "warm_start"}
+             "warm_start", "control"}
 WARM_START_KEYS = {"token_acc", "max_steps", "config"}
 WARM_START_DEFAULTS = {"token_acc": 0.60, "max_steps": None, "config": "ce_only"}
 
@@ -112,6 +113,7 @@ class Plan:
     notes: str = ""
     source: str = ""
     warm_start: dict | None = None
+    control: str | None = None  # the cross-entropy-only config the sanity check judges the others against
     runs: list[RunSpec] = field(default_factory=list)
     warm_runs: dict[int, RunSpec] = field(default_factory=dict)  # seed -> its warm-start run
 
@@ -122,7 +124,7 @@ class Plan:
             "sanity": self.sanity, "preset": self.preset, "max_steps": self.max_steps, "seeds": self.seeds,
             "batch_size": self.batch_size, "data": {"train": self.train_files, "val": self.val_files},
             "overrides": self.overrides, "accelerator": self.accelerator, "precision": self.precision,
-            "description": self.description, "warm_start": self.warm_start,
+            "description": self.description, "warm_start": self.warm_start, "control": self.control,
             "warm_runs": {str(seed): {"run_dir": str(r.run_dir), "command": shlex.join(r.command)}
                           for seed, r in self.warm_runs.items()},
             "runs": [{"name": r.name, "config": r.config, "seed": r.seed, "run_dir": str(r.run_dir),
@@ -187,6 +189,9 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
     )
     out = Path(out)
     plan.warm_start = _warm_start_settings(s.get("warm_start", data.get("warm_start")), source)
+    plan.control = data.get("control")
+    if plan.control is not None and plan.control not in configs:
+        raise PlanError(f"{source}: control {plan.control!r} must be one of the plan's configs {configs}")
     for config in configs:
         # Validate every run's config now: a typo in an override should fail before hours of training.
         load_config(config, plan.overrides)

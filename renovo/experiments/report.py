@@ -26,7 +26,10 @@ def write_report(plan, out: str | Path, command_line: str = "", run_commands: Se
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stored, stored_figures = stored_summaries(out)
-    runs = [summarize_run(spec.run_dir, spec.config, spec.seed, sanity=plan.sanity)
+    control = getattr(plan, "control", None)
+    control_dirs = {spec.seed: spec.run_dir for spec in plan.runs if spec.config == control}
+    runs = [summarize_run(spec.run_dir, spec.config, spec.seed, sanity=plan.sanity and spec.config != control,
+                          control_dir=control_dirs.get(spec.seed))
             if spec.run_dir.is_dir() or spec.run_dir.name not in stored else stored[spec.run_dir.name]
             for spec in plan.runs]
     agg = aggregate(runs, plan.configs)

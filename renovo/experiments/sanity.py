@@ -11,6 +11,14 @@ early window often holds the fast initial transient; "primary" means CE exceeds 
 step. The proposal's expected magnitudes (spectrum ~1.5 → ~0.8, precursor ~0.8 →
 ~0.4, CE ~2.0–2.5) are printed beside the observed ones but not judged: the
 cosine loss lies in [0, 1] (docs/background.md §4), so "starts ~1.5" cannot happen.
+
+With a control run (``control_dir``: a `ce_only` run of the same seed, from the same warm start, which
+logs the same losses without their gradient), "decreases" is judged against it: each auxiliary loss's
+change is measured from its switch-on step (its first step with weight > 0) to the end — the first vs
+the last 10% of the logged steps from there — in both runs over the same steps, and PASS needs the run's
+fall to exceed the control's by at least ``MIN_FALL_BEYOND_CONTROL`` of the starting value. Without a
+control, a loss that falls under cross-entropy alone (the precursor loss does: a better model predicts
+better masses) passes for the wrong reason.
 """
 from __future__ import annotations
 
@@ -22,6 +30,30 @@ from renovo.train.metrics_log import read_metrics
 
 #: A loss "decreases" only if its late-window mean is at least this fraction below the early one.
 MIN_RELATIVE_DECREASE = 0.01
+#: With a control run: the run's relative fall must exceed the control's by at least this much.
+MIN_FALL_BEYOND_CONTROL = 0.05
+
+
+def controlled_change(run: dict, control: dict, key: str, weight_key: str, window_fraction: float = 0.1) -> dict | None:
+    """The relative change of ``key`` from the switch-on of ``weight_key`` (first step with weight > 0) to the
+    end, in ``run`` and over the same steps in ``control`` (both {step: {column: value}}); None when the
+    weight never switches on or too few common steps are logged. Keys: switch_on, steps, run_change,
+    control_change (fractions, negative = fell), beyond (control_change − run_change: the extra fall)."""
+    on = next((s for s, m in run.items() if m.get(weight_key, 0.0) > 0 and key in m), None)
+    if on is None:
+        return None
+    steps = [s for s, m in run.items() if s >= on and key in m and key in control.get(s, {})]
+    if len(steps) < 4:
+        return None
+    n = max(2, int(len(steps) * window_fraction))
+
+    def change(rows: dict) -> float:
+        a, b = _mean([rows[s][key] for s in steps[:n]]), _mean([rows[s][key] for s in steps[-n:]])
+        return (b - a) / a if a else float("nan")
+
+    run_change, control_change = change(run), change(control)
+    return {"switch_on": on, "steps": (steps[0], steps[-1]), "run_change": run_change,
+            "control_change": control_change, "beyond": control_change - run_change}
 
 
 def _mean(values: list[float]) -> float:
@@ -49,9 +81,13 @@ def decreased(early: list[float], late: list[float]) -> tuple[bool, float]:
     return fall >= MIN_RELATIVE_DECREASE * a, t
 
 
-def sanity_report(run_dir: str | Path, window_fraction: float = 0.1) -> tuple[str, bool]:
-    """(report text, all criteria passed) for the run in ``run_dir``."""
+# long function: one criterion after another, each a few lines of measurement and one line of text.
+def sanity_report(run_dir: str | Path, window_fraction: float = 0.1,
+                  control_dir: str | Path | None = None) -> tuple[str, bool]:
+    """(report text, all criteria passed) for the run in ``run_dir``; judged against the control run in
+    ``control_dir`` (same seed and warm start, cross-entropy alone) when given."""
     metrics = read_metrics(Path(run_dir) / "metrics.csv")
+    control = read_metrics(Path(control_dir) / "metrics.csv") if control_dir is not None else None
     train = [(s, m) for s, m in metrics.items() if "train/ce" in m]
     if len(train) < 4:
         return f"sanity check: only {len(train)} logged training steps in {run_dir}; train longer", False
@@ -78,22 +114,37 @@ def sanity_report(run_dir: str | Path, window_fraction: float = 0.1) -> tuple[st
     lines.append(f"[{'PASS' if ok else 'FAIL'}] No NaN losses: {nonfinite} non-finite logged loss values, "
                  f"{skipped} optimizer steps skipped by the NaN guard")
 
-    # 2./3. Spectrum and precursor losses decrease.
-    for key, label, proposal_says in (
-        ("train/spectrum", "Spectrum loss decreases", "proposal: starts ~1.5, should drop to ~0.8"),
-        ("train/precursor", "Precursor loss decreases", "proposal: starts ~0.8, should drop to ~0.4"),
+    # 2./3. Spectrum and precursor losses decrease (beyond the control when there is one).
+    for key, weight_key, label, proposal_says in (
+        ("train/spectrum", "train/w_spectrum", "Spectrum loss decreases", "proposal: starts ~1.5, should drop to ~0.8"),
+        ("train/precursor", "train/w_precursor", "Precursor loss decreases",
+         "proposal: starts ~0.8, should drop to ~0.4"),
     ):
         if not any(key in m for _, m in train):
             results.append(False)
             lines.append(f"[FAIL] {label}: not logged (loss type none?)")
+            continue
+        if control is not None:
+            measured = controlled_change(dict(train), control, key, weight_key, window_fraction)
+            if measured is None:
+                results.append(False)
+                lines.append(f"[FAIL] {label}: no switch-on, or too few steps logged in both run and control")
+                continue
+            ok = measured["beyond"] >= MIN_FALL_BEYOND_CONTROL
+            results.append(ok)
+            lines.append(f"[{'PASS' if ok else 'FAIL'}] {label} beyond the control: from its switch-on at step "
+                         f"{measured['switch_on']} (steps {measured['steps'][0]}–{measured['steps'][1]}) "
+                         f"{measured['run_change']:+.1%} vs {measured['control_change']:+.1%} under cross-entropy "
+                         f"alone: {measured['beyond']:+.1%} beyond the control (needs ≥ "
+                         f"{MIN_FALL_BEYOND_CONTROL:.0%})  [{proposal_says}]")
             continue
         a, b = window(early, key), window(late, key)
         ok, t = decreased([m[key] for _, m in early if key in m], [m[key] for _, m in late if key in m])
         results.append(ok)
         change = (b - a) / a * 100 if a else float("nan")
         lines.append(f"[{'PASS' if ok else 'FAIL'}] {label}: early mean {a:.4f} → late mean {b:.4f} "
-                     f"({change:+.1f}%, {t:.1f} standard errors; a decrease needs a fall ≥ {MIN_RELATIVE_DECREASE:.0%})  "
-                     f"[{proposal_says}]")
+                     f"({change:+.1f}%, {t:.1f} standard errors; a decrease needs a fall ≥ {MIN_RELATIVE_DECREASE:.0%}; "
+                     f"no control run: a fall under cross-entropy alone would pass too)  [{proposal_says}]")
 
     # 4. CE stays the largest term.
     worst = math.inf

@@ -54,3 +54,53 @@ def test_rows_of_one_step_merge(tmp_path):
     write(tmp_path, rows)
     merged = read_metrics(tmp_path / "metrics.csv")
     assert merged[0]["grad/ce_norm"] == 1.5 and merged[0]["train/ce"] == 3.0
+
+
+def test_control_run_decides_whether_a_fall_is_the_loss_own(tmp_path):
+    """A precursor loss that falls as much under cross-entropy alone fails; one that falls further passes.
+    The change is measured from each loss's switch-on step."""
+    run, same, flat = tmp_path / "run", tmp_path / "same", tmp_path / "flat"
+    for d in (run, same, flat):
+        d.mkdir()
+    weights = lambda s: (0.25 if s >= 50 else 0.0, 0.05 if s >= 50 else 0.0)  # noqa: E731
+    write(run, [row(s, 3.0 - s / 100, 1.0 - s / 400, 0.8 - s / 500, *weights(s)) for s in range(100)])
+    # Control (weights 0): the spectrum loss flat, the precursor loss falling exactly as in the run.
+    write(same, [row(s, 3.0 - s / 100, 1.0, 0.8 - s / 500, 0.0, 0.0) for s in range(100)])
+    text, passed = sanity_report(run, control_dir=same)
+    assert "[PASS] Spectrum loss decreases beyond the control: from its switch-on at step 50" in text
+    assert "[FAIL] Precursor loss decreases beyond the control" in text and not passed
+    write(flat, [row(s, 3.0 - s / 100, 1.0, 0.8, 0.0, 0.0) for s in range(100)])
+    text, passed = sanity_report(run, control_dir=flat)
+    assert passed and text.count("[PASS]") == 4 and text.count("decreases beyond the control") == 2
+    # Without a control the same run passes, and the text says what that cannot tell.
+    text, passed = sanity_report(run)
+    assert passed and "no control run" in text
+
+
+def test_plan_report_judges_each_run_against_its_seed_control(tmp_path):
+    """A plan with `sanity: true` and `control: ce_only` runs the sanity check of each physics run against the
+    ce_only run of the same seed; the control itself is not judged."""
+    import json
+
+    import yaml
+
+    from renovo.experiments import load_plan, write_report
+
+    plan_file = tmp_path / "p.yaml"
+    plan_file.write_text(yaml.safe_dump({
+        "name": "sanityctl", "configs": ["gaussian_losses", "ce_only"], "sanity": True, "control": "ce_only",
+        "data": {"train": [], "val": []},
+        "sizes": {"quick": {"preset": "tiny", "max_steps": 100, "seeds": [0], "batch_size": 4}}}))
+    out = tmp_path / "out"
+    plan = load_plan(plan_file, "quick", out)
+    weights = lambda s: (0.25 if s >= 50 else 0.0, 0.05 if s >= 50 else 0.0)  # noqa: E731
+    for spec, rows in zip(plan.runs, (
+            [row(s, 3.0 - s / 100, 1.0 - s / 400, 0.8 - s / 500, *weights(s)) for s in range(100)],
+            [row(s, 3.0 - s / 100, 1.0, 0.8 - s / 500, 0.0, 0.0) for s in range(100)])):
+        spec.run_dir.mkdir(parents=True)
+        write(spec.run_dir, rows)
+        (spec.run_dir / "done.json").write_text(json.dumps({"rc": 0, "wall_s": 1.0}))
+    report = write_report(plan, out).read_text()
+    assert "[PASS] Spectrum loss decreases beyond the control" in report
+    assert "[FAIL] Precursor loss decreases beyond the control" in report
+    assert report.count("Phase 1 sanity check (proposal's criteria) —") == 1  # the control is not judged
