@@ -197,49 +197,59 @@ class IonEvidence(nn.Module):
         mz: torch.Tensor,
         intensity: torch.Tensor,
         peak_mask: torch.Tensor,
+        position_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Observed intensity E at each looked-up ion: (B, T, V, channels) float64.
 
         prefix_mass_da (B, T) Da; precursor_mass_da (B,) Da (NaN = unknown: the
         complementary channels are 0); precursor_charge (B,); mz (B, P) m/z,
-        intensity (B, P), peak_mask (B, P) bool True = real peak.
+        intensity (B, P), peak_mask (B, P) bool True = real peak; position_mask
+        (B, T) bool, False = a padded position (its features are 0, not computed).
         """
         with no_autocast(prefix_mass_da.device):
             return self._intensity(prefix_mass_da.to(torch.float64), precursor_mass_da, precursor_charge,
-                                   mz.to(torch.float64), intensity.to(torch.float64), peak_mask.bool())
+                                   mz.to(torch.float64), intensity.to(torch.float64), peak_mask.bool(),
+                                   None if position_mask is None else position_mask.bool())
 
-    def forward(self, prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask) -> torch.Tensor:
+    def forward(self, prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask,
+                position_mask=None) -> torch.Tensor:
         """The features the model reads (B, T, V, channels) float32: E relative to the base peak, log scale."""
         with no_autocast(prefix_mass_da.device):
-            evidence = self.intensity(prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask)
+            evidence = self.intensity(prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask,
+                                      position_mask)
             weights = torch.where(peak_mask.bool(), intensity.to(torch.float64), torch.zeros((), dtype=torch.float64,
                                                                                            device=intensity.device))
             base = weights.amax(dim=1).clamp_min(1e-12) if weights.shape[1] else torch.ones(weights.shape[0], dtype=torch.float64, device=weights.device)
             relative = evidence / (_RELATIVE_FLOOR * base[:, None, None, None])
             return (torch.log1p(relative) / math.log1p(1.0 / _RELATIVE_FLOOR)).float()
 
-    def _intensity(self, prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask):
+    def _intensity(self, prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask,
+                   position_mask=None):
         c = self.config
         batch, steps = prefix_mass_da.shape
         near_mz, far_mz, near_ok, far_ok, order = self._ions(prefix_mass_da, precursor_mass_da, precursor_charge)
         far_ok_any = far_ok.any(-1)  # (B, T, V', Z, kf) some offset valid
         far_shape = far_mz.shape
-        # Invalid ions sit far below every peak: no window, no evidence.
-        parked = torch.full((), -1e9, dtype=near_mz.dtype, device=near_mz.device)
-        flat_mz = torch.cat([torch.where(near_ok, near_mz, parked).reshape(batch, -1),
-                             torch.where(far_ok, far_mz, parked).reshape(batch, -1)], dim=1)  # (B, N)
+        if position_mask is not None:  # positions nobody reads (padding) are not looked up
+            near_ok = near_ok & position_mask[:, :, None, None, None]
+            far_ok = far_ok & position_mask[:, :, None, None, None, None]
+        flat_mz = torch.cat([near_mz.reshape(batch, -1), far_mz.reshape(batch, -1)], dim=1)  # (B, N)
+        # Ions beyond any spectrum's range (a garbage precursor mass) would reach into the next row's axis.
+        valid = torch.cat([near_ok.reshape(batch, -1), far_ok.reshape(batch, -1)], dim=1) & (flat_mz < 0.25 * _ROW_SPACING_MZ)
+        flat_mz = torch.where(valid, flat_mz, torch.zeros((), dtype=flat_mz.dtype, device=flat_mz.device))
         n_near = near_mz[0].numel() if batch else 0
-        # Padded peaks go far above any ion and carry no intensity.
-        peaks = torch.where(peak_mask, mz, torch.full((), 1e12, dtype=mz.dtype, device=mz.device))  # (B, P)
+        # Padded peaks go above any ion (and below the next row's offset) and carry no intensity.
+        peaks = torch.where(peak_mask, mz, torch.full((), 0.5 * _ROW_SPACING_MZ, dtype=mz.dtype, device=mz.device))
         weights = torch.where(peak_mask, intensity, torch.zeros((), dtype=intensity.dtype, device=intensity.device))
         peaks, order_peaks = torch.sort(peaks, dim=1)
         weights = weights.gather(1, order_peaks)
         channels = []
-        sigmas = [(w, False) for w in c.widths_da] + [(w, True) for w in c.widths_ppm]
-        for width, is_ppm in sigmas:
-            # Invalid ions sit at -1e9 m/z; clamping keeps their ppm width (and reach) small.
-            sigma = flat_mz.clamp_min(1.0) * (width * 1e-6) if is_ppm else torch.full_like(flat_mz, width)  # (B, N)
-            evidence = _kernel_sum(flat_mz, sigma, peaks, weights)  # (B, N)
+        sums = []
+        if c.widths_da:
+            sums += _kernel_sums(flat_mz, valid, [torch.full_like(flat_mz, w) for w in c.widths_da], peaks, weights)
+        if c.widths_ppm:
+            sums += _kernel_sums(flat_mz, valid, [flat_mz * (w * 1e-6) for w in c.widths_ppm], peaks, weights)
+        for evidence in sums:  # (B, N) per kernel width
             near_e = evidence[:, :n_near].view(near_mz.shape)  # (B, T, V', Z, kn)
             far_e = evidence[:, n_near:].view(far_shape).amax(-1)  # best isotope offset, (B, T, V', Z, kf)
             both = torch.cat([near_e.where(near_ok, torch.zeros_like(near_e)),
@@ -251,32 +261,47 @@ class IonEvidence(nn.Module):
         return full
 
 
-def _kernel_sum(ion_mz: torch.Tensor, sigma: torch.Tensor, peaks: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Σ_j w_j exp(−(ion − peak_j)² / (4σ²)) over peaks within 6σ; (B, N).
+# Rows of the batch are laid end to end on one m/z axis, this far apart (above any ion or peak m/z).
+_ROW_SPACING_MZ = 1e5
 
-    ion_mz, sigma (B, N); peaks (B, P) sorted ascending, weights (B, P).
+
+def _kernel_sums(ion_mz: torch.Tensor, valid: torch.Tensor, sigmas: list[torch.Tensor], peaks: torch.Tensor,
+                 weights: torch.Tensor) -> list[torch.Tensor]:
+    """For each σ in ``sigmas``: Σ_j w_j exp(−(ion − peak_j)² / (4σ²)) over the peaks within 6σ of
+    the widest; each (B, N), 0 where not ``valid``.
+
+    ion_mz, valid and every σ (B, N); peaks (B, P) sorted ascending (padding at
+    the end, ≥ 5e4), weights (B, P). Only valid ions are evaluated: the rows are
+    laid end to end on one axis (row b shifted by b · 1e5) so one binary search
+    finds every ion's window of peaks, shared by all σ.
     """
     batch, n = ion_mz.shape
     p = peaks.shape[1]
-    if p == 0 or n == 0:
-        return torch.zeros_like(ion_mz)
-    reach = _REACH_SIGMAS * sigma
-    lo = torch.searchsorted(peaks, (ion_mz - reach).contiguous())  # (B, N)
-    hi = torch.searchsorted(peaks, (ion_mz + reach).contiguous(), right=True)
-    width = int((hi - lo).max()) if lo.numel() else 0
+    sums = [torch.zeros_like(ion_mz) for _ in sigmas]
+    rows, columns = valid.nonzero(as_tuple=True)  # (M,) each
+    if p == 0 or rows.numel() == 0:
+        return sums
+    shift = torch.arange(batch, dtype=peaks.dtype, device=peaks.device)[:, None] * _ROW_SPACING_MZ
+    axis = (peaks + shift).reshape(-1)  # (B·P,) ascending
+    ions = ion_mz[rows, columns] + shift[rows, 0]  # (M,)
+    chosen = [sigma[rows, columns] for sigma in sigmas]  # (M,) each
+    reach = _REACH_SIGMAS * torch.stack(chosen).amax(0)
+    lo = torch.searchsorted(axis, (ions - reach).contiguous())  # (M,)
+    hi = torch.searchsorted(axis, (ions + reach).contiguous(), right=True)
+    width = int((hi - lo).max())
     if width == 0:
-        return torch.zeros_like(ion_mz)
-    index = lo.unsqueeze(-1) + torch.arange(width, device=ion_mz.device)  # (B, N, W)
+        return sums
+    index = lo.unsqueeze(-1) + torch.arange(width, device=ions.device)  # (M, W)
     inside = index < hi.unsqueeze(-1)
-    index = index.clamp_max(p - 1).view(batch, n * width)
-    near_mz = peaks.gather(1, index).view(batch, n, width)
-    near_w = weights.gather(1, index).view(batch, n, width)
-    # Differences in float64 (m/z to 1e-6 Da); the kernel itself in float32, which is exact enough
-    # for a weight and twice as fast.
-    scaled = ((ion_mz.unsqueeze(-1) - near_mz) / (2.0 * sigma.unsqueeze(-1))).float()
-    kernel = torch.exp(-scaled.square())
-    kernel = torch.where(inside, kernel * near_w.float(), torch.zeros((), dtype=kernel.dtype, device=kernel.device))
-    return kernel.sum(-1).to(ion_mz.dtype)
+    index = index.clamp_max(axis.numel() - 1)
+    near_w = weights.reshape(-1)[index].float()
+    near_w = torch.where(inside, near_w, torch.zeros((), dtype=near_w.dtype, device=near_w.device))
+    # Differences in float64 (m/z to 1e-6 Da); the kernel itself in float32, exact enough for a weight.
+    delta = ions.unsqueeze(-1) - axis[index]  # (M, W) float64
+    for total, sigma in zip(sums, chosen):
+        scaled = (delta / (2.0 * sigma.unsqueeze(-1))).float()
+        total[rows, columns] = (torch.exp(-scaled.square()) * near_w).sum(-1).to(total.dtype)
+    return sums
 
 
 __all__ = ["IonEvidence", "IonEvidenceConfig", "prefix_masses_da"]

@@ -130,11 +130,13 @@ class SpectrumTransformer(nn.Module):
         return memory, memory_mask
 
     # --- decoder -------------------------------------------------------------
-    def evidence(self, prefix_mass_da: torch.Tensor, spectra: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Ion-evidence features (N, t, vocab, channels) for prefix masses (N, t) Da of N spectra."""
+    def evidence(self, prefix_mass_da: torch.Tensor, spectra: Mapping[str, torch.Tensor],
+                 position_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Ion-evidence features (N, t, vocab, channels) for prefix masses (N, t) Da of N spectra
+        (0 where ``position_mask`` (N, t) is False)."""
         return self.ion_evidence(
             prefix_mass_da, spectra["precursor_mass_da"], spectra["precursor_charge"],
-            spectra["mz"], spectra["intensity"], spectra["peak_mask"],
+            spectra["mz"], spectra["intensity"], spectra["peak_mask"], position_mask,
         )
 
     def _inputs(self, embedded: torch.Tensor, offset: int, evidence: torch.Tensor | None) -> torch.Tensor:
@@ -163,7 +165,10 @@ class SpectrumTransformer(nn.Module):
         evidence = None
         if self.has_ion_evidence:
             prefix = torch.cat([inputs, inputs.new_zeros(inputs.shape[0], 1)], dim=1)  # masses before positions 0..t
-            evidence = self.evidence(self.ion_evidence.prefix_masses_da(prefix), spectra)  # (B, t+1, V, C)
+            # Position i reads after input i-1; after a PAD input it is padding (its output is never scored).
+            first = torch.ones(inputs.shape[0], 1, dtype=torch.bool, device=inputs.device)
+            position_mask = torch.cat([first, inputs != Tokenizer.PAD], 1)
+            evidence = self.evidence(self.ion_evidence.prefix_masses_da(prefix), spectra, position_mask)  # (B,t+1,V,C)
         x = self._inputs(torch.cat([precursor, tokens], dim=1), 0, evidence)  # (B, t+1, D)
         hidden = self.decoder(x, self.decoder.memory_keys_values(memory), memory_mask.bool())
         return self._outputs(hidden, evidence)
