@@ -65,7 +65,7 @@ class MarginalSpectralLoss(nn.Module):
         with no_autocast(device):
             tokens = tokens.to(device)
             prefix = prefix_masses_da(tokens, self.ions.token_mass_da(device))  # (B, T) float64
-            near, far, near_ok, far_ok, _ = self.ions._ions(prefix, peptide_mass_da.to(device), precursor_charge)
+            near, far, near_ok, far_ok, _ = self.ions.ions(prefix, peptide_mass_da.to(device), precursor_charge)
             # near (B, T, V', Z, 1), far (B, T, V', Z, 1, 1): one ion kind each side, one isotope offset
             batch, positions, candidates, n_charges = near.shape[:4]
             near, far = near[..., 0], far[..., 0, 0]  # (B, T, V', Z)

@@ -147,7 +147,7 @@ class IonEvidence(nn.Module):
         """Teacher forcing: prefix mass before each position of ``tokens`` (B, T). # (B, T) float64"""
         return prefix_masses_da(tokens, self.token_mass_da(tokens.device))
 
-    def _ions(self, prefix_mass_da, precursor_mass_da, precursor_charge):
+    def ions(self, prefix_mass_da, precursor_mass_da, precursor_charge):
         """m/z of the looked-up ions of the cleaving candidates (V' of them), in two groups.
 
         Returns (near (B, T, V', Z, kn), far (B, T, V', Z, kf, K), validity of each, kind
@@ -227,7 +227,7 @@ class IonEvidence(nn.Module):
                    position_mask=None):
         c = self.config
         batch, steps = prefix_mass_da.shape
-        near_mz, far_mz, near_ok, far_ok, order = self._ions(prefix_mass_da, precursor_mass_da, precursor_charge)
+        near_mz, far_mz, near_ok, far_ok, order = self.ions(prefix_mass_da, precursor_mass_da, precursor_charge)
         far_ok_any = far_ok.any(-1)  # (B, T, V', Z, kf) some offset valid
         far_shape = far_mz.shape
         if position_mask is not None:  # positions nobody reads (padding) are not looked up
