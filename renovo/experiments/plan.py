@@ -243,7 +243,7 @@ def warm_start_command(plan: Plan, seed: int, run_dir: Path) -> list[str]:
 
 
 def warm_start_key(plan: Plan) -> str:
-    """What defines a warm-start run (not the seed, not the plan's name or configs), hashed: equal keys reuse."""
+    """What defines a warm-start run (not the random seed, not the plan's name or configs), hashed: equal keys reuse."""
     defining = {"preset": plan.preset, "max_steps": plan.max_steps, "batch_size": plan.batch_size,
                 "train": plan.train_files, "val": plan.val_files, "overrides": plan.overrides,
                 "accelerator": plan.accelerator, "precision": plan.precision, "warm_start": plan.warm_start}
