@@ -217,9 +217,12 @@ class IonEvidence(nn.Module):
         with no_autocast(prefix_mass_da.device):
             evidence = self.intensity(prefix_mass_da, precursor_mass_da, precursor_charge, mz, intensity, peak_mask,
                                       position_mask)
-            weights = torch.where(peak_mask.bool(), intensity.to(torch.float64), torch.zeros((), dtype=torch.float64,
-                                                                                           device=intensity.device))
-            base = weights.amax(dim=1).clamp_min(1e-12) if weights.shape[1] else torch.ones(weights.shape[0], dtype=torch.float64, device=weights.device)
+            zero = torch.zeros((), dtype=torch.float64, device=intensity.device)
+            weights = torch.where(peak_mask.bool(), intensity.to(torch.float64), zero)  # (B, P)
+            if weights.shape[1]:
+                base = weights.amax(dim=1).clamp_min(1e-12)  # (B,) base peak; empty spectra: E is 0 anyway
+            else:
+                base = torch.ones(weights.shape[0], dtype=torch.float64, device=weights.device)
             relative = evidence / (_RELATIVE_FLOOR * base[:, None, None, None])
             return (torch.log1p(relative) / math.log1p(1.0 / _RELATIVE_FLOOR)).float()
 
@@ -235,7 +238,8 @@ class IonEvidence(nn.Module):
             far_ok = far_ok & position_mask[:, :, None, None, None, None]
         flat_mz = torch.cat([near_mz.reshape(batch, -1), far_mz.reshape(batch, -1)], dim=1)  # (B, N)
         # Ions beyond any spectrum's range (a garbage precursor mass) would reach into the next row's axis.
-        valid = torch.cat([near_ok.reshape(batch, -1), far_ok.reshape(batch, -1)], dim=1) & (flat_mz < 0.25 * _ROW_SPACING_MZ)
+        valid = torch.cat([near_ok.reshape(batch, -1), far_ok.reshape(batch, -1)], dim=1)
+        valid = valid & (flat_mz < 0.25 * _ROW_SPACING_MZ)
         flat_mz = torch.where(valid, flat_mz, torch.zeros((), dtype=flat_mz.dtype, device=flat_mz.device))
         n_near = near_mz[0].numel() if batch else 0
         # Padded peaks go above any ion (and below the next row's offset) and carry no intensity.
