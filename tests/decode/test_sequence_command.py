@@ -14,20 +14,6 @@ from renovo.data.simulate import simulate_records
 from renovo.evaluate import read_csv
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    """A tiny untrained model saved the way training saves it."""
-    from renovo.train import RenovoModule, load_config
-
-    torch.manual_seed(0)
-    module = RenovoModule(load_config(None, ["model.preset=tiny"]))
-    state = {"state_dict": module.state_dict()}
-    module.on_save_checkpoint(state)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
-    torch.save(state, path)
-    return path
-
-
 def test_sequence_simulated_file(tmp_path, checkpoint, capsys):
     spectra = tmp_path / "sim.mgf"
     write_mgf(simulate_records(6, seed=1), spectra)

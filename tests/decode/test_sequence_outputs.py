@@ -5,27 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from renovo.cli import main
 from renovo.data import write_mgf
 from renovo.data.simulate import simulate_records
 
 NASTY = Path(__file__).resolve().parents[1] / "data" / "corpus" / "nasty"
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    """A tiny untrained model saved the way training saves it."""
-    from renovo.train import RenovoModule, load_config
-
-    torch.manual_seed(0)
-    module = RenovoModule(load_config(None, ["model.preset=tiny"]))
-    state = {"state_dict": module.state_dict()}
-    module.on_save_checkpoint(state)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
-    torch.save(state, path)
-    return path
 
 
 @pytest.fixture
