@@ -26,6 +26,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--max-spectra", type=int, default=None, help="real-check: at most this many spectra per file")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="plan: override a training config key in every run (repeatable)")
+    parser.add_argument("-j", "--jobs", type=int, default=1,
+                        help="plan: runs at a time, each with cores/jobs threads (default 1; side by side distorts "
+                             "speed figures, not accuracy)")
     parser.add_argument("--report-only", action="store_true", help="plan: rebuild the report from finished runs")
     parser.add_argument("-f", "--force", action="store_true",
                         help="overwrite a report folder holding something else (a plan's own folder is continued without it)")

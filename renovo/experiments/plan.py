@@ -37,19 +37,37 @@ step and data order from there), so configs differ only in what they change.
 Warm runs live in ``<out>/../warm-start/<key>-seed<seed>/``, ``key`` a hash of
 everything that defines them (preset, steps, batch, data, overrides, warm
 settings): a re-run, or another plan with the same settings, reuses them.
+
+Curriculum (``curriculum: {stages: [...], reference_steps: N}``, in the plan or one of its sizes): the
+stage table of every config that has a physics weight; a config without one
+(``ce_only``) keeps its zeros, so the control stays a control. The in-regime
+plans use it to start the proposal's stage 2 at ``{token_acc: 0.6}``.
+
+Reuse: a run whose command (its ``--out`` aside) equals a finished run of a
+sibling plan folder (``<out>/../*/runs/<name>``) is copied from there (metrics,
+config, log; no checkpoints) instead of trained again — plans that share a
+warm start and a config share that run.
+
+Parallel (``jobs``): up to ``jobs`` runs at a time, each with ``cores // jobs``
+threads; warm starts go first. One at a time is the default: concurrent runs
+distort each other's speed figures (accuracy per step is unaffected).
 """
 from __future__ import annotations
 
 # long module: a plan's file format, its resolution into runs (warm starts included) and the runner that
 # executes them share the RunSpec / Plan records and the run-folder conventions; split, each half would
 # import the other.
+import functools
 import hashlib
 import json
+import os
 import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -64,9 +82,10 @@ from renovo.files import write_json, write_text
 PLAN_DIR = Path(__file__).resolve().parents[1] / "configs" / "plans"
 SIZES = ("quick", "cpu", "gpu")
 SIZE_KEYS = {"preset", "max_steps", "seeds", "batch_size", "set", "accelerator", "precision", "description",
-             "warm_start"}
+             "warm_start", "curriculum"}
 PLAN_KEYS = {"name", "title", "question", "configs", "comparisons", "sanity", "data", "set", "sizes", "notes",
-             "warm_start", "control"}
+             "warm_start", "control", "curriculum"}
+CURRICULUM_KEYS = {"stages", "reference_steps", "scale_to_max_steps"}
 WARM_START_KEYS = {"token_acc", "max_steps", "config"}
 WARM_START_DEFAULTS = {"token_acc": 0.60, "max_steps": None, "config": "ce_only"}
 
@@ -114,6 +133,7 @@ class Plan:
     source: str = ""
     warm_start: dict | None = None
     control: str | None = None  # the cross-entropy-only config the sanity check judges the others against
+    curriculum: dict | None = None  # the stage table of the configs that have a physics weight
     runs: list[RunSpec] = field(default_factory=list)
     warm_runs: dict[int, RunSpec] = field(default_factory=dict)  # seed -> its warm-start run
 
@@ -125,6 +145,7 @@ class Plan:
             "batch_size": self.batch_size, "data": {"train": self.train_files, "val": self.val_files},
             "overrides": self.overrides, "accelerator": self.accelerator, "precision": self.precision,
             "description": self.description, "warm_start": self.warm_start, "control": self.control,
+            "curriculum": self.curriculum,
             "warm_runs": {str(seed): {"run_dir": str(r.run_dir), "command": shlex.join(r.command)}
                           for seed, r in self.warm_runs.items()},
             "runs": [{"name": r.name, "config": r.config, "seed": r.seed, "run_dir": str(r.run_dir),
@@ -192,9 +213,14 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
     plan.control = data.get("control")
     if plan.control is not None and plan.control not in configs:
         raise PlanError(f"{source}: control {plan.control!r} must be one of the plan's configs {configs}")
+    plan.curriculum = _curriculum_settings(s.get("curriculum", data.get("curriculum")), source)
+    config_overrides: dict[str, list[str]] = {}
     for config in configs:
         # Validate every run's config now: a typo in an override should fail before hours of training.
-        load_config(config, plan.overrides)
+        resolved = load_config(config, plan.overrides)
+        config_overrides[config] = curriculum_overrides(plan.curriculum, resolved)
+        if config_overrides[config]:
+            load_config(config, plan.overrides + config_overrides[config])
     if plan.warm_start:
         load_config(plan.warm_start["config"], plan.overrides)
         for seed in seeds:
@@ -206,10 +232,39 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
         for config in configs:
             run_dir = out / "runs" / f"{Path(config).stem}-seed{seed}"
             command = train_command(plan, config, seed, run_dir)
+            for override in config_overrides[config]:
+                command += ["--set", override]
             if seed in plan.warm_runs:
                 command += ["--init-from", str(plan.warm_runs[seed].run_dir / "checkpoints" / "last.ckpt")]
             plan.runs.append(RunSpec(config, seed, run_dir, command))
     return plan
+
+
+def _curriculum_settings(value, source: str) -> dict | None:
+    """The plan's curriculum section (checked for its keys; the stages are checked by loading the configs)."""
+    if value in (None, False):
+        return None
+    if not isinstance(value, dict) or set(value) - CURRICULUM_KEYS or "stages" not in value:
+        raise PlanError(f"{source}: curriculum is a mapping with stages and optionally "
+                        f"{sorted(CURRICULUM_KEYS - {'stages'})}; got {value!r}")
+    return value
+
+
+def has_physics_weight(config: dict) -> bool:
+    """Whether any curriculum stage of a resolved config gives a physics loss a non-zero weight."""
+    def weights(value):
+        return value if isinstance(value, (list, tuple)) else [value]
+    return any(float(w) != 0.0 for stage in config["curriculum"]["stages"]
+               for key in ("spectrum", "precursor") for w in weights(stage.get(key, 0.0)))
+
+
+def curriculum_overrides(curriculum: dict | None, config: dict) -> list[str]:
+    """``--set`` overrides putting the plan's curriculum into ``config``; none for a config without physics."""
+    if not curriculum or not has_physics_weight(config):
+        return []
+    def flow(value) -> str:  # one-line YAML, without the end-of-document marker a bare scalar gets
+        return yaml.safe_dump(value, default_flow_style=True, width=10**6).replace("\n...", "").strip()
+    return [f"curriculum.{key}={flow(value)}" for key, value in curriculum.items()]
 
 
 def _warm_start_settings(value, source: str) -> dict | None:
@@ -274,12 +329,60 @@ def train_command(plan: Plan, config: str, seed: int, run_dir: Path) -> list[str
 Launcher = Callable[[list[str], Path], int]
 
 
-def subprocess_launcher(command: list[str], log_path: Path) -> int:
-    """Run ``command``, appending its stdout + stderr to ``log_path``; its exit code."""
+def subprocess_launcher(command: list[str], log_path: Path, threads: int | None = None) -> int:
+    """Run ``command``, appending its stdout + stderr to ``log_path``; its exit code.
+
+    ``threads``: torch's intra-op threads in the child (OMP_NUM_THREADS), for runs side by side.
+    """
+    env = None
+    if threads:
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     with open(log_path, "a") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} $ {shlex.join(command)}\n")
         log.flush()
-        return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
+        return subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              env=env).returncode
+
+
+#: A finished run's files copied when a sibling plan reuses it (checkpoints stay where they were made).
+REUSED_FILES = ("metrics.csv", "metrics.before_resume.csv", "config.yaml", "train.log", "sanity.txt",
+                "init_from.txt", "run.log")
+
+
+def _command_key(command: str | list[str], run_dir: Path) -> str:
+    words = shlex.split(command) if isinstance(command, str) else list(command)
+    return shlex.join(["<run>" if w == str(run_dir) else w for w in words])
+
+
+def find_reusable_run(spec: RunSpec) -> Path | None:
+    """A finished run of a sibling plan folder with the same command as ``spec`` (its ``--out`` aside)."""
+    plans_root = spec.run_dir.parents[2]  # <root>/<plan folder>/runs/<name>
+    mine = _command_key(spec.command, spec.run_dir)
+    for other in sorted(plans_root.glob(f"*/runs/{spec.name}")):
+        if other.resolve() == spec.run_dir.resolve() or run_status(other) != "done":
+            continue
+        try:
+            record = json.loads((other / "done.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if record.get("reused_from"):
+            continue  # reuse only the run that trained
+        if _command_key(record.get("command", ""), other) == mine:
+            return other
+    return None
+
+
+def reuse_run(spec: RunSpec, source: Path) -> dict:
+    """Copy the finished run ``source`` into ``spec.run_dir``; the run's record."""
+    _clear_run(spec.run_dir)
+    spec.run_dir.mkdir(parents=True, exist_ok=True)
+    for name in REUSED_FILES:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, spec.run_dir / name)
+    record = json.loads((source / "done.json").read_text())
+    record.update({"name": spec.name, "command": shlex.join(spec.command), "reused_from": str(source)})
+    write_json(spec.run_dir / "done.json", record)
+    return {**record, "status": "done", "skipped": False}
 
 
 def _clear_run(run_dir: Path) -> None:
@@ -291,12 +394,15 @@ def _clear_run(run_dir: Path) -> None:
 
 
 def execute_run(spec: RunSpec, launcher: Launcher = subprocess_launcher) -> dict:
-    """Run (or resume, or skip) one run; returns its record {name, status, rc, wall_s, resumed}."""
+    """Run (or resume, reuse, or skip) one run; returns its record {name, status, rc, wall_s, resumed}."""
     run_dir = spec.run_dir
     status = run_status(run_dir)
     if status == "done":
         record = json.loads((run_dir / "done.json").read_text())
         return {**record, "name": spec.name, "status": "done", "skipped": True}
+    source = find_reusable_run(spec) if not (run_dir / "checkpoints" / "last.ckpt").is_file() else None
+    if source is not None:
+        return reuse_run(spec, source)
     run_dir.mkdir(parents=True, exist_ok=True)
     log_path = run_dir / "train.log"
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
@@ -376,8 +482,8 @@ def check_plan_folder(plan: Plan, out: Path, force: bool = False) -> bool:
 
 
 def run_plan(plan: Plan, out: Path, *, command_line: str = "", report_only: bool = False,
-             launcher: Launcher = subprocess_launcher, say: Callable[[str], None] = print) -> Path:
-    """Execute every run of ``plan`` (one at a time) and write the report; the report's path."""
+             launcher: Launcher | None = None, say: Callable[[str], None] = print, jobs: int = 1) -> Path:
+    """Execute every run of ``plan`` (``jobs`` at a time, default one) and write the report; the report's path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     resolved = {"command": command_line, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **plan.to_dict()}
@@ -389,27 +495,54 @@ def run_plan(plan: Plan, out: Path, *, command_line: str = "", report_only: bool
             f.write(command_line + "\n")
     run_commands = [line for line in (history.read_text().splitlines() if history.is_file() else []) if line.strip()]
     if not report_only:
-        total = len(plan.runs)
-        for i, spec in enumerate(plan.runs, 1):
-            if spec.seed in plan.warm_runs and not _warm_start(plan.warm_runs[spec.seed], launcher, say):
-                say(f"[{i}/{total}] {spec.name}: skipped (its warm start failed; see "
-                    f"{plan.warm_runs[spec.seed].run_dir / 'train.log'})")
-                continue
-            status = run_status(spec.run_dir)
-            if status == "done":
-                say(f"[{i}/{total}] {spec.name}: done, skipped")
-                continue
-            has_checkpoint = (spec.run_dir / "checkpoints" / "last.ckpt").is_file()
-            verb = ("resuming from last.ckpt" if has_checkpoint else "running") + (
-                " (previous attempt failed)" if status == "failed" else "")
-            say(f"[{i}/{total}] {spec.name}: {verb} ({plan.max_steps} steps, preset {plan.preset}) → {spec.run_dir}/train.log")
-            record = execute_run(spec, launcher)
-            if record["status"] == "done":
-                say(f"[{i}/{total}] {spec.name}: done in {record['wall_s']:.0f} s")
-            else:
-                say(f"[{i}/{total}] {spec.name}: FAILED (rc {record['rc']}); last log lines:\n"
-                    + "\n".join("    " + line for line in record.get("log_tail", "").splitlines()[-10:]))
+        jobs = max(1, int(jobs))
+        if launcher is None:
+            threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+            launcher = functools.partial(subprocess_launcher, threads=threads)
+        _execute_plan(plan, launcher, say, jobs)
     return write_report(plan, out, command_line=command_line, run_commands=list(dict.fromkeys(run_commands)))
+
+
+def _execute_plan(plan: Plan, launcher: Launcher, say: Callable[[str], None], jobs: int) -> None:
+    """Warm starts first, then every run; ``jobs`` at a time (one: in seed-major order, as listed)."""
+    lock = threading.Lock()
+
+    def tell(message: str) -> None:
+        with lock:
+            say(message)
+
+    warm_ok: dict[int, bool] = {}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        seeds = [seed for seed in dict.fromkeys(spec.seed for spec in plan.runs) if seed in plan.warm_runs]
+        for seed, ok in zip(seeds, pool.map(lambda s: _warm_start(plan.warm_runs[s], launcher, tell), seeds)):
+            warm_ok[seed] = ok
+        total = len(plan.runs)
+        list(pool.map(lambda item: _plan_run(item[0], total, item[1], plan, warm_ok, launcher, tell),
+                      enumerate(plan.runs, 1)))
+
+
+def _plan_run(i: int, total: int, spec: RunSpec, plan: Plan, warm_ok: dict[int, bool], launcher: Launcher,
+              say: Callable[[str], None]) -> None:
+    if not warm_ok.get(spec.seed, True):
+        say(f"[{i}/{total}] {spec.name}: skipped (its warm start failed; see "
+            f"{plan.warm_runs[spec.seed].run_dir / 'train.log'})")
+        return
+    status = run_status(spec.run_dir)
+    if status == "done":
+        say(f"[{i}/{total}] {spec.name}: done, skipped")
+        return
+    has_checkpoint = (spec.run_dir / "checkpoints" / "last.ckpt").is_file()
+    verb = ("resuming from last.ckpt" if has_checkpoint else "running") + (
+        " (previous attempt failed)" if status == "failed" else "")
+    say(f"[{i}/{total}] {spec.name}: {verb} ({plan.max_steps} steps, preset {plan.preset}) → {spec.run_dir}/train.log")
+    record = execute_run(spec, launcher)
+    if record.get("reused_from"):
+        say(f"[{i}/{total}] {spec.name}: the same run finished in {record['reused_from']}; reused")
+    elif record["status"] == "done":
+        say(f"[{i}/{total}] {spec.name}: done in {record['wall_s']:.0f} s")
+    else:
+        say(f"[{i}/{total}] {spec.name}: FAILED (rc {record['rc']}); last log lines:\n"
+            + "\n".join("    " + line for line in record.get("log_tail", "").splitlines()[-10:]))
 
 
 def _warm_start(spec: RunSpec, launcher: Launcher, say: Callable[[str], None]) -> bool:
@@ -440,7 +573,8 @@ def run_plan_command(args) -> int:
         + (" --report-only" if getattr(args, "report_only", False) else ""))
     print(f"plan {plan.name} ({size}): {len(plan.configs)} configs × {len(plan.seeds)} seeds = {len(plan.runs)} runs "
           f"of {plan.max_steps} steps, preset {plan.preset}, one at a time → {out}")
-    report = run_plan(plan, out, command_line=command_line, report_only=bool(getattr(args, "report_only", False)))
+    report = run_plan(plan, out, command_line=command_line, report_only=bool(getattr(args, "report_only", False)),
+                      jobs=int(getattr(args, "jobs", 1) or 1))
     print(f"report: {report}")
     results = json.loads((out / "results.json").read_text())
     failed = [r["name"] for r in results.get("runs", []) if r.get("status") == "failed"]
