@@ -118,6 +118,7 @@ def summarize_run(run_dir: str | Path, config: str, seed: int, sanity: bool = Fa
     summary["has_physics"] = _has_physics(config_dict)
     if config_dict:
         summary["loss_config"] = {k: config_dict.get("loss", {}).get(k) for k in ("spectrum", "precursor")}
+        summary["ion_evidence"] = _reads_ion_evidence(config_dict)
     if curriculum is not None:
         switch = _values(series, "curriculum/switch_step")
         if curriculum.threshold is not None and len(switch) and math.isfinite(switch[-1]):
@@ -131,8 +132,54 @@ def summarize_run(run_dir: str | Path, config: str, seed: int, sanity: bool = Fa
         text, passed = sanity_report(run_dir, control_dir=control_dir if use_control else None)
         summary["sanity"] = {"passed": bool(passed), "text": text}
         m["sanity/passed"] = float(passed)
+        if use_control:
+            m.update(_fall_beyond_control(run_dir, Path(control_dir)))
     summary["metrics"] = m
     return summary
+
+
+def _fall_beyond_control(run_dir: Path, control_dir: Path) -> dict[str, float]:
+    """``sanity/<loss>_beyond_control_pct``: how much more (percentage points of its value at switch-on) each
+    auxiliary loss fell in the run than in its cross-entropy-only control over the same steps."""
+    from renovo.experiments.sanity import controlled_change
+    from renovo.train.metrics_log import read_metrics
+
+    run = {s: m for s, m in read_metrics(run_dir / "metrics.csv").items() if "train/ce" in m}
+    control = read_metrics(control_dir / "metrics.csv")
+    out = {}
+    for key in ("spectrum", "precursor"):
+        measured = controlled_change(run, control, f"train/{key}", f"train/w_{key}")
+        if measured is not None and math.isfinite(measured["beyond"]):
+            out[f"sanity/{key}_beyond_control_pct"] = 100.0 * measured["beyond"]
+    return out
+
+
+def _reads_ion_evidence(config_dict: dict) -> bool | None:
+    """Whether the run's model had ion-evidence features (the preset's choice unless the config overrides it)."""
+    from renovo.model.presets import model_config
+
+    model = config_dict.get("model") or {}
+    try:
+        return model_config(str(model.get("preset") or "small"),
+                            ion_evidence=model.get("ion_evidence")).ion_evidence is not None
+    except (ValueError, TypeError):
+        return None
+
+
+def warm_start_metrics(run_dir: Path) -> Path | None:
+    """The metrics.csv of the warm start ``run_dir`` began from: where it was made, or the copy its plan folder
+    keeps in ``<plan folder>/warm-start/<warm run>/`` (so a committed report rebuilds without the checkpoint)."""
+    init_from = run_dir / "init_from.txt"
+    if not init_from.is_file():
+        return None
+    lines = init_from.read_text().splitlines()
+    if not lines:
+        return None
+    warm_dir = Path(lines[0]).parent.parent
+    for candidate in (warm_dir / "metrics.csv", run_dir.parent.parent / "warm-start" / warm_dir.name / "metrics.csv"):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _physics_switch_on(run_dir: Path, series: Series, summary: dict, m: dict) -> None:
@@ -152,13 +199,11 @@ def _physics_switch_on(run_dir: Path, series: Series, summary: dict, m: dict) ->
         before = np.isfinite(values) & (steps <= step)
         if before.any():
             acc = float(values[before][-1])
-    init_from = run_dir / "init_from.txt"
-    if acc is None and init_from.is_file():
-        warm_metrics = Path(init_from.read_text().splitlines()[0]).parent.parent / "metrics.csv"
-        if warm_metrics.is_file():
-            warm = read_series(warm_metrics)
-            if "val/token_acc" in warm and len(warm["val/token_acc"][1]):
-                acc = float(warm["val/token_acc"][1][-1])
+    warm_metrics = warm_start_metrics(run_dir) if acc is None else None
+    if warm_metrics is not None:
+        warm = read_series(warm_metrics)
+        if "val/token_acc" in warm and len(warm["val/token_acc"][1]):
+            acc = float(warm["val/token_acc"][1][-1])
     if acc is not None:
         m["curriculum/physics_on_val_token_acc"] = acc
 

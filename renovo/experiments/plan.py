@@ -176,6 +176,7 @@ def _read_plan_file(name_or_path: str | Path) -> tuple[dict, str]:
 def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: Sequence[str] = ()) -> Plan:
     """The plan resolved at ``size``, with one `RunSpec` per config × seed under ``out/runs``."""
     from renovo.train.config import available_configs, load_config
+    from renovo.train.curriculum import Curriculum, CurriculumError
 
     data, source = _read_plan_file(name_or_path)
     sizes = data.get("sizes") or {}
@@ -220,7 +221,12 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
         resolved = load_config(config, plan.overrides)
         config_overrides[config] = curriculum_overrides(plan.curriculum, resolved)
         if config_overrides[config]:
-            load_config(config, plan.overrides + config_overrides[config])
+            resolved = load_config(config, plan.overrides + config_overrides[config])
+            resolved["trainer"]["max_steps"] = plan.max_steps
+            try:
+                Curriculum.from_config(resolved)
+            except CurriculumError as error:
+                raise PlanError(f"{source}: size {size}: curriculum: {error}") from None
     if plan.warm_start:
         load_config(plan.warm_start["config"], plan.overrides)
         for seed in seeds:
@@ -500,7 +506,25 @@ def run_plan(plan: Plan, out: Path, *, command_line: str = "", report_only: bool
             threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
             launcher = functools.partial(subprocess_launcher, threads=threads)
         _execute_plan(plan, launcher, say, jobs)
+        keep_warm_start_records(plan, out)
     return write_report(plan, out, command_line=command_line, run_commands=list(dict.fromkeys(run_commands)))
+
+
+#: What a plan folder keeps of each warm start it used (the checkpoint stays where the warm start was made).
+WARM_START_RECORDS = ("metrics.csv", "config.yaml", "done.json")
+
+
+def keep_warm_start_records(plan: Plan, out: Path) -> None:
+    """Copy each finished warm start's small records into ``out/warm-start/<warm run>/``: the validation token
+    accuracy at which its configs switched their physics on stays visible in a committed report folder."""
+    for spec in plan.warm_runs.values():
+        if run_status(spec.run_dir) != "done":
+            continue
+        target = out / "warm-start" / spec.run_dir.name
+        target.mkdir(parents=True, exist_ok=True)
+        for name in WARM_START_RECORDS:
+            if (spec.run_dir / name).is_file():
+                shutil.copyfile(spec.run_dir / name, target / name)
 
 
 def _execute_plan(plan: Plan, launcher: Launcher, say: Callable[[str], None], jobs: int) -> None:
@@ -557,6 +581,22 @@ def _warm_start(spec: RunSpec, launcher: Launcher, say: Callable[[str], None]) -
     return (spec.run_dir / "checkpoints" / "last.ckpt").is_file()
 
 
+def print_outcome(plan: Plan, results: dict) -> None:
+    """The plan's verdicts, a line each; for a sanity plan first each run's PASS/FAIL lines."""
+    if plan.sanity:
+        from renovo.experiments.sanity import sanity_report
+
+        controls = {spec.seed: spec.run_dir for spec in plan.runs if spec.config == plan.control}
+        for spec in plan.runs:
+            if spec.config == plan.control or run_status(spec.run_dir) != "done":
+                continue
+            control = controls.get(spec.seed)
+            use = control is not None and (control / "metrics.csv").is_file()
+            print(sanity_report(spec.run_dir, control_dir=control if use else None)[0] + "\n")
+    for verdict in results.get("verdicts", []):
+        print(f"{verdict['hypothesis']}: {verdict['verdict']}")
+
+
 def run_plan_command(args) -> int:
     """`renovo experiment PLAN`: resolve the plan at ``args.size``, run it, print where the report is."""
     size = args.size
@@ -575,8 +615,9 @@ def run_plan_command(args) -> int:
           f"of {plan.max_steps} steps, preset {plan.preset}, one at a time → {out}")
     report = run_plan(plan, out, command_line=command_line, report_only=bool(getattr(args, "report_only", False)),
                       jobs=int(getattr(args, "jobs", 1) or 1))
-    print(f"report: {report}")
     results = json.loads((out / "results.json").read_text())
+    print_outcome(plan, results)
+    print(f"report: {report}")
     failed = [r["name"] for r in results.get("runs", []) if r.get("status") == "failed"]
     if failed:
         print(f"{len(failed)} run(s) failed: {', '.join(failed)} (see report)")

@@ -74,7 +74,7 @@ def _mean_band(series_list: list, key: str, smooth: bool, log: bool):
 
 
 def _plot_key(ax, runs_by_config: dict, key: str, title: str, smooth: bool, log: bool = False,
-              transform=None) -> bool:
+              transform=None, colors: dict | None = None) -> bool:
     drew, positive = False, False
     for i, (config, series_list) in enumerate(runs_by_config.items()):
         if transform is not None:
@@ -83,7 +83,7 @@ def _plot_key(ax, runs_by_config: dict, key: str, title: str, smooth: bool, log:
         if band is None:
             continue
         steps, mean, low, high, n = band
-        color = f"C{i}"
+        color = (colors or {}).get(config, f"C{i}")
         ax.plot(steps, mean, color=color, label=f"{Path(config).stem} (n={n})", lw=1.3)
         ax.fill_between(steps, low, high, color=color, alpha=0.2, lw=0)
         drew = True
@@ -94,6 +94,48 @@ def _plot_key(ax, runs_by_config: dict, key: str, title: str, smooth: bool, log:
     if log and positive:
         ax.set_yscale("log")
     return drew
+
+
+def switch_on_steps(runs_by_config: dict) -> dict[str, float]:
+    """{config: median over its seeds of the first step a physics weight is > 0}; configs that never switch on
+    (ce_only) are left out."""
+    out = {}
+    for config, series_list in runs_by_config.items():
+        steps = []
+        for series in series_list:
+            on = [int(st[vals > 0][0]) for key in ("train/w_spectrum", "train/w_precursor") if key in series
+                  for st, vals in [series[key]] if np.any(vals > 0)]
+            if on:
+                steps.append(min(on))
+        if steps:
+            out[config] = float(np.median(steps))
+    return out
+
+
+def _mark_switch_on(ax, switch_on: dict[str, float], colors: dict[str, str]) -> None:
+    """A dashed vertical line where each config's physics losses switch on (median over seeds)."""
+    for config, step in switch_on.items():
+        ax.axvline(step, color=colors.get(config, "grey"), ls="--", lw=0.9, alpha=0.8)
+
+
+def _loss_panels(loss_types: dict[str, dict]) -> list[tuple[str, str, bool, list[str] | None]]:
+    """The losses figure's panels: CE, one per spectrum-loss type, one per precursor-loss type, total.
+    Each (key, title, log, configs or None for all): a Huber distance (~10) and a cosine (≤ 1) never share
+    an axis."""
+    panels: list[tuple[str, str, bool, list[str] | None]] = [("train/ce", "cross-entropy", False, None)]
+    for component in ("spectrum", "precursor"):
+        by_type: dict[str, list[str]] = {}
+        for config, types in loss_types.items():
+            by_type.setdefault(str(types.get(component) or "?"), []).append(config)
+        if len(by_type) <= 1:
+            kind = next(iter(by_type), "")
+            label = f" ({kind})" if kind and kind != "?" else ""
+            panels.append((f"train/{component}", f"{component} loss{label}, unweighted", False, None))
+        else:
+            for kind, configs in by_type.items():
+                panels.append((f"train/{component}", f"{component} loss: {kind}, unweighted", False, configs))
+    panels.append(("train/total", "total (weighted sum)", False, None))
+    return panels
 
 
 def _primary_figure(plan, runs_by_config: dict, path: Path) -> bool:
@@ -166,11 +208,14 @@ FIGURES = {
 }
 
 
-def make_figures(plan, runs_by_config: dict[str, list], out: str | Path) -> dict[str, str]:
+def make_figures(plan, runs_by_config: dict[str, list], out: str | Path,
+                 loss_types: dict[str, dict] | None = None) -> dict[str, str]:
     """Write the PNGs into ``out``; {file name: caption}.
 
     ``runs_by_config``: {config: [one finished run's metric series, {column: (steps, values)}]};
-    ``plan`` gives the titles (name, size).
+    ``plan`` gives the titles (name, size); ``loss_types``: {config: {"spectrum": type, "precursor": type}},
+    so that losses of different types get their own axes. A dashed line marks where each config's physics
+    losses switch on; a panel nothing was logged for is left out.
     """
     import matplotlib
 
@@ -181,28 +226,48 @@ def make_figures(plan, runs_by_config: dict[str, list], out: str | Path) -> dict
     written: dict[str, str] = {}
     if not runs_by_config:
         return written
+    colors = {config: f"C{i}" for i, config in enumerate(runs_by_config)}
+    switch_on = switch_on_steps(runs_by_config)
     primary = "Does CE stay the primary signal? Loss terms and gradient norms entering the update"
     if _primary_figure(plan, runs_by_config, out / "primary.png"):
         written["primary.png"] = primary
-    for name, (caption, panels) in FIGURES.items():
-        cols = 3 if len(panels) > 4 else 2
-        rows = math.ceil(len(panels) / cols)
+    figures = dict(FIGURES)
+    losses_caption = figures["losses.png"][0]
+    figures["losses.png"] = (losses_caption, _loss_panels(loss_types or {c: {} for c in runs_by_config}))
+    for name, (caption, panels) in figures.items():
+        panels = [(p[0], p[1], p[2], p[3] if len(p) > 3 else None) for p in panels]
+        drawable = [p for p in panels if any(p[0] in series or ("weighted_" in p[0])
+                                             for c, runs in runs_by_config.items() if p[3] is None or c in p[3]
+                                             for series in runs)]
+        if not drawable:
+            continue
+        cols = 3 if len(drawable) > 4 else min(2, len(drawable))
+        rows = math.ceil(len(drawable) / cols)
         fig, axes = plt.subplots(rows, cols, figsize=(5.0 * cols, 3.4 * rows), squeeze=False)
         drew_any = False
-        for ax, (key, title, log) in zip(axes.flat, panels):
+        used = []
+        for ax, (key, title, log, only) in zip(axes.flat, drawable):
             smooth = key.startswith("train/")
-            drew = _plot_key(ax, runs_by_config, key, title + (" (smoothed)" if smooth else ""), smooth, log,
-                             transform=_weighted if "weighted_" in key else None)
-            if not drew:
-                ax.text(0.5, 0.5, "not logged", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+            subset = {c: r for c, r in runs_by_config.items() if only is None or c in only}
+            drew = _plot_key(ax, subset, key, title + (" (smoothed)" if smooth else ""), smooth, log,
+                             transform=_weighted if "weighted_" in key else None, colors=colors)
+            if drew:
+                _mark_switch_on(ax, {c: v for c, v in switch_on.items() if c in subset}, colors)
+                used.append(ax)
+            else:
+                ax.remove()
             drew_any |= drew
-        for ax in list(axes.flat)[len(panels):]:
-            ax.axis("off")
-        handles, labels = next(((h, lab) for h, lab in (ax.get_legend_handles_labels() for ax in axes.flat) if h),
-                               ([], []))
+        for ax in list(axes.flat)[len(drawable):]:
+            ax.remove()
+        handles, labels = {}, {}
+        for ax in used:
+            for handle, text in zip(*ax.get_legend_handles_labels()):
+                handles.setdefault(text, handle)
         if handles:
-            fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
-        fig.suptitle(f"{plan.name} ({plan.size}): {caption}\nmean over seeds, band ± 1 sd", fontsize=10)
+            fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(4, len(handles)),
+                       fontsize=8)
+        note = "; dashed line: physics losses switch on (median over seeds)" if switch_on else ""
+        fig.suptitle(f"{plan.name} ({plan.size}): {caption}\nmean over seeds, band ± 1 sd{note}", fontsize=10)
         fig.tight_layout(rect=(0, 0.06, 1, 0.93))
         if drew_any:
             _save(fig, out / name)

@@ -35,7 +35,9 @@ def write_report(plan, out: str | Path, command_line: str = "", run_commands: Se
     agg = aggregate(runs, plan.configs)
     judged = verdicts(plan, runs, agg)
     series = finished_series(plan)
-    figures = make_figures(plan, series, out) if series else {
+    loss_types = {r["config"]: {k: (v or {}).get("type") for k, v in r.get("loss_config", {}).items()}
+                  for r in runs if r.get("status") == "done" and r.get("loss_config")}
+    figures = make_figures(plan, series, out, loss_types) if series else {
         name: caption for name, caption in stored_figures.items() if (out / name).is_file()}
     comparisons = []
     for a, b in plan.comparisons:
@@ -150,10 +152,10 @@ def _setup_section(plan, command_line: str, run_commands: Sequence[str]) -> list
         + (f"; batch {plan.batch_size}" if plan.batch_size else ""),
         f"- data: {data}",
         f"- overrides for every run: {', '.join(f'`{o}`' for o in plan.overrides) or 'none'}",
-        "- runs executed **one at a time** (each a `renovo train` subprocess): concurrent runs on a shared CPU "
-        "would distort each other's speed figures. Other work on the machine can still slow a run (the steps/s "
-        "column then measures contention as much as the loss); compare speeds within one report only, and use "
-        "`renovo bench train` for speed figures on an otherwise idle machine.",
+        "- each run is a `renovo train` subprocess, one at a time unless the plan ran with `-j N` (N side by side, "
+        "the cores split between them: accuracy per step is unchanged, speed is not). Other work on the machine "
+        "slows a run too (the steps/s column then measures contention as much as the loss); compare speeds within "
+        "one report only, and use `renovo bench train` for speed figures on an otherwise idle machine.",
         "- resolved plan with every run's exact command: `plan.resolved.yaml`; per-run logs: `runs/*/train.log`, "
         "`runs/*/metrics.csv`",
     ]
@@ -177,8 +179,10 @@ def _provenance_section(plan, runs, agg) -> list[str]:
     at_switch = [v for c in plan.configs
                  for v in (stat(agg, c, "curriculum/physics_on_val_token_acc") or {}).get("values", [])]
     final_acc = [v for c in plan.configs for v in (stat(agg, c, "val/token_acc") or {}).get("values", [])]
-    plain = "ion_evidence" not in " ".join(plan.overrides)
-    model = f" (the {'plain architecture, ' if plain else ''}preset `{plan.preset}`)" if plan.preset else ""
+    kinds = {r.get("ion_evidence") for r in runs if r.get("status") == "done" and r.get("ion_evidence") is not None}
+    architecture = {frozenset({True}): "the ion-evidence model", frozenset({False}): "the plain model",
+                    frozenset({True, False}): "ion-evidence and plain models"}.get(frozenset(kinds), "")
+    model = f" ({architecture + ', ' if architecture else ''}preset `{plan.preset}`)" if plan.preset else ""
     if at_switch and min(at_switch) >= PROPOSAL_SWITCH_TOKEN_ACC:
         L += [f"> **In the proposal's regime.** Every physics loss switched on when the model's validation token "
               f"accuracy was at least {PROPOSAL_SWITCH_TOKEN_ACC:.0%} (lowest {min(at_switch):.1%}, "

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from renovo.experiments.metrics_io import by_seed, fmt, label, stat
-from renovo.experiments.sanity import MIN_RELATIVE_DECREASE
-from renovo.experiments.stability import compare_paired
+from renovo.experiments.sanity import MIN_FALL_BEYOND_CONTROL, MIN_RELATIVE_DECREASE
+from renovo.experiments.stability import compare_paired, paired_test
 
 
 def _loss_config(runs: Sequence[dict], config: str, key: str):
@@ -36,7 +36,7 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping) -> list[dict]:
         better_final_accuracy(plan, agg),
     ]
     if plan.sanity:
-        out.append(sanity_check(done))
+        out.append(sanity_check(done, agg))
     return out
 
 
@@ -211,15 +211,37 @@ def better_final_accuracy(plan, agg: Mapping) -> dict:
     return ({"hypothesis": "Better final accuracy", "verdict": verdict, "detail": "; ".join(bits)})
 
 
-def sanity_check(done: Sequence[dict]) -> dict:
-    """The Phase 1 sanity check (`renovo.experiments.sanity`) over the finished runs."""
+def sanity_check(done: Sequence[dict], agg: Mapping | None = None) -> dict:
+    """The Phase 1 sanity check (`renovo.experiments.sanity`) over the finished runs; with a control, also
+    over the seeds: each auxiliary loss passes when its mean fall beyond the control is at least
+    ``MIN_FALL_BEYOND_CONTROL`` and its 95% interval over seeds lies above 0 (larger than seed-to-seed noise)."""
     judged = [r for r in done if "sanity" in r]
     passed = [r for r in judged if r["sanity"]["passed"]]
     fails = sorted({line.split("]", 1)[1].split(":")[0].strip() for r in judged
                     for line in r["sanity"]["text"].splitlines() if line.startswith("[FAIL]")})
+    verdict = f"PASS in {len(passed)}/{len(judged)} seeds" + (f"; failing criteria: {', '.join(fails)}" if fails else "")
+    over_seeds = []
+    configs = sorted({r["config"] for r in judged})
+    for config in configs:
+        for key in ("spectrum", "precursor"):
+            beyond = stat(agg or {}, config, f"sanity/{key}_beyond_control_pct")
+            if not beyond:
+                continue
+            test = paired_test(by_seed(beyond), {seed: 0.0 for seed in by_seed(beyond)})
+            margin = 100 * MIN_FALL_BEYOND_CONTROL
+            if test["n"] < 2:
+                over_seeds.append(f"{label(config)} {key}: fell {test['diff']:+.1f} points beyond the control in "
+                                  "one seed — seed-to-seed noise not measurable")
+                continue
+            ok = test["diff"] >= margin and test["ci_low"] > 0
+            over_seeds.append(
+                f"{'PASS' if ok else 'FAIL'} {label(config)} {key}: fell {test['diff']:+.1f} points beyond the "
+                f"control [95% CI {test['ci_low']:+.1f}, {test['ci_high']:+.1f}] over {test['n']} seeds "
+                f"({test['n_positive']} above 0; needs a mean ≥ {margin:.0f} and the interval above 0)")
+    if over_seeds:
+        verdict += "; over seeds: " + "; ".join(over_seeds)
     return ({
         "hypothesis": "Phase 1 sanity check (proposal's criteria)",
-        "verdict": f"PASS in {len(passed)}/{len(judged)} seeds"
-                   + (f"; failing criteria: {', '.join(fails)}" if fails else ""),
+        "verdict": verdict,
         "detail": "",
     })

@@ -136,7 +136,14 @@ class GradientFlowMonitor(L.Callback):
             ])
         metrics = {}
         ce = flat.get("ce")
+        # Each term's share of the update: the projection of w·∇term on the summed gradient, over its squared
+        # norm. The shares add up to 1 and clipping scales every term alike, so this is also each term's share
+        # of the clipped step (raw norms alone say which term would dominate an unclipped sum).
+        total = sum(g * weights[name] for name, g in flat.items()) if flat else None
+        total_sq = float(total @ total) if total is not None else 0.0
         for name, g in flat.items():
+            if total_sq > 0:
+                metrics[f"grad/{name}_update_share"] = float((g * weights[name]) @ total) / total_sq
             norm = float(g.norm())
             metrics[f"grad/{name}_norm"] = norm
             metrics[f"grad/{name}_weighted_norm"] = norm * weights[name]

@@ -26,7 +26,8 @@ sizes:
 
 
 def fabricate_run(run_dir: Path, config: str, seed: int, final_aa: float, *, spike_at: int | None = None,
-                  nan_at: int | None = None, steps: int = 100, done: bool = True) -> None:
+                  nan_at: int | None = None, steps: int = 100, done: bool = True,
+                  spectrum_fall: float = 0.001) -> None:
     """A run folder as `renovo train` leaves it, with chosen final AA precision and planted events."""
     from renovo.train.config import load_config, save_config
 
@@ -39,7 +40,7 @@ def fabricate_run(run_dir: Path, config: str, seed: int, final_aa: float, *, spi
     for step in range(4, steps, 5):
         ce = 3.0 * math.exp(-step / 60) + 0.5 + rng.normal(0, 0.01)
         w_spec = 0.25 if physics and step > 30 else 0.0
-        spectrum, precursor = 0.95 - 0.001 * step, 0.5 - 0.002 * step
+        spectrum, precursor = 0.95 - spectrum_fall * step, 0.5 - 0.002 * step
         total = ce + w_spec * spectrum
         if step == spike_at:
             total += 5.0
@@ -68,9 +69,10 @@ def fabricate_run(run_dir: Path, config: str, seed: int, final_aa: float, *, spi
 
 @pytest.fixture
 def make_plan(tmp_path):
-    def make(sanity: bool = False):
+    def make(sanity: bool = False, control: str | None = None):
         path = tmp_path / "fake.yaml"
-        path.write_text(PLAN_YAML.replace("SANITY", str(sanity).lower()))
+        text = PLAN_YAML.replace("SANITY", str(sanity).lower())
+        path.write_text(text + (f"control: {control}\n" if control else ""))
         return load_plan(path, "quick", tmp_path / "out")
 
     return make

@@ -118,3 +118,19 @@ def test_report_rebuilds_from_stored_summaries_with_paired_statistics(tmp_path):
               and c["reference"] == "ce_only" and c["metric"] == "val/ce")
     assert ce["n"] == 3 and ce["n_positive"] == 3 and ce["p"] < 0.05  # worse CE in every seed
     assert ce["verdict"].startswith("worse, significant: worse in 3/3 seeds")
+
+
+@pytest.mark.parametrize("fall, expected", [(0.004, "PASS"), (0.001, "FAIL")])
+def test_sanity_against_a_control_is_judged_over_seeds(tmp_path, make_plan, fall, expected):
+    """The spectrum loss must fall beyond the ce_only control by the margin, with its 95% interval over seeds
+    above 0; the same fall as the control fails however it looks in one run."""
+    plan = make_plan(sanity=True, control="ce_only")
+    for i, spec in enumerate(plan.runs):
+        jitter = 0.0001 * spec.seed  # seed-to-seed noise in the fall
+        fabricate_run(spec.run_dir, spec.config, spec.seed, 0.3,
+                      spectrum_fall=(fall + jitter) if spec.config == "gaussian_losses" else 0.001)
+    write_report(plan, tmp_path / "out")
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    sanity = next(v for v in results["verdicts"] if v["hypothesis"].startswith("Phase 1"))["verdict"]
+    assert f"{expected} gaussian_losses spectrum: fell" in sanity and "over 3 seeds" in sanity
+    assert "ce_only spectrum" not in sanity  # the control is not judged against itself

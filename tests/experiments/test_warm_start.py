@@ -59,12 +59,22 @@ def test_plan_warm_start_runs_once_per_seed_and_configs_start_from_it(tmp_path):
     # Same weights and same batch at the first step after the warm start: the same CE in both configs.
     assert rows["ce_only"][4]["train/ce"] == rows["gaussian_losses"][4]["train/ce"]
     assert (plan.runs[0].run_dir / "init_from.txt").read_text().startswith(str((warm.run_dir / "checkpoints").resolve()))
-    # A re-run (another plan folder with the same settings) reuses the warm start.
+    # The plan folder keeps its warm start's records (the checkpoint stays in warm-start/).
+    kept = out / "warm-start" / warm.run_dir.name
+    assert (kept / "metrics.csv").read_bytes() == (warm.run_dir / "metrics.csv").read_bytes()
+    assert not (kept / "checkpoints").exists()
+    # Another plan folder with the same settings reuses the warm start, and the finished runs themselves:
+    # same command but for --out, so they are copied, not trained again.
     other = load_plan(_plan_file(tmp_path), "quick", tmp_path / "plans" / "again")
     assert other.warm_runs[0].run_dir == warm.run_dir
     calls.clear()
     run_plan(other, tmp_path / "plans" / "again", launcher=_launcher(calls), say=lambda *_: None)
-    assert len(calls) == 2 and not any("stop_at_step" in " ".join(c) for c in calls)
+    assert calls == []
+    for spec in other.runs:
+        record = json.loads((spec.run_dir / "done.json").read_text())
+        assert record["reused_from"] == str(out / "runs" / spec.name)
+        assert (spec.run_dir / "metrics.csv").read_bytes() == (out / "runs" / spec.name / "metrics.csv").read_bytes()
+        assert not (spec.run_dir / "checkpoints").exists()
     results = json.loads((out / "results.json").read_text())
     assert results["plan"]["warm_start"]["max_steps"] == 4
 
