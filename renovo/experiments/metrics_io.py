@@ -24,7 +24,8 @@ LOSS_KEYS = ("ce", "spectrum", "precursor", "total")
 DECODED = ("aa_precision", "aa_recall", "peptide_recall", "peptide_precision")
 VAL_KEYS = DECODED + ("token_acc", "peptide_acc", "ce", "spectrum", "precursor", "total")
 GRAD_KEYS = ("ce_norm", "spectrum_norm", "spectrum_weighted_norm", "spectrum_cos_ce",
-             "precursor_norm", "precursor_weighted_norm", "precursor_cos_ce")
+             "precursor_norm", "precursor_weighted_norm", "precursor_cos_ce",
+             "ce_update_share", "spectrum_update_share", "precursor_update_share")
 WINDOW_FRACTION = 0.1  # early / late windows: first and last 10% of logged training steps (as renovo.experiments.sanity)
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]  # {column: (steps, values)}

@@ -275,24 +275,34 @@ def _tables_section(plan, agg) -> list[str]:
 def _gradient_flow_section(plan, runs, agg) -> list[str]:
     """Gradient norms and cosines per curriculum stage."""
     L: list[str] = []
+    shares = any(k.endswith("_update_share") for c in plan.configs for k in agg.get(c, {}))
     L += ["### Gradient flow per curriculum stage", "",
           "`GradientFlowMonitor`: each component's gradient on all model parameters (separate autograd passes), "
           "averaged over the monitored steps of a stage, then over seeds. Weighted = norm × the component's "
-          "curriculum weight. These are **raw** gradients, each measured on its own before clipping: they say "
-          "which term would dominate an unclipped sum, not what share of the clipped update each term sets. "
-          "Components are computed at weight 0 too.", "",
-          "| config | stage (steps) | w spectrum | w precursor | ‖∇CE‖ | ‖∇spectrum‖ | weighted | cos(∇spec, ∇CE) | "
-          "‖∇precursor‖ | weighted | cos(∇prec, ∇CE) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+          "curriculum weight; raw norms, measured before clipping, say which term would dominate an unclipped "
+          "sum. "
+          + ("**Share of the update** = the projection of the term's weighted gradient on the summed gradient, over "
+             "its squared norm: the shares add up to 1, and clipping scales every term alike, so it is also the "
+             "term's share of the clipped step. " if shares else
+             "These runs did not log each term's share of the update (older runs): the table says nothing about "
+             "what share of the clipped step each term sets. ")
+          + "Components are computed at weight 0 too.", ""]
+    columns = [("w_spectrum", "w spectrum"), ("w_precursor", "w precursor"), ("ce_norm", "‖∇CE‖"),
+               ("spectrum_norm", "‖∇spectrum‖"), ("spectrum_weighted_norm", "weighted"),
+               ("spectrum_cos_ce", "cos(∇spec, ∇CE)"), ("precursor_norm", "‖∇precursor‖"),
+               ("precursor_weighted_norm", "weighted"), ("precursor_cos_ce", "cos(∇prec, ∇CE)")]
+    if shares:
+        columns += [("ce_update_share", "share CE"), ("spectrum_update_share", "share spectrum"),
+                    ("precursor_update_share", "share precursor")]
+    L += ["| config | stage (steps) | " + " | ".join(title for _, title in columns) + " |",
+          "|---|---|" + "---|" * len(columns)]
     for c in plan.configs:
         stages = sorted({int(k.split("/")[1][5:]) for k in agg.get(c, {}) if k.startswith("gradflow/stage")})
         bounds = next((r.get("stages") for r in runs if r["config"] == c and r.get("stages")), None) or []
         for s in stages:
             b = next((x for x in bounds if x["stage"] == s), None)
             span = f"{s} ({b['start']:,.0f}–{b['end']:,.0f})" if b else str(s)
-            keys = [f"gradflow/stage{s}/{k}" for k in ("w_spectrum", "w_precursor", "ce_norm", "spectrum_norm",
-                                                        "spectrum_weighted_norm", "spectrum_cos_ce",
-                                                        "precursor_norm", "precursor_weighted_norm",
-                                                        "precursor_cos_ce")]
+            keys = [f"gradflow/stage{s}/{k}" for k, _ in columns]
             L.append(f"| `{label(c)}` | {span} | " + " | ".join(fmt(stat(agg, c, k), 3) for k in keys) + " |")
     L.append("")
     return L

@@ -138,7 +138,7 @@ def auxiliary_losses_decrease(runs: Sequence[dict], agg: Mapping, physics: Seque
 
 def ce_stays_primary(agg: Mapping, physics: Sequence[str]) -> dict:
     """CE stays the primary signal: in loss value (the proposal's criterion) and in gradient norm."""
-    bits, value_fail, grad_dominant = [], [], []
+    bits, value_fail, grad_dominant, share_dominant, measured_share = [], [], [], [], False
     for c in physics:
         primary = stat(agg, c, "primary/ce_over_weighted_min")
         if primary:
@@ -150,7 +150,16 @@ def ce_stays_primary(agg: Mapping, physics: Sequence[str]) -> dict:
         if stages:
             last = stages[-1]
             ce = stat(agg, c, f"gradflow/stage{last}/ce_norm")
+            ce_share = stat(agg, c, f"gradflow/stage{last}/ce_update_share")
             for key in ("spectrum", "precursor"):
+                share = stat(agg, c, f"gradflow/stage{last}/{key}_update_share")
+                if ce_share and share:
+                    measured_share = True
+                    if share["mean"] >= ce_share["mean"]:
+                        share_dominant.append(f"{label(c)} {key} ({share['mean']:.0%} of the update vs CE's "
+                                              f"{ce_share['mean']:.0%})")
+                    bits.append(f"{label(c)} last stage: share of the update CE {ce_share['mean']:.0%}, "
+                                f"{key} {share['mean']:.0%}")
                 w = stat(agg, c, f"gradflow/stage{last}/{key}_weighted_norm")
                 cos = stat(agg, c, f"gradflow/stage{last}/{key}_cos_ce")
                 if ce and w and ce["mean"] > 0:
@@ -166,7 +175,12 @@ def ce_stays_primary(agg: Mapping, physics: Sequence[str]) -> dict:
                    "run" if not value_fail else
                    "in loss value, not supported for " + ", ".join(value_fail)
                    + ": a weighted physics term exceeded CE at some logged step")
-        if grad_dominant:
+        if measured_share:
+            verdict += ("; in the update, NOT supported: in the last curriculum stage " + ", ".join(share_dominant)
+                        + " sets at least as large a share of the (clipped) update as CE" if share_dominant else
+                        "; in the update too: CE sets the largest share of the (clipped) update in the last "
+                        "curriculum stage (each term's projection on the summed gradient)")
+        elif grad_dominant:
             verdict += ("; in gradient norm, NOT supported: in the last curriculum stage the weighted raw gradient "
                         "norm of " + ", ".join(grad_dominant) + " exceeds CE's (raw gradients, measured before "
                         "clipping and apart from each other; not the share of the clipped update each term sets)")

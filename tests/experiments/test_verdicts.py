@@ -1,0 +1,32 @@
+"""Verdict wording that depends on what was measured: the update share vs raw gradient norms."""
+from __future__ import annotations
+
+from renovo.experiments.verdicts import ce_stays_primary
+
+
+def _entry(value):
+    return {"mean": value, "sd": 0.0, "n": 3, "values": [value] * 3, "seeds": [0, 1, 2]}
+
+
+def _agg(ce_share=None, spectrum_share=None):
+    stage = {"primary/ce_over_weighted_min": _entry(5.0),
+             "gradflow/stage3/ce_norm": _entry(1.0), "gradflow/stage3/spectrum_weighted_norm": _entry(2.0),
+             "gradflow/stage3/precursor_weighted_norm": _entry(0.1)}
+    if ce_share is not None:
+        stage |= {"gradflow/stage3/ce_update_share": _entry(ce_share),
+                  "gradflow/stage3/spectrum_update_share": _entry(spectrum_share),
+                  "gradflow/stage3/precursor_update_share": _entry(1.0 - ce_share - spectrum_share)}
+    return {"gaussian_losses": stage}
+
+
+def test_raw_norms_alone_are_labelled_raw():
+    verdict = ce_stays_primary(_agg(), ["gaussian_losses"])["verdict"]
+    assert "raw gradient" in verdict and "not the share of the clipped update" in verdict
+
+
+def test_update_share_decides_when_logged():
+    # The spectrum gradient is twice CE's in raw norm, but mostly orthogonal: CE still sets most of the step.
+    supported = ce_stays_primary(_agg(0.7, 0.25), ["gaussian_losses"])["verdict"]
+    assert "CE sets the largest share" in supported and "raw gradient" not in supported
+    refuted = ce_stays_primary(_agg(0.3, 0.65), ["gaussian_losses"])
+    assert "NOT supported" in refuted["verdict"] and "65% of the update vs CE's 30%" in refuted["verdict"]
