@@ -147,8 +147,11 @@ def _fall_beyond_control(run_dir: Path, control_dir: Path) -> dict[str, float]:
 
     run = {s: m for s, m in read_metrics(run_dir / "metrics.csv").items() if "train/ce" in m}
     control = read_metrics(control_dir / "metrics.csv")
+    run_config, control_config = _curriculum(run_dir)[0] or {}, _curriculum(control_dir)[0] or {}
     out = {}
     for key in ("spectrum", "precursor"):
+        if (run_config.get("loss") or {}).get(key) != (control_config.get("loss") or {}).get(key):
+            continue  # the control logs a different loss: no like-for-like baseline
         measured = controlled_change(run, control, f"train/{key}", f"train/w_{key}")
         if measured is not None and math.isfinite(measured["beyond"]):
             out[f"sanity/{key}_beyond_control_pct"] = 100.0 * measured["beyond"]

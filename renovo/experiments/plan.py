@@ -612,7 +612,8 @@ def run_plan_command(args) -> int:
         + "".join(f" --set {shlex.quote(o)}" for o in getattr(args, "overrides", []) or [])
         + (" --report-only" if getattr(args, "report_only", False) else ""))
     print(f"plan {plan.name} ({size}): {len(plan.configs)} configs × {len(plan.seeds)} seeds = {len(plan.runs)} runs "
-          f"of {plan.max_steps} steps, preset {plan.preset}, one at a time → {out}")
+          f"of {plan.max_steps} steps, preset {plan.preset}, "
+          f"{'one at a time' if int(getattr(args, 'jobs', 1) or 1) == 1 else f'{args.jobs} at a time'} → {out}")
     report = run_plan(plan, out, command_line=command_line, report_only=bool(getattr(args, "report_only", False)),
                       jobs=int(getattr(args, "jobs", 1) or 1))
     results = json.loads((out / "results.json").read_text())

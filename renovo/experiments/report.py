@@ -119,7 +119,7 @@ def format_report(plan, runs, agg, judged, comparisons, figures, command_line: s
     sections = (
         _setup_section(plan, command_line, run_commands),
         _provenance_section(plan, runs, agg),
-        _verdict_section(plan, judged),
+        _verdict_section(plan, judged, runs, agg, comparisons),
         _runs_section(runs),
         _tables_section(plan, agg),
         _gradient_flow_section(plan, runs, agg),
@@ -201,20 +201,84 @@ def _provenance_section(plan, runs, agg) -> list[str]:
     return L
 
 
-def _verdict_section(plan, judged) -> list[str]:
-    """The verdicts, one line each, with their details."""
+#: Per hypothesis (the start of its name): the table of the numbers its verdict is drawn from.
+def _hypothesis_table(hypothesis: str, plan, runs, agg, comparisons) -> list[str]:
+    configs = plan.configs
+    if hypothesis.startswith("Stable"):
+        head = ["non-finite losses", "skipped steps", "loss spikes", "of which at a switch", "CE spikes"]
+        keys = ["stability/nonfinite", "stability/skipped", "stability/spikes_total",
+                "stability/spikes_total_at_switch", "stability/spikes_ce"]
+        return _config_table(agg, configs, head, keys, 2)
+    if hypothesis.startswith("Auxiliary"):
+        head = ["spectrum early", "spectrum late", "change %", "precursor early", "precursor late", "change %",
+                "spectrum fall beyond control (points)", "precursor fall beyond control (points)"]
+        keys = ["loss/spectrum_early", "loss/spectrum_late", "loss/spectrum_change_pct", "loss/precursor_early",
+                "loss/precursor_late", "loss/precursor_change_pct", "sanity/spectrum_beyond_control_pct",
+                "sanity/precursor_beyond_control_pct"]
+        return _config_table(agg, configs, head, keys, 3)
+    if hypothesis.startswith("CE stays"):
+        rows = []
+        for c in configs:
+            stages = sorted({int(k.split("/")[1][5:]) for k in agg.get(c, {}) if k.startswith("gradflow/stage")})
+            last = stages[-1] if stages else None
+            cells = [fmt(stat(agg, c, "primary/ce_over_weighted_min"), 2)]
+            for key in ("ce_update_share", "spectrum_update_share", "precursor_update_share"):
+                cells.append(fmt(stat(agg, c, f"gradflow/stage{last}/{key}"), 2) if last else "–")
+            ce = stat(agg, c, f"gradflow/stage{last}/ce_norm") if last else None
+            w = stat(agg, c, f"gradflow/stage{last}/spectrum_weighted_norm") if last else None
+            cells.append(f"{w['mean'] / ce['mean']:.2f}" if ce and w and ce["mean"] > 0 else "–")
+            rows.append(f"| `{label(c)}` | {last or '–'} | " + " | ".join(cells) + " |")
+        return ["| config | last stage | min CE / weighted physics term | share of update: CE | spectrum | "
+                "precursor | raw w·‖∇spectrum‖ / ‖∇CE‖ |", "|---|---|---|---|---|---|---|", *rows, ""]
+    if hypothesis.startswith("Better"):
+        keys = ("val/token_acc", "val/ce", "val/aa_precision", "val/peptide_recall")
+        chosen = [c for c in comparisons if c["metric"] in keys]
+        if not chosen:
+            return []
+        return ["| candidate | reference | metric | candidate | reference | paired difference [95% CI] | "
+                "seeds +/−/= | p (t) | p (sign) |", "|---|---|---|---|---|---|---|---|---|",
+                *[_comparison_row(c) for c in chosen], ""]
+    if hypothesis.startswith("Phase 1"):
+        judged = [r for r in runs if "sanity" in r]
+        if not judged:
+            return []
+        rows = [f"| {r['name']} | {'PASS' if r['sanity']['passed'] else 'FAIL'} | "
+                + " | ".join(_num(r.get("metrics", {}).get(f"sanity/{k}_beyond_control_pct"), 1)
+                             for k in ("spectrum", "precursor")) + " |" for r in judged]
+        return ["| run | all criteria | spectrum fall beyond control (points) | precursor fall beyond control "
+                "(points) |", "|---|---|---|---|", *rows, ""]
+    return []
+
+
+def _num(value, digits: int) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:+.{digits}f}"
+
+
+def _config_table(agg, configs, head: list[str], keys: list[str], digits: int) -> list[str]:
+    if not any(stat(agg, c, k) for c in configs for k in keys):
+        return []
+    present = [(h, k) for h, k in zip(head, keys) if any(stat(agg, c, k) for c in configs)]
+    return ["| config | n | " + " | ".join(h for h, _ in present) + " |", "|---|---|" + "---|" * len(present),
+            *[_row(agg, c, [k for _, k in present], digits) for c in configs], ""]
+
+
+def _verdict_section(plan, judged, runs=(), agg=None, comparisons=()) -> list[str]:
+    """One subsection per hypothesis: its verdict in one line, the table it rests on, then the detail."""
     L: list[str] = []
-    L += ["## Verdicts (the proposal's hypotheses)", ""]
-    for v in judged:
-        L.append(f"- **{v['hypothesis']}** — {v['verdict']}.")
-        if v.get("detail"):
-            L.append(f"  <br>{v['detail']}.")
-    L += ["", f"Configs are compared **paired by seed** ({len(plan.seeds)} seed(s) per config: a seed gives every "
+    L += ["## Verdicts (the proposal's hypotheses)", "",
+          f"Configs are compared **paired by seed** ({len(plan.seeds)} seed(s) per config: a seed gives every "
           "config the same initial weights and data order): the mean paired difference with its 95% interval, "
           "the paired t-test, the exact sign test and the count of seeds going each way. A difference is called "
           "significant when either test gives p < 0.05; one that goes the same way in every seed is reported as "
           "consistent even when too few pairs exist for significance. Small models and short runs answer the "
           "question at their scale only.", ""]
+    for v in judged:
+        headline, _, rest = v["verdict"].partition("; ")
+        L += [f"### {v['hypothesis']}", "", f"**{headline}.**", ""]
+        L += _hypothesis_table(v["hypothesis"], plan, runs, agg or {}, comparisons)
+        details = [d for d in (rest, v.get("detail")) if d]
+        if details:
+            L += ["Detail: " + "; ".join(details) + ".", ""]
     return L
 
 
@@ -316,16 +380,20 @@ def _comparisons_section(comparisons) -> list[str]:
               "| candidate | reference | metric | candidate | reference | mean paired difference [95% CI] | "
               "seeds +/−/= | paired t | p (t) | p (sign) | verdict |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for cmp in comparisons:
-            num = lambda x, d=3: "–" if x is None or not math.isfinite(x) else f"{x:.{d}g}"  # noqa: E731
-            L.append(
-                f"| `{label(cmp['candidate'])}` | `{label(cmp['reference'])}` | {cmp['metric']} | "
-                f"{num(cmp['mean_a'], 4)} ± {num(cmp['sd_a'], 2)} | {num(cmp['mean_b'], 4)} ± {num(cmp['sd_b'], 2)} | "
-                f"{num(cmp['diff'], 3)} [{num(cmp['ci_low'], 3)}, {num(cmp['ci_high'], 3)}] | "
-                f"{cmp['n_positive']}/{cmp['n_negative']}/{cmp['n_tie']} | {num(cmp['t'])} | {num(cmp['p'])} | "
-                f"{num(cmp['sign_p'])} | {cmp['verdict']} |")
+        L += [_comparison_row(cmp, with_t=True) + f" {cmp['verdict']} |" for cmp in comparisons]
         L.append("")
     return L
+
+
+def _comparison_row(cmp: dict, with_t: bool = False) -> str:
+    """One paired comparison as table cells up to p (sign), ending in '|'."""
+    def num(x, d=3):
+        return "–" if x is None or not math.isfinite(x) else f"{x:.{d}g}"
+    return (f"| `{label(cmp['candidate'])}` | `{label(cmp['reference'])}` | {cmp['metric']} | "
+            f"{num(cmp['mean_a'], 4)} ± {num(cmp['sd_a'], 2)} | {num(cmp['mean_b'], 4)} ± {num(cmp['sd_b'], 2)} | "
+            f"{num(cmp['diff'], 3)} [{num(cmp['ci_low'], 3)}, {num(cmp['ci_high'], 3)}] | "
+            f"{cmp['n_positive']}/{cmp['n_negative']}/{cmp['n_tie']} |" + (f" {num(cmp['t'])} |" if with_t else "")
+            + f" {num(cmp['p'])} | {num(cmp['sign_p'])} |")
 
 
 def _sanity_section(plan, runs) -> list[str]:
