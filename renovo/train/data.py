@@ -19,8 +19,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from renovo.chem import Tokenizer
-from renovo.data import (RecordList, SimulatedBatches, Simulator, SimulatorConfig, SpectrumCollator,
-                         load_labelled_dataset, simulate_records)
+from renovo.data import (BucketedBatchSampler, RecordList, SimulatedBatches, Simulator, SimulatorConfig,
+                         SpectrumCollator, load_labelled_dataset, peaks_after_preprocessing, simulate_records)
 from renovo.errors import RenovoError
 
 
@@ -107,6 +107,15 @@ class RenovoDataModule(L.LightningDataModule):
         d = self.config["data"]
         batch_size = int(d["batch_size"])
         if isinstance(self.train_set, RecordList):
+            trainer = self.trainer
+            bucket = int(d["bucket_batches"])
+            if bucket > 1 and (trainer is None or trainer.world_size == 1):
+                # Batches of similar peak counts: spectra from files range from tens to hundreds of peaks, and
+                # a batch pads to its widest. (Under DDP, Lightning's distributed sampler shuffles instead.)
+                counts = [peaks_after_preprocessing(r, self.collator) for r in self.train_set.records]
+                sampler = BucketedBatchSampler(counts, batch_size, bucket, seed=int(self.config["seed"]))
+                return DataLoader(self.train_set, batch_sampler=sampler, collate_fn=self.collator,
+                                  **self._loader_kwargs())
             return DataLoader(self.train_set, batch_size=batch_size, shuffle=True, collate_fn=self.collator,
                               drop_last=False, **self._loader_kwargs())
         if self.train_set is not None:

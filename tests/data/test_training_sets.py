@@ -61,3 +61,44 @@ def test_simulated_batches_depend_on_seed_index_and_rank_only():
     bucketed = stream(bucket=2)
     pair = bucketed.batch(0)["peptides"] + bucketed.batch(1)["peptides"]
     assert sorted(pair) == sorted(batches[0]["peptides"] + batches[1]["peptides"])  # same spectra, regrouped
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from renovo.data import BucketedBatchSampler, peaks_after_preprocessing  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts=st.lists(st.integers(1, 500), min_size=0, max_size=200), batch_size=st.integers(1, 17),
+       bucket=st.integers(1, 6), seed=st.integers(0, 3), epoch=st.integers(0, 3))
+def test_bucketed_batches_hold_every_spectrum_once_per_epoch(counts, batch_size, bucket, seed, epoch):
+    sampler = BucketedBatchSampler(counts, batch_size, bucket, seed=seed)
+    sampler.set_epoch(epoch)
+    batches = list(sampler)
+    assert len(batches) == len(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(len(counts)))
+    assert all(0 < len(b) <= batch_size for b in batches)
+    assert batches == list(sampler)  # deterministic in (seed, epoch)
+
+
+def test_bucketed_batches_pad_less_and_reshuffle_each_epoch():
+    import random
+
+    rng = random.Random(0)
+    counts = [rng.randint(20, 500) for _ in range(640)]
+    def mean_padding(batches):
+        return sum(max(counts[i] for i in b) * len(b) - sum(counts[i] for i in b) for b in batches) / len(counts)
+    plain = BucketedBatchSampler(counts, 32, 1, seed=0)
+    bucketed = BucketedBatchSampler(counts, 32, 4, seed=0)
+    assert mean_padding(list(bucketed)) < 0.6 * mean_padding(list(plain))
+    first = list(bucketed)
+    bucketed.set_epoch(1)
+    assert list(bucketed) != first
+
+
+def test_peak_count_is_what_the_collator_keeps():
+    collator = SpectrumCollator(Tokenizer(), max_peaks=40)
+    for record in records(5):
+        width = collator([record])["mz"].shape[1]
+        assert peaks_after_preprocessing(record, collator) == width
