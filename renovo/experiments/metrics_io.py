@@ -180,7 +180,8 @@ def warm_start_metrics(run_dir: Path) -> Path | None:
     if not lines:
         return None
     warm_dir = Path(lines[0]).parent.parent
-    for candidate in (warm_dir / "metrics.csv", run_dir.parent.parent / "warm-start" / warm_dir.name / "metrics.csv"):
+    # The plan folder's copy first: a relative path in init_from.txt may name another folder from elsewhere.
+    for candidate in (run_dir.parent.parent / "warm-start" / warm_dir.name / "metrics.csv", warm_dir / "metrics.csv"):
         if candidate.is_file():
             return candidate
     return None
