@@ -143,6 +143,8 @@ def _setup_section(plan, command_line: str, run_commands: Sequence[str]) -> list
               "", "```", *earlier, "```", ""]
     if plan.question:
         L += [plan.question, ""]
+    if getattr(plan, "notes", ""):
+        L += [plan.notes, ""]
     data = "simulated (renovo's calibrated simulator; training stream + fixed simulated validation set)" \
         if not plan.train_files else f"train {', '.join(plan.train_files)}; val {', '.join(plan.val_files) or '(simulated)'}"
     L += [
