@@ -252,6 +252,16 @@ def _hypothesis_table(hypothesis: str, plan, runs, agg, comparisons) -> list[str
     return []
 
 
+def _first_clause(text: str) -> tuple[str, str]:
+    """(text up to its first "; " outside parentheses, the rest): a verdict's one-line headline and its detail."""
+    depth = 0
+    for i, char in enumerate(text):
+        depth += char == "(" and 1 or char == ")" and -1 or 0
+        if depth == 0 and text.startswith("; ", i):
+            return text[:i], text[i + 2:]
+    return text, ""
+
+
 def _num(value, digits: int) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:+.{digits}f}"
 
@@ -275,7 +285,7 @@ def _verdict_section(plan, judged, runs=(), agg=None, comparisons=()) -> list[st
           "consistent even when too few pairs exist for significance. Small models and short runs answer the "
           "question at their scale only.", ""]
     for v in judged:
-        headline, _, rest = v["verdict"].partition("; ")
+        headline, rest = _first_clause(v["verdict"])
         L += [f"### {v['hypothesis']}", "", f"**{headline}.**", ""]
         L += _hypothesis_table(v["hypothesis"], plan, runs, agg or {}, comparisons)
         details = [d for d in (rest, v.get("detail")) if d]

@@ -134,3 +134,10 @@ def test_sanity_against_a_control_is_judged_over_seeds(tmp_path, make_plan, fall
     sanity = next(v for v in results["verdicts"] if v["hypothesis"].startswith("Phase 1"))["verdict"]
     assert f"{expected} gaussian_losses spectrum: fell" in sanity and "over 3 seeds" in sanity
     assert "ce_only spectrum" not in sanity  # the control is not judged against itself
+
+
+def test_a_verdict_headline_ends_at_its_first_clause_outside_parentheses():
+    from renovo.experiments.report import _first_clause
+
+    assert _first_clause("worse (p < 0.05; seeds 3/3): x; y; z") == ("worse (p < 0.05; seeds 3/3): x", "y; z")
+    assert _first_clause("supported") == ("supported", "")
