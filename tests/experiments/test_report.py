@@ -110,7 +110,7 @@ def test_report_rebuilds_from_stored_summaries_with_paired_statistics(tmp_path):
     plan = load_plan("compare", "cpu", out)
     report = write_report(plan, out).read_text()
     assert "Rebuilt from stored summaries" in report
-    assert "Out of the proposal's regime" in report
+    assert "In the proposal's regime" in report
     assert "paired by seed" in report and "Welch" not in report
     results = json.loads((out / "results.json").read_text())
     assert all(r["status"] == "done" for r in results["runs"])
@@ -141,3 +141,26 @@ def test_a_verdict_headline_ends_at_its_first_clause_outside_parentheses():
 
     assert _first_clause("worse (p < 0.05; seeds 3/3): x; y; z") == ("worse (p < 0.05; seeds 3/3): x", "y; z")
     assert _first_clause("supported") == ("supported", "")
+
+
+def test_committed_report_rebuilds_from_its_committed_run_records(tmp_path):
+    """docs/results/compare/cpu keeps each run's metrics.csv and its warm starts' records: the report, its
+    figures and the switch-on accuracies rebuild from those alone (no checkpoint, no warm-start folder)."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from renovo.experiments import load_plan, write_report
+
+    committed = Path(__file__).resolve().parents[2] / "docs" / "results" / "compare" / "cpu"
+    out = tmp_path / "compare"
+    shutil.copytree(committed, out, ignore=shutil.ignore_patterns("*.png", "results.json", "report.md"))
+    assert not list(out.rglob("*.ckpt"))
+    plan = load_plan("compare", "cpu", out)
+    report = write_report(plan, out).read_text()
+    assert "Rebuilt from stored summaries" not in report and "In the proposal's regime" in report
+    assert {"losses.png", "validation.png"} <= {p.name for p in out.glob("*.png")}
+    results = json.loads((out / "results.json").read_text())
+    at_switch = [r["metrics"]["curriculum/physics_on_val_token_acc"] for r in results["runs"]
+                 if r["config"] != "ce_only"]
+    assert len(at_switch) == 6 and min(at_switch) >= 0.60
