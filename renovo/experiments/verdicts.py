@@ -119,7 +119,7 @@ def auxiliary_losses_decrease(runs: Sequence[dict], agg: Mapping, physics: Seque
             verdict += (f"; the change is under {100 * MIN_RELATIVE_DECREASE:.0f}% (the sanity check's threshold for "
                         f"a decrease) for {', '.join(small)}")
         if control_bits:
-            attributable = []
+            attributable, compact = [], []
             for c in physics:
                 for ctrl in controls:
                     for key in ("spectrum", "precursor"):
@@ -128,12 +128,26 @@ def auxiliary_losses_decrease(runs: Sequence[dict], agg: Mapping, physics: Seque
                             attributable.append(f"{label(c)} vs {label(ctrl)} {key}: not comparable (the control "
                                                 "logs a different {key} loss)".replace("{key}", key))
                         elif a and b:
-                            phrase, _ = compare_paired(by_seed(a), by_seed(b), higher_is_better=False)
+                            phrase, test = compare_paired(by_seed(a), by_seed(b), higher_is_better=False)
                             attributable.append(f"{label(c)} vs {label(ctrl)} {key} change: {phrase}")
+                            compact.append(_compact_fall(f"{label(c)} {key}", test))
             verdict += ("; against cross-entropy alone (the control logs the same losses without their "
                         "gradient): " + "; ".join(attributable))
+            if compact:
+                head, _, tail = verdict.partition("; ")
+                verdict = f"{head} — beyond cross-entropy alone: {', '.join(compact)}" + (f"; {tail}" if tail else "")
     return ({"hypothesis": "Auxiliary losses decrease", "verdict": verdict,
                 "detail": "; ".join(bits + control_bits)})
+
+
+def _compact_fall(what: str, test: dict) -> str:
+    """A few words on whether a loss fell more than under the control (a paired test of the two changes)."""
+    n, better = test["n"], test["n_better"]
+    if test["direction"] == "better":
+        return f"{what} fell more ({'significant' if test['significant'] else 'not significant'}, {better}/{n} seeds)"
+    if test["direction"] == "worse":
+        return f"{what} fell less ({'significant' if test['significant'] else 'not significant'}, {test['n_worse']}/{n} seeds)"
+    return f"{what} no different ({n} seeds)"
 
 
 def ce_stays_primary(agg: Mapping, physics: Sequence[str]) -> dict:
@@ -187,6 +201,11 @@ def ce_stays_primary(agg: Mapping, physics: Sequence[str]) -> dict:
         elif any("last stage" in b for b in bits):
             verdict += ("; in gradient norm too: every weighted raw physics gradient norm is smaller than CE's in the "
                         "last stage (measured before clipping)")
+        if measured_share:
+            headline = (f"in loss value {'NOT supported' if value_fail else 'supported'}, in the update "
+                        f"{'NOT supported' if share_dominant else 'supported'} (each term's share of the clipped "
+                        "step in the last curriculum stage)")
+            verdict = f"{headline}; {verdict}"
     return ({"hypothesis": "CE stays the primary signal", "verdict": verdict, "detail": "; ".join(bits)})
 
 
