@@ -6,6 +6,9 @@ report.md, one function per section.
 """
 from __future__ import annotations
 
+# long module: report.md is one document; its sections share the table helpers (a config row, a paired
+# comparison row) and split apart, each half would import the other's.
+
 import json
 import math
 from pathlib import Path
