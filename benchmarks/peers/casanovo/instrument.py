@@ -181,6 +181,7 @@ def install(args, recorder: Recorder) -> None:
 
     if args.tool == "renovo":
         import renovo.decode
+        import renovo.decode.pipeline
 
         beam_search = renovo.decode.beam_search
 
@@ -189,7 +190,9 @@ def install(args, recorder: Recorder) -> None:
             recorder.add(event="decode_batch_end", spectra=len(result))
             return result
 
+        # `renovo sequence` calls the pipeline module's own reference (imported by name there): patch both.
         renovo.decode.beam_search = timed_beam_search
+        renovo.decode.pipeline.beam_search = timed_beam_search
 
 
 def main() -> int:
