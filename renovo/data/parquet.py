@@ -239,7 +239,10 @@ def records_from_table(table, path: str | Path, builder: RecordBuilder | None, l
     mz_values = mz_col.values.to_numpy(zero_copy_only=False)
     in_values = in_col.values.to_numpy(zero_copy_only=False)
     in_offsets = in_col.offsets.to_numpy()
-    columns = {name: table.column(name).to_pylist() for name in _COLUMNS[2:] if name in names}
+    try:
+        columns = {name: table.column(name).to_pylist() for name in _COLUMNS[2:] if name in names}
+    except UnicodeDecodeError as error:  # a corrupt string page decodes only here, value by value
+        raise MalformedFileError(path, None, f"a text column holds bytes that are not UTF-8: {error}") from None
     n = table.num_rows
     path = str(path)
     for row in range(n):

@@ -78,6 +78,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--decode-batch-size", type=int, default=64, help="spectra per decoding batch (default 64)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--skip", nargs="*", default=[], choices=["speed", "tta", "decode"], help="phases to leave out")
+    p.add_argument("--decode-models", nargs=2, type=Path, default=None, metavar=("RENOVO_CKPT", "CASANOVO_CKPT"),
+                   help="decode with these two checkpoints (e.g. an earlier run's runs/tta_*/final.ckpt) instead "
+                        "of this run's; with --skip speed tta, a decoding-only run")
     p.add_argument("--report-only", action="store_true",
                    help="rebuild peers.md and the plot from --out/peers.json without running anything")
     return p.parse_args(argv)
@@ -388,6 +391,12 @@ def main(argv=None) -> int:
     else:  # decode with the last speed-phase models
         for run in reversed(speed_runs):
             ckpts.setdefault(run["tool"], str(Path(run["run"]) / "final.ckpt"))
+    if args.decode_models:
+        ckpts = {"renovo": str(args.decode_models[0].resolve()), "casanovo": str(args.decode_models[1].resolve())}
+        missing = [c for c in ckpts.values() if not Path(c).is_file()]
+        if missing:
+            raise SystemExit(f"error: --decode-models: no such checkpoint {missing[0]}")
+        report["decode_models"] = ckpts
 
     # phase 4: decoding speed, tools alternating
     decode_runs = []
