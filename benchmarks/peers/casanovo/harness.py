@@ -332,7 +332,8 @@ def main(argv=None) -> int:
         "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "load_average_start": machine_load()},
         "versions": versions(args),
         "model": MODEL,
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "settings": {k: (str(v) if isinstance(v, Path) else [str(x) for x in v] if isinstance(v, list)
+                         and any(isinstance(x, Path) for x in v) else v) for k, v in vars(args).items()},
     }
     data = prepare_data(args, out)
     report["data"] = {k: str(v) for k, v in data.items()}
