@@ -1,6 +1,7 @@
 """Batches for the training tests, built from renovo.chem + renovo.data's collator."""
 from __future__ import annotations
 
+import lightning as L
 import numpy as np
 import pytest
 
@@ -33,3 +34,14 @@ def tokenizer():
 @pytest.fixture
 def batch(tokenizer):
     return collate_spectra(make_records(), tokenizer, 150, PreprocessConfig())
+
+
+class StopAt(L.Callback):
+    """Stops training at ``step`` as if interrupted (the resume tests' first half)."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step >= self.step:
+            trainer.should_stop = True

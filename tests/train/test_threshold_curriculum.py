@@ -2,11 +2,12 @@
 first validation that reaches it, logs the switch, and a resumed run keeps it (it lives in the checkpoint)."""
 from __future__ import annotations
 
-import lightning as L
 import torch
 
 from renovo.cli import main
 from renovo.train import load_config, read_metrics, train
+
+from .conftest import StopAt
 
 # Threshold low enough that the first validation of a fresh tiny model reaches it (its token accuracy is a few
 # percent); a 4-step stage follows the switch.
@@ -16,15 +17,6 @@ FAST = ["model.preset=tiny", "data.batch_size=4", "data.val_size=8", "data.val_b
         "trainer.log_every_n_steps=1", "trainer.progress_bar=false", "monitors.gradient_flow_every_n_steps=0",
         "curriculum.scale_to_max_steps=false", "curriculum.reference_steps=1000", STAGES,
         "trainer.max_steps=14", "trainer.val_every_n_steps=5", "trainer.checkpoint_every_n_steps=5"]
-
-
-class StopAt(L.Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_train_batch_end(self, trainer, *args):
-        if trainer.global_step >= self.step:
-            trainer.should_stop = True
 
 
 def _stages(metrics_csv):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 
-import lightning as L
 import pytest
 import torch
 import yaml
@@ -13,6 +12,8 @@ from renovo.errors import RenovoError
 from renovo.train import load_config, load_model, train
 from renovo.train import read_metrics
 
+from .conftest import StopAt
+
 FAST = ["model.preset=tiny", "data.batch_size=4", "data.val_size=8", "data.val_batch_size=8",
         "trainer.log_every_n_steps=1", "trainer.progress_bar=false", "monitors.gradient_flow_every_n_steps=5"]
 
@@ -20,15 +21,6 @@ FAST = ["model.preset=tiny", "data.batch_size=4", "data.val_size=8", "data.val_b
 def fast_config(name="gaussian_losses", steps=12, extra=()):
     return load_config(name, FAST + [f"trainer.max_steps={steps}", f"trainer.val_every_n_steps={steps // 2}",
                                       *extra])
-
-
-class StopAt(L.Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_train_batch_end(self, trainer, *args):
-        if trainer.global_step >= self.step:
-            trainer.should_stop = True
 
 
 def test_cli_train_writes_run_folder_and_sanity(tmp_path, capsys):
