@@ -68,12 +68,12 @@ def time_training(batches: list, preset: str, steps: int, seed: int) -> dict:
     import torch
 
     from renovo.bench.common import plain_training_step
-    from renovo.train import RenovoModule, load_config
+    from renovo.train import RenovoModule, build_optimizer, load_config
 
     config = load_config(None, [f"model.preset={preset}", f"seed={seed}", "curriculum.force_final=true"])
     torch.manual_seed(seed)
     module = RenovoModule(config).train()
-    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4)
+    optimizer = build_optimizer(module.parameters(), config["optim"])
     weights = module.curriculum.weights(0)
 
     def step(batch):

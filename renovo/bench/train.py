@@ -54,7 +54,8 @@ def _build_setups(args: argparse.Namespace, device):
     import torch
 
     from renovo.data import SimulatedBatches
-    from renovo.train import RenovoModule, collator_from_config, load_config, simulator_from_config, to_device
+    from renovo.train import (RenovoModule, build_optimizer, collator_from_config, load_config,
+                              simulator_from_config, to_device)
 
     setups = {}
     batches = None
@@ -77,7 +78,7 @@ def _build_setups(args: argparse.Namespace, device):
             real_peaks = sum(float(b["peak_mask"].sum(1).float().mean()) for b in batches) / len(batches)
             data_spectra_per_s = args.steps * args.batch_size / (time.perf_counter() - t0)
             batches = [to_device(b, device) for b in batches]
-        optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4, weight_decay=1e-5)
+        optimizer = build_optimizer(module.parameters(), config["optim"])  # as training builds it (fused)
         setups[_label(name, architecture, args)] = (module, optimizer, module.curriculum.weights(0))
     return setups, batches, (padded_width, real_peaks, data_spectra_per_s, bucket)
 

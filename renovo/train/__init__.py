@@ -19,7 +19,7 @@ _EXPORTS = {
     "SpeedMonitor": "monitors",
     "build_trainer": "trainer", "checkpoint_config": "trainer", "load_model": "trainer", "train": "trainer",
     "read_metrics": "metrics_log", "read_series": "metrics_log",
-    "training_step": "step", "optimizer_step": "step",
+    "training_step": "step", "optimizer_step": "step", "build_optimizer": "step",
     "RenovoDataModule": "data", "collator_from_config": "data", "simulator_config": "data",
     "simulator_from_config": "data", "to_device": "data",
     "tokenizer_from_config": "module", "build_model_from_config": "module",

@@ -33,7 +33,7 @@ from renovo.model.checkpoint import (  # noqa: F401  (re-exported: one home, in 
 )
 from renovo.train.curriculum import Curriculum
 from renovo.train.objective import COMPONENTS, Objective, token_accuracy
-from renovo.train.step import training_step
+from renovo.train.step import build_optimizer, training_step
 
 def lr_lambda(warmup_steps: int, max_steps: int, min_lr_ratio: float):
     """Linear warmup to 1, then cosine decay to ``min_lr_ratio`` at ``max_steps``."""
@@ -67,6 +67,7 @@ class RenovoModule(L.LightningModule):
         self.last_weights: tuple[float, float] = (0.0, 0.0)
         self.track_gradient_flow = False
         self.last_batch: Mapping | None = None
+        self.logs_this_step = True  # set per training step (see _logs_step)
         # Validation token accuracy summed over batches (weighted by batch size, as the logged val/token_acc).
         self._val_token_acc = [0.0, 0]
         self.last_val_token_acc: float | None = None  # the last validation's (kept in checkpoints)
@@ -74,6 +75,20 @@ class RenovoModule(L.LightningModule):
     # --- steps -----------------------------------------------------------------
     def forward(self, batch: Mapping) -> torch.Tensor:
         return self.model(batch)
+
+    def _logs_step(self, step: int) -> bool:
+        """Whether Lightning writes the on-step metrics of the ``step``-th optimizer step (1-based) to the
+        loggers: every ``trainer.log_every_n_steps`` (Lightning's rule). Values logged on other steps are
+        overwritten before they are written, so the module and the monitors compute and log per-step
+        metrics only on these steps (on a small model's CPU step, ~26 ``self.log`` calls and the
+        zero-weight physics losses cost several percent)."""
+        trainer = self._trainer
+        if trainer is None:
+            return True
+        every = int(trainer.log_every_n_steps or 0)
+        if every <= 0:
+            return False
+        return step % every == 0 or bool(trainer.should_stop)
 
     def weights_now(self) -> tuple[float, float]:
         return self.curriculum.weights(self.global_step)
@@ -89,10 +104,15 @@ class RenovoModule(L.LightningModule):
     def training_step(self, batch: Mapping, batch_idx: int) -> torch.Tensor:
         weights = self.weights_now()
         self.track_gradient_flow = self.gradient_flow_due()
-        logits, out = training_step(self.model, self.objective, batch, weights)  # logits (B, T, vocab)
+        # Zero-weight physics components are computed only to be logged: on logged steps only.
+        compute_zero_weight = self.objective.compute_zero_weight and self.logs_this_step
+        logits, out = training_step(self.model, self.objective, batch, weights,
+                                    compute_zero_weight=compute_zero_weight)  # logits (B, T, vocab)
         self.last_components = out
         self.last_batch = batch if self.track_gradient_flow else None
         self.last_weights = weights
+        if not self.logs_this_step:
+            return out["total"]
         size = batch["tokens"].shape[0]
         metrics = {f"train/{k}": v.detach().float() for k, v in out.items()}
         metrics["train/w_spectrum"] = float(weights[0])
@@ -139,9 +159,7 @@ class RenovoModule(L.LightningModule):
     # --- optimisation ------------------------------------------------------------
     def configure_optimizers(self):
         o = self.config["optim"]
-        optimizer = torch.optim.AdamW(
-            self.parameters(), lr=float(o["lr"]), betas=tuple(o["betas"]), weight_decay=float(o["weight_decay"])
-        )
+        optimizer = build_optimizer(self.parameters(), o)
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer,
             lr_lambda(effective_warmup(self.config), int(self.config["trainer"]["max_steps"]), float(o["min_lr_ratio"])),
@@ -150,6 +168,8 @@ class RenovoModule(L.LightningModule):
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
         self.clip_gradients(optimizer, gradient_clip_val=gradient_clip_val, gradient_clip_algorithm=gradient_clip_algorithm)
+        if not self.logs_this_step:
+            return
         # Measured, not inferred: the norm the optimizer actually sees.
         self.log("grad/total_norm_post_clip", grad_norm(self.parameters()), on_step=True, on_epoch=False)
 
@@ -168,6 +188,7 @@ class RenovoModule(L.LightningModule):
                 group["lr"] = lr * factor(scheduler.last_epoch)
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        self.logs_this_step = self._logs_step(self.global_step + 1)
         # Dropout (and anything else random in a step) draws from generators
         # seeded by (seed, step, rank): a resumed run repeats the uninterrupted
         # one's draws however many numbers validation or loader start-up took.

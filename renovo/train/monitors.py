@@ -38,6 +38,9 @@ class NaNGuard(L.Callback):
         self.consecutive = 0
         self.skipped_total = 0
         self.last_bad: list[str] = []
+        # Since the last logged row (trainer.log_every_n_steps): what that row reports.
+        self.unlogged_skips = 0
+        self.unlogged_nonfinite: set[str] = set()
 
     def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
         nonfinite = [name for name, value in pl_module.last_components.items() if not bool(torch.isfinite(value).all())]
@@ -57,20 +60,26 @@ class NaNGuard(L.Callback):
         # DDP: gradients are already all-reduced, but components are per rank;
         # every rank must take the same decision or the replicas diverge.
         skip = trainer.strategy.reduce_boolean_decision(bool(bad), all=False)
-        pl_module.log("grad/total_norm_pre_clip", norm if math.isfinite(norm) else float("nan"),
-                      on_step=True, on_epoch=False)
+        self.unlogged_nonfinite.update(bad)
+        self.unlogged_nonfinite.update(ignored)
+        if skip:
+            self.unlogged_skips += 1
+        if getattr(pl_module, "logs_this_step", True):
+            pl_module.log("grad/total_norm_pre_clip", norm if math.isfinite(norm) else float("nan"),
+                          on_step=True, on_epoch=False)
+            # Counted since the last logged row: a skip between logged steps still shows.
+            pl_module.log("nan_guard/skipped", float(self.unlogged_skips), on_step=True, on_epoch=False)
+            self._log_components(pl_module, self.unlogged_nonfinite)
+            self.unlogged_skips = 0
+            self.unlogged_nonfinite = set()
         if not skip:
             self.consecutive = 0
-            pl_module.log("nan_guard/skipped", 0.0, on_step=True, on_epoch=False)
-            self._log_components(pl_module, [], ignored)
             return
         for p in pl_module.parameters():
             p.grad = None  # AdamW leaves parameters without a gradient untouched (no decay, no moment update)
         self.consecutive += 1
         self.skipped_total += 1
         self.last_bad = bad or ["another rank"]
-        pl_module.log("nan_guard/skipped", 1.0, on_step=True, on_epoch=False)
-        self._log_components(pl_module, bad, ignored)
         rank_zero_warn(
             f"step {trainer.global_step}: non-finite {', '.join(self.last_bad)}; optimizer step skipped "
             f"({self.consecutive} in a row)"
@@ -95,11 +104,10 @@ class NaNGuard(L.Callback):
         return " (no checkpoint was written before the stop, so there is nothing to resume: start a new run)"
 
     @staticmethod
-    def _log_components(pl_module, bad: list[str], ignored: list[str] = ()) -> None:
-        # Logged every step (0 or 1): Lightning repeats a hook's last value on later rows otherwise.
+    def _log_components(pl_module, nonfinite: set[str]) -> None:
+        # Logged on every logged step (0 or 1): Lightning repeats a hook's last value on later rows otherwise.
         for name in ("ce", "spectrum", "precursor", "total", "gradient"):
-            pl_module.log(f"nan_guard/nonfinite_{name}", float(name in bad or name in ignored),
-                          on_step=True, on_epoch=False)
+            pl_module.log(f"nan_guard/nonfinite_{name}", float(name in nonfinite), on_step=True, on_epoch=False)
 
     def state_dict(self) -> dict:
         return {"consecutive": self.consecutive, "skipped_total": self.skipped_total}
@@ -180,6 +188,8 @@ class SpeedMonitor(L.Callback):
             interval = (self.ends[-1] - self.ends[0]) / (len(self.ends) - 1)
             metrics["speed/steps_per_s"] = 1.0 / interval
             metrics["speed/spectra_per_s"] = size / interval
+        if not getattr(pl_module, "logs_this_step", True):
+            return
         metrics["memory/peak_rss_mb"] = peak_rss_mb()
         if torch.cuda.is_available() and pl_module.device.type == "cuda":
             metrics["memory/cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated(pl_module.device) / 2**20
@@ -206,7 +216,8 @@ class DivergenceMonitor(L.Callback):
     model's loss, which training only ever goes below) or the lowest
     full-window mean since, whichever is lower. Rising above ``factor`` times
     it, and by more than ``min_rise`` nats (so a near-zero CE wiggling is not
-    divergence), is divergence. Logged every step as ``monitor/diverged`` (0 or 1).
+    divergence), is divergence. Judged every step, logged on logged steps as
+    ``monitor/diverged`` (0 or 1).
     """
 
     def __init__(self, window: int = 20, factor: float = 2.0, min_rise: float = 1.0, min_steps: int = 5):
@@ -233,7 +244,8 @@ class DivergenceMonitor(L.Callback):
             if len(self.recent) == self.window:
                 self.best = min(self.best, smoothed)
             diverged = smoothed > self.factor * self.best and smoothed - self.best > self.min_rise
-        pl_module.log("monitor/diverged", float(diverged), on_step=True, on_epoch=False)
+        if getattr(pl_module, "logs_this_step", True):
+            pl_module.log("monitor/diverged", float(diverged), on_step=True, on_epoch=False)
         if diverged and not self.warned:
             self.warned = True
             lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else float("nan")

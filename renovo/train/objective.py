@@ -88,13 +88,15 @@ class Objective(nn.Module):
         weights: tuple[float, float],
         *,
         graph_for_all: bool = False,
+        compute_zero_weight: bool | None = None,
     ) -> dict[str, torch.Tensor]:
         """Components ``ce``, ``spectrum``, ``precursor`` (unweighted, scalars) and ``total``.
 
         ``total = ce + w_spec · spectrum + w_prec · precursor`` over the
         components with a non-zero weight. Missing loss types are absent from
         the dict. ``graph_for_all`` keeps the autograd graph of zero-weight
-        components too.
+        components too. ``compute_zero_weight`` overrides ``loss.compute_zero_weight``
+        for this call (None: the config's).
         """
         tokens = batch["tokens"]  # (B, T)
         w_spec, w_prec = (float(w) for w in weights)
@@ -109,8 +111,9 @@ class Objective(nn.Module):
             out["total"] = total
             return out
 
-        need_spec = self.spectrum_loss is not None and (w_spec > 0 or self.compute_zero_weight or graph_for_all)
-        need_prec = self.precursor_loss is not None and (w_prec > 0 or self.compute_zero_weight or graph_for_all)
+        zero_weight = self.compute_zero_weight if compute_zero_weight is None else bool(compute_zero_weight)
+        need_spec = self.spectrum_loss is not None and (w_spec > 0 or zero_weight or graph_for_all)
+        need_prec = self.precursor_loss is not None and (w_prec > 0 or zero_weight or graph_for_all)
         spec_grad = w_spec > 0 or graph_for_all
         prec_grad = w_prec > 0 or graph_for_all
         if not (need_spec or need_prec):

@@ -116,6 +116,18 @@ def test_transient_failures_do_not_stop_the_run(tmp_path, monkeypatch):
     assert [s for s, m in metrics.items() if m.get("nan_guard/skipped") == 1.0] == [1, 2, 4, 5]
 
 
+def test_skips_between_logged_rows_are_counted_on_the_next_row(tmp_path, monkeypatch):
+    # Rows every 3 steps (steps 2, 5, 8): the skips at 1 and at 4, 5 land on rows 2 and 5.
+    inject_loss(monkeypatch, "spectrum", {1, 4, 5})
+    run = train(load_config("gaussian_losses", FAST + ["trainer.log_every_n_steps=3"]), tmp_path / "run")
+    metrics = read_metrics(run / "metrics.csv")
+    rows = {s: m for s, m in metrics.items() if "train/ce" in m}
+    assert sorted(rows) == [2, 5, 8]
+    assert [rows[s]["nan_guard/skipped"] for s in (2, 5, 8)] == [1.0, 2.0, 0.0]
+    assert [rows[s]["nan_guard/nonfinite_spectrum"] for s in (2, 5, 8)] == [1.0, 1.0, 0.0]
+    assert all(rows[s]["nan_guard/nonfinite_ce"] == 0.0 for s in rows)
+
+
 def test_cli_stop_is_one_line(tmp_path, monkeypatch, capsys):
     inject_loss(monkeypatch, "precursor", set(range(100)))
     code = main(["train", "--config", "gaussian_losses", "--out", str(tmp_path / "run"), "--no-progress",

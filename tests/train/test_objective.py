@@ -128,3 +128,15 @@ def test_precursor_mass_mode_is_its_own_setting(tokenizer, batch):
     torch.testing.assert_close(both(logits, batch, (0.1, 0.1))["precursor"], argmax)
     # The spectrum loss is straight-through in both.
     torch.testing.assert_close(split(logits, batch, (0.1, 0.1))["spectrum"], both(logits, batch, (0.1, 0.1))["spectrum"])
+
+
+def test_zero_weight_computation_can_be_switched_per_call(tokenizer, batch):
+    model, objective = setup("gaussian_losses", tokenizer)
+    logits = model(batch)
+    assert objective.compute_zero_weight
+    out = objective(logits, batch, (0.0, 0.0), compute_zero_weight=False)
+    assert set(out) == {"ce", "total"}
+    out = objective(logits, batch, (0.1, 0.0), compute_zero_weight=False)
+    assert set(out) == {"ce", "spectrum", "total"}  # a weighted component is always computed
+    logged = objective(logits, batch, (0.0, 0.0), compute_zero_weight=True)
+    assert set(logged) == {"ce", "spectrum", "precursor", "total"}

@@ -2,6 +2,8 @@
 bar, a train.log in the run folder; Lightning's tips silenced; the peptide-level validation split."""
 from __future__ import annotations
 
+import torch
+
 from renovo.cli import main
 from renovo.commands.train import describe_data
 from renovo.data import read_spectra
@@ -42,3 +44,32 @@ def test_split_by_peptide_keeps_each_peptide_on_one_side(shared_data):
     assert 0.03 < len({r.peptide for r in val}) / len({r.peptide for r in records}) < 0.2
     again_train, again_val = split_by_peptide(records, 0.1, seed=3)
     assert [r.index for r in again_val] == [r.index for r in val]
+
+
+def test_per_step_metrics_are_computed_on_logged_steps_only(tmp_path, monkeypatch):
+    """Zero-weight physics losses (computed only to be logged) run on the steps Lightning writes, and
+    every written row still has them: rows every 3 steps."""
+    from renovo.train import read_metrics, train
+    from renovo.train.objective import Objective
+
+    calls: list[bool] = []
+    original = Objective.forward
+
+    def forward(self, logits, batch, weights, **kwargs):
+        out = original(self, logits, batch, weights, **kwargs)
+        if torch.is_grad_enabled() and not kwargs.get("graph_for_all"):
+            calls.append("spectrum" in out)
+        return out
+
+    monkeypatch.setattr(Objective, "forward", forward)
+    config = load_config("ce_only", ["model.preset=tiny", "data.batch_size=4", "data.val_size=4",
+                                     "data.val_batch_size=4", "trainer.max_steps=8", "trainer.log_every_n_steps=3",
+                                     "trainer.val_every_n_steps=100", "trainer.progress_bar=false",
+                                     "monitors.gradient_flow_every_n_steps=0"])
+    run = train(config, tmp_path / "run")
+    assert calls == [False, False, True, False, False, True, False, False]  # steps 2 and 5
+    rows = {s: m for s, m in read_metrics(run / "metrics.csv").items() if "train/ce" in m}
+    assert sorted(rows) == [2, 5]
+    for row in rows.values():
+        assert {"train/spectrum", "train/precursor", "speed/step_time_s", "grad/total_norm_post_clip",
+                "grad/total_norm_pre_clip", "nan_guard/skipped", "monitor/diverged"} <= set(row)

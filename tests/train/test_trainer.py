@@ -160,3 +160,23 @@ def test_max_time_refuses_nonsense(text):
 
     with pytest.raises(RenovoError, match="max_time"):
         parse_duration_s(text)
+
+
+def test_fused_adamw_matches_the_per_parameter_loop():
+    from renovo.train import build_optimizer
+
+    torch.manual_seed(0)
+    optim = {"lr": 1e-2, "betas": [0.9, 0.999], "weight_decay": 1e-2}
+    models = [torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3)) for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    fused = build_optimizer(models[0].parameters(), optim)
+    loop = torch.optim.AdamW(models[1].parameters(), lr=1e-2, weight_decay=1e-2, foreach=False)
+    assert fused.defaults["fused"]
+    x = torch.randn(32, 8)
+    for _ in range(5):
+        for model, optimizer in zip(models, (fused, loop)):
+            model(x).square().mean().backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    for a, b in zip(models[0].parameters(), models[1].parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
