@@ -149,45 +149,71 @@ def _search(model, spectra, beam_size, max_length, constraint, use_cache=True):
     precursor_mass_da = spectra["precursor_mass_da"]
     device = precursor_mass_da.device
     batch, k = precursor_mass_da.shape[0], beam_size
-    rows_total = batch * k
     vocab = tokenizer.vocab_size
     transitions = _transitions(tokenizer).to(device)
     token_mass_da = tokenizer.residue_masses_da.to(device)  # (vocab,) float64
+    only_eos = torch.arange(vocab, device=device) == eos  # (vocab,)
 
     state = model.start_decoding(spectra, beams=k, use_cache=use_cache)
-    precursor_mass_da = precursor_mass_da.repeat_interleave(k, 0)  # (B*K,)
-
+    # A spectrum whose beams have all stopped is written out and dropped from the work (if the state can).
+    can_drop = callable(getattr(state, "keep", None))
+    # The results, for every spectrum.
+    result_tokens = torch.full((batch, k, max_length + 1), pad, dtype=torch.long, device=device)
+    result_logp = torch.zeros(batch, k, max_length + 1, dtype=torch.float64, device=device)
+    result_score = torch.full((batch, k), -math.inf, dtype=torch.float64, device=device)
+    result_mass_da = torch.zeros(batch, k, dtype=torch.float64, device=device)
+    # The work: the spectra still decoding (``active``: their indices in the batch), K rows each.
+    active = torch.arange(batch, device=device)  # (N,)
+    precursor_mass_da = precursor_mass_da.repeat_interleave(k, 0)  # (N·K,)
+    rows_total = batch * k
     tokens = torch.full((rows_total, max_length + 1), pad, dtype=torch.long, device=device)
     token_logp = torch.zeros(rows_total, max_length + 1, dtype=torch.float64, device=device)
     score = torch.full((batch, k), -math.inf, dtype=torch.float64, device=device)
     score[:, 0] = 0.0  # one seed beam per spectrum, so the first step does not pick duplicates
     done = torch.zeros(rows_total, dtype=torch.bool, device=device)
     last = torch.full((rows_total,), bos, dtype=torch.long, device=device)
-    mass_da = torch.zeros(rows_total, dtype=torch.float64, device=device)  # (B*K,) residues so far
-    first_row = (torch.arange(batch, device=device) * k)[:, None]  # (B, 1)
+    mass_da = torch.zeros(rows_total, dtype=torch.float64, device=device)  # (N·K,) residues so far
+
+    def write_out(which: torch.Tensor) -> None:  # which (N,) bool over the active spectra
+        index = active[which]
+        result_tokens[index] = tokens.view(-1, k, max_length + 1)[which]
+        result_logp[index] = token_logp.view(-1, k, max_length + 1)[which]
+        result_score[index] = score[which]
+        result_mass_da[index] = mass_da.view(-1, k)[which]
 
     for step in range(max_length + 1):
-        live = ~done & torch.isfinite(score.view(-1))
-        if not live.any():
+        live = ~done & torch.isfinite(score.view(-1))  # (N·K,)
+        finished = ~live.view(-1, k).any(1)  # (N,)
+        if bool(finished.all()):
             break
+        if can_drop and bool(finished.any()):
+            write_out(finished)
+            kept = (~finished).nonzero().squeeze(1)  # (N',)
+            rows = (kept[:, None] * k + torch.arange(k, device=device)[None, :]).reshape(-1)  # (N'·K,)
+            state.keep(kept)
+            active, score = active[kept], score[kept]
+            tokens, token_logp, done, last = tokens[rows], token_logp[rows], done[rows], last[rows]
+            mass_da, precursor_mass_da, live = mass_da[rows], precursor_mass_da[rows], live[rows]
+        spectra_now, rows_now = score.shape[0], score.numel()
+        first_row = (torch.arange(spectra_now, device=device) * k)[:, None]  # (N, 1)
         rows = live.nonzero().squeeze(1)
         # Every row is fed (finished beams feed PAD, which adds no mass): the state's rows stay aligned.
         logits = state.logits(tokens[:, step - 1] if step else None)[rows]  # (live, vocab)
         logp = torch.log_softmax(logits.float(), dim=-1).double()  # (live, vocab)
         allowed = transitions[last[rows]]  # (live, vocab)
         if step == max_length:  # room for the stop token only
-            allowed = allowed & (torch.arange(vocab, device=device) == eos)
+            allowed = allowed & only_eos
         if constraint is not None:
             allowed = allowed & constraint.allowed(mass_da[rows], precursor_mass_da[rows])
-        candidates = torch.full((rows_total, vocab), -math.inf, dtype=torch.float64, device=device)
+        candidates = torch.full((rows_now, vocab), -math.inf, dtype=torch.float64, device=device)
         candidates[rows] = logp.masked_fill(~allowed, -math.inf)
         carried = done & torch.isfinite(score.view(-1))
         candidates[carried, pad] = 0.0
 
-        total = (score.view(-1, 1) + candidates).view(batch, k * vocab)
-        score, index = total.topk(k, dim=1)  # (B, K)
-        source = (first_row + index // vocab).view(-1)  # (B*K,)
-        chosen = (index % vocab).view(-1)  # (B*K,)
+        total = (score.view(-1, 1) + candidates).view(spectra_now, k * vocab)
+        score, index = total.topk(k, dim=1)  # (N, K)
+        source = (first_row + index // vocab).view(-1)  # (N·K,)
+        chosen = (index % vocab).view(-1)  # (N·K,)
         state.reorder(source)
         tokens, token_logp, done, last, mass_da = tokens[source], token_logp[source], done[source], last[source], mass_da[source]
         extends = ~done & torch.isfinite(score.view(-1))
@@ -197,19 +223,13 @@ def _search(model, spectra, beam_size, max_length, constraint, use_cache=True):
         mass_da = mass_da + torch.where(extends, token_mass_da[chosen], torch.zeros_like(mass_da))
         last = torch.where(extends, chosen, last)
         done = done | (extends & (chosen == eos)) | ~torch.isfinite(score.view(-1))
+    write_out(torch.ones(score.shape[0], dtype=torch.bool, device=device))
 
-    complete = (tokens == eos).any(1) & torch.isfinite(score.view(-1))
-    shape = (batch, k)
-    return (
-        tokens.view(batch, k, -1),
-        token_logp.view(batch, k, -1),
-        score,
-        complete.view(shape),
-        mass_da.view(shape),
-    )
+    complete = (result_tokens == eos).any(2) & torch.isfinite(result_score)  # (B, K)
+    return result_tokens, result_logp, result_score, complete, result_mass_da
 
 
-def _prediction(tokenizer, ids, logps, measured_mass_da, constraint, mass_da) -> Prediction:
+def _prediction(tokenizer, ids, logps, measured_mass_da, match, mass_da) -> Prediction:
     """Turn one beam's ids (decoding order, EOS-terminated or cut) into a Prediction."""
     residue_ids: list[int] = []
     residue_logp: list[float] = []
@@ -242,14 +262,6 @@ def _prediction(tokenizer, ids, logps, measured_mass_da, constraint, mass_da) ->
     total_mass_da = mass_da + H2O_MASS_DA
     measured = float(measured_mass_da)
     error_ppm = (total_mass_da - measured) / measured * 1e6 if math.isfinite(measured) and measured > 0 else math.nan
-    match = None
-    if constraint is not None:
-        match = bool(
-            constraint.matches(
-                torch.tensor([mass_da], dtype=torch.float64, device=constraint.device),
-                torch.tensor([measured], dtype=torch.float64, device=constraint.device),
-            )[0]
-        )
     return Prediction(
         peptide=peptide,
         score=score,
@@ -268,11 +280,21 @@ def _ranked(tokenizer, tokens, token_logp, score, complete, mass_da, measured_ma
     mean_logp = score / lengths
     results: list[list[Prediction]] = []
     tokens, token_logp, complete = tokens.cpu(), token_logp.cpu(), complete.cpu()
+    # Within tolerance (for some isotope offset), every beam at once. # (B, K) bool, or None without a constraint
+    matches = None
+    if constraint is not None:
+        beams = mass_da.shape[1]
+        measured_rows = measured_mass_da.detach().to(device=mass_da.device, dtype=torch.float64).repeat_interleave(beams)
+        matches = constraint.matches(mass_da.reshape(-1), measured_rows).view(mass_da.shape).cpu().tolist()
     mean_logp, mass_da, measured = mean_logp.cpu(), mass_da.cpu(), measured_mass_da.detach().cpu().double()
+    mean_logp_list, complete_list, mass_list = mean_logp.tolist(), complete.tolist(), mass_da.tolist()
+    tokens_list, logp_list, measured_list = tokens.tolist(), token_logp.tolist(), measured.tolist()
     for b in range(tokens.shape[0]):
-        usable = [j for j in range(tokens.shape[1]) if math.isfinite(mean_logp[b, j]) and (complete[b, j] or not require_complete)]
+        usable = [j for j in range(tokens.shape[1])
+                  if math.isfinite(mean_logp_list[b][j]) and (complete_list[b][j] or not require_complete)]
         predictions = [
-            _prediction(tokenizer, tokens[b, j].tolist(), token_logp[b, j].tolist(), measured[b], constraint, float(mass_da[b, j]))
+            _prediction(tokenizer, tokens_list[b][j], logp_list[b][j], measured_list[b],
+                        None if matches is None else bool(matches[b][j]), mass_list[b][j])
             for j in usable
         ]
         predictions.sort(key=lambda p: (p.complete, bool(p.precursor_match), p.score), reverse=True)

@@ -24,6 +24,10 @@ class DecodingState(Protocol):
     def reorder(self, source: torch.Tensor) -> None:
         """Row r now continues the beam that was at row ``source[r]`` (rows,)."""
 
+    # Optional: ``keep(spectra)`` — only the spectra at ``spectra`` (N',) (indices among the current
+    # ones, ascending) go on decoding, with all their beams. The beam search drops finished spectra
+    # with it when a state has it; a state without it decodes every row to the end.
+
 
 @runtime_checkable
 class SequenceModel(Protocol):

@@ -25,6 +25,7 @@ and the beam reordering. The model holds no loss code.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Mapping
 
 import torch
@@ -37,6 +38,20 @@ from renovo.model.layers import Decoder
 from renovo.model.presets import ModelConfig
 
 EVIDENCE_INTO = ("logits", "input", "both")
+
+
+@contextmanager
+def _regular_attention_path():
+    """Encoder layers on their regular path in every mode. PyTorch's inference "fast path" (eval mode,
+    no grad) uses a masked softmax that is slower on CPU than the fused scaled-dot-product attention of
+    the regular path (measured: 133 vs 85 ms to encode 64 spectra of 150 peaks), and would make decoding
+    run other kernels than training."""
+    enabled = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(enabled)
 
 
 class EvidenceScore(nn.Module):
@@ -126,7 +141,8 @@ class SpectrumTransformer(nn.Module):
         latent = self.latent_spectrum.expand(peaks.shape[0], -1, -1).to(peaks.dtype)  # (B, 1, D)
         x = torch.cat([latent, peaks], dim=1)  # (B, 1+P, D)
         memory_mask = torch.cat([torch.ones_like(peak_mask[:, :1]), peak_mask], dim=1)  # (B, 1+P)
-        memory = self.encoder(x, src_key_padding_mask=~memory_mask)
+        with _regular_attention_path():
+            memory = self.encoder(x, src_key_padding_mask=~memory_mask)
         return memory, memory_mask
 
     # --- decoder -------------------------------------------------------------
@@ -199,8 +215,9 @@ class DecodingState:
     ``logits(last_tokens)`` feeds the tokens chosen at the previous step (None
     at the first) and returns the next token's logits (rows, vocab);
     ``reorder(source)`` makes row r continue the beam that was at
-    ``source[r]``. With ``use_cache=False`` every step recomputes the decoder
-    over the whole prefix (the reference the cache is tested against).
+    ``source[r]``; ``keep(spectra)`` drops the spectra the search has finished.
+    With ``use_cache=False`` every step recomputes the decoder over the whole
+    prefix (the reference the cache is tested against).
     """
 
     def __init__(self, model: SpectrumTransformer, memory, memory_mask, batch: Mapping, beams: int, use_cache: bool):
@@ -227,6 +244,20 @@ class DecodingState:
         self.prefix_mass_da = self.prefix_mass_da[source]
         if self.beams > 1:
             self.caches = [{k: v[source] for k, v in cache.items()} for cache in self.caches]
+
+    def keep(self, spectra: torch.Tensor) -> None:
+        """Only the spectra at ``spectra`` (N',) go on decoding, with all their beams (finished ones are
+        dropped: each later step then costs what the unfinished spectra need)."""
+        beams = torch.arange(self.beams, device=spectra.device)
+        rows = (spectra[:, None] * self.beams + beams[None, :]).reshape(-1)  # (N'·K,)
+        self.memory = self.memory[spectra]
+        self.memory_allowed = self.memory_allowed[spectra]
+        self.spectra = {name: value[spectra] for name, value in self.spectra.items()}
+        self.memory_kv = [(k[spectra], v[spectra]) for k, v in self.memory_kv]
+        self.first_input = self.first_input[rows]
+        self.caches = [{name: value[rows] for name, value in cache.items()} for cache in self.caches]
+        self.tokens = self.tokens[rows]
+        self.prefix_mass_da = self.prefix_mass_da[rows]
 
     def _evidence(self) -> torch.Tensor | None:
         if not self.model.has_ion_evidence:

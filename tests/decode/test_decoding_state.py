@@ -45,6 +45,59 @@ def test_cached_logits_equal_full_recompute(norm_first, ion_evidence):
         last = torch.randint(3, model.tokenizer.vocab_size, (rows,), generator=generator)
 
 
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_kept_spectra_decode_as_before_the_others_were_dropped(use_cache):
+    torch.manual_seed(0)
+    model = build_model(model_config("tiny", ion_evidence=True), Tokenizer()).eval()
+    batch = _batch(4)
+    beams = 2
+    whole = model.start_decoding(batch, beams=beams, use_cache=use_cache)
+    kept = model.start_decoding(batch, beams=beams, use_cache=use_cache)
+    generator = torch.Generator().manual_seed(1)
+    last = None
+    for step in range(5):
+        full_logits = whole.logits(last)
+        if step == 2:
+            kept.keep(torch.tensor([1, 3]))  # spectra 0 and 2 finished
+        rows = torch.tensor([2, 3, 6, 7]) if step >= 2 else torch.arange(4 * beams)
+        torch.testing.assert_close(kept.logits(None if last is None else last[rows]), full_logits[rows],
+                                   rtol=1e-5, atol=1e-5)
+        last = torch.randint(3, model.tokenizer.vocab_size, (4 * beams,), generator=generator)
+
+
+class _NoDropping:
+    """A decoding state without ``keep``: the search then decodes every spectrum to the end."""
+
+    def __init__(self, state):
+        self.logits, self.reorder = state.logits, state.reorder
+
+
+@pytest.mark.parametrize("ion_evidence", [False, True])
+def test_dropping_finished_spectra_changes_no_prediction(ion_evidence, monkeypatch):
+    torch.manual_seed(4)
+    model = build_model(model_config("tiny", ion_evidence=ion_evidence), Tokenizer()).eval()
+    batch = _batch(6, seed=5)
+    batch["precursor_mass_da"] = torch.tensor([300.0, 1500.0, 500.0, 900.0, 700.0, 1200.0], dtype=torch.float64)
+    settings = [dict(beam_size=3, top_k=3, max_length=14), dict(beam_size=3, top_k=2, max_length=14, precursor_tolerance_ppm=50.0),
+                dict(beam_size=1, max_length=14)]
+    from renovo.model.transformer import DecodingState
+
+    dropped: list[int] = []
+    keep = DecodingState.keep
+    monkeypatch.setattr(DecodingState, "keep", lambda self, spectra: dropped.append(len(spectra)) or keep(self, spectra))
+    dropping = [beam_search(model, batch, **kwargs) for kwargs in settings]
+    assert dropped and min(dropped) < 6  # finished spectra were dropped before the last step
+    start = model.start_decoding
+    monkeypatch.setattr(model, "start_decoding", lambda *args, **kwargs: _NoDropping(start(*args, **kwargs)))
+    whole = [beam_search(model, batch, **kwargs) for kwargs in settings]
+    for a, b in zip(dropping, whole):
+        assert [[(p.peptide, p.precursor_match, p.complete) for p in r] for r in a] == \
+            [[(p.peptide, p.precursor_match, p.complete) for p in r] for r in b]
+        assert [p.score for r in a for p in r] == pytest.approx([p.score for r in b for p in r], rel=1e-5)
+    lengths = {len(p.tokens) for r in dropping[0] for p in r}
+    assert len(lengths) > 1  # spectra did finish at different steps
+
+
 @pytest.mark.parametrize("ion_evidence", [False, True])
 def test_beam_search_same_with_and_without_cache(ion_evidence):
     torch.manual_seed(2)
