@@ -57,6 +57,25 @@ def test_time_to_accuracy_summary(harness):
     summary = harness.summarise_tta(tta)
     assert summary["casanovo_best_token_acc"] == 0.3 and summary["casanovo_time_to_best_s"] == 90
     assert summary["renovo_time_to_casanovo_best_s"] == 20 and summary["renovo_speedup_to_casanovo_best"] == 4.5
+    # renovo crossed 0.3 between its evaluations at 10 s and 20 s: the speed-up is 4.5× to 9×.
+    assert summary["renovo_below_casanovo_best_at_s"] == 10 and summary["renovo_speedup_at_most"] == 9.0
+
+
+@pytest.mark.parametrize("renovo, verdict", [
+    ([(10, 0.1), (20, 0.35)], "missed"),  # crossed in (10, 20] s: 4.5×–9×, all below 20×
+    ([(1, 0.1), (4, 0.35)], "met"),  # crossed by 4 s: ≥ 22.5×
+    ([(2, 0.1), (40, 0.35)], "not decided"),  # 2.25×–45×: the spacing leaves 20× inside
+    ([(3, 0.35)], "met"),  # at its first evaluation: ≥ 30×
+])
+def test_time_to_accuracy_verdict_needs_the_whole_interval(harness, renovo, verdict):
+    def curve(points):
+        return [{"wall_s": w, "val_token_acc": a, "val_loss": 1 - a, "step": 0, "when": "x"} for w, a in points]
+
+    tta = {"renovo": {"curve": curve(renovo)}, "casanovo": {"curve": curve([(10, 0.05), (90, 0.3)])}}
+    report = {"training_speed": {"summary": {}}, "decoding_speed": {"summary": {}},
+              "time_to_accuracy": {"summary": harness.summarise_tta(tta)}}
+    line = next(line for line in harness.targets(report) if "sooner" in line or "20×" in line)
+    assert line.rstrip().split(" — ")[-1].startswith(verdict), line
 
 
 def test_user_command_drops_the_options_run_sh_adds(harness):

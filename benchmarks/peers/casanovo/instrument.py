@@ -11,7 +11,8 @@ decoder, which does not use Lightning, wraps ``renovo.decode.beam_search``):
 * training: the time of every optimizer step's end (``train_batch_end``);
   ``--max-steps`` and ``--budget-s`` stop training (``trainer.should_stop``);
 * ``--eval-every-s``: every so many seconds of training wall time (and at the
-  start and the end) the callback evaluates the model, teacher forced, on the
+  start and the end, and at each of ``--eval-at-s``, e.g. dense early points
+  where a curve rises fastest) the callback evaluates the model, teacher forced, on the
   validation data the tool itself loaded (cross-entropy without label
   smoothing and token accuracy over the non-padding target positions,
   residues and the stop token) — the clock stops while it does;
@@ -127,6 +128,7 @@ def make_callback(args, recorder: Recorder, captured: dict):
             if args.eval_every_s:
                 self.evaluate(trainer, module, "start")
                 self.next_eval = args.eval_every_s
+                self.early = sorted(t for t in args.eval_at_s if t > self.train_wall_s())
 
         def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
             self.steps += 1
@@ -140,10 +142,11 @@ def make_callback(args, recorder: Recorder, captured: dict):
                 self.stop_wall_s = wall
                 if args.eval_every_s:
                     self.evaluate(trainer, module, "end")
-            elif args.eval_every_s and wall >= self.next_eval:
+            elif args.eval_every_s and (wall >= self.next_eval or (self.early and wall >= self.early[0])):
                 self.evaluate(trainer, module, "periodic")
                 while self.next_eval <= wall:
                     self.next_eval += args.eval_every_s
+                self.early = [t for t in self.early if t > wall]
 
         def on_train_end(self, trainer, module):
             stopped = getattr(self, "stop_wall_s", None)
@@ -202,6 +205,8 @@ def main() -> int:
     parser.add_argument("--max-steps", type=int, default=0, help="stop training after this many steps (0: the tool's)")
     parser.add_argument("--budget-s", type=float, default=0.0, help="stop training after this much training wall time")
     parser.add_argument("--eval-every-s", type=float, default=0.0, help="teacher-forced validation every so often")
+    parser.add_argument("--eval-at-s", type=lambda text: [float(t) for t in text.split(",") if t.strip()], default=[],
+                        help="extra evaluation times, seconds of training wall time, comma-separated (with --eval-every-s)")
     parser.add_argument("--final-ckpt", default=None, help="save the trained model here at the end of training")
     parser.add_argument("tool_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
