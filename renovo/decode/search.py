@@ -141,6 +141,28 @@ class _MassConstraint:
         return allowed | unknown[:, None]
 
 
+class _Results:
+    """The search's output for every spectrum of the batch, written as spectra finish."""
+
+    def __init__(self, batch: int, beams: int, max_length: int, pad: int, device: torch.device):
+        self.tokens = torch.full((batch, beams, max_length + 1), pad, dtype=torch.long, device=device)
+        self.token_logp = torch.zeros(batch, beams, max_length + 1, dtype=torch.float64, device=device)
+        self.score = torch.full((batch, beams), -math.inf, dtype=torch.float64, device=device)
+        self.mass_da = torch.zeros(batch, beams, dtype=torch.float64, device=device)
+
+    def write(self, index, tokens, token_logp, score, mass_da, which) -> None:
+        """Spectra ``which`` (N,) bool of the working arrays (rows N·K) are spectra ``index`` of the batch."""
+        beams = self.score.shape[1]
+        self.tokens[index] = tokens.view(-1, beams, tokens.shape[1])[which]
+        self.token_logp[index] = token_logp.view(-1, beams, token_logp.shape[1])[which]
+        self.score[index] = score[which]
+        self.mass_da[index] = mass_da.view(-1, beams)[which]
+
+    def tensors(self, eos: int):
+        complete = (self.tokens == eos).any(2) & torch.isfinite(self.score)  # (B, K)
+        return self.tokens, self.token_logp, self.score, complete, self.mass_da
+
+
 @torch.no_grad()
 def _search(model, spectra, beam_size, max_length, constraint, use_cache=True):
     """Beam search; returns tokens (B,K,L+1), log-probs (B,K,L+1) float64, sum scores (B,K), complete (B,K), mass (B,K)."""
@@ -157,11 +179,7 @@ def _search(model, spectra, beam_size, max_length, constraint, use_cache=True):
     state = model.start_decoding(spectra, beams=k, use_cache=use_cache)
     # A spectrum whose beams have all stopped is written out and dropped from the work (if the state can).
     can_drop = callable(getattr(state, "keep", None))
-    # The results, for every spectrum.
-    result_tokens = torch.full((batch, k, max_length + 1), pad, dtype=torch.long, device=device)
-    result_logp = torch.zeros(batch, k, max_length + 1, dtype=torch.float64, device=device)
-    result_score = torch.full((batch, k), -math.inf, dtype=torch.float64, device=device)
-    result_mass_da = torch.zeros(batch, k, dtype=torch.float64, device=device)
+    results = _Results(batch, k, max_length, pad, device)
     # The work: the spectra still decoding (``active``: their indices in the batch), K rows each.
     active = torch.arange(batch, device=device)  # (N,)
     precursor_mass_da = precursor_mass_da.repeat_interleave(k, 0)  # (N·K,)
@@ -174,20 +192,13 @@ def _search(model, spectra, beam_size, max_length, constraint, use_cache=True):
     last = torch.full((rows_total,), bos, dtype=torch.long, device=device)
     mass_da = torch.zeros(rows_total, dtype=torch.float64, device=device)  # (N·K,) residues so far
 
-    def write_out(which: torch.Tensor) -> None:  # which (N,) bool over the active spectra
-        index = active[which]
-        result_tokens[index] = tokens.view(-1, k, max_length + 1)[which]
-        result_logp[index] = token_logp.view(-1, k, max_length + 1)[which]
-        result_score[index] = score[which]
-        result_mass_da[index] = mass_da.view(-1, k)[which]
-
     for step in range(max_length + 1):
         live = ~done & torch.isfinite(score.view(-1))  # (N·K,)
         finished = ~live.view(-1, k).any(1)  # (N,)
         if bool(finished.all()):
             break
         if can_drop and bool(finished.any()):
-            write_out(finished)
+            results.write(active[finished], tokens, token_logp, score, mass_da, finished)
             kept = (~finished).nonzero().squeeze(1)  # (N',)
             rows = (kept[:, None] * k + torch.arange(k, device=device)[None, :]).reshape(-1)  # (N'·K,)
             state.keep(kept)
@@ -223,10 +234,8 @@ def _search(model, spectra, beam_size, max_length, constraint, use_cache=True):
         mass_da = mass_da + torch.where(extends, token_mass_da[chosen], torch.zeros_like(mass_da))
         last = torch.where(extends, chosen, last)
         done = done | (extends & (chosen == eos)) | ~torch.isfinite(score.view(-1))
-    write_out(torch.ones(score.shape[0], dtype=torch.bool, device=device))
-
-    complete = (result_tokens == eos).any(2) & torch.isfinite(result_score)  # (B, K)
-    return result_tokens, result_logp, result_score, complete, result_mass_da
+    results.write(active, tokens, token_logp, score, mass_da, torch.ones_like(active, dtype=torch.bool))
+    return results.tensors(eos)
 
 
 def _prediction(tokenizer, ids, logps, measured_mass_da, match, mass_da) -> Prediction:
