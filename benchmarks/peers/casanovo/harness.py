@@ -663,7 +663,7 @@ def targets(report: dict) -> list[str]:
 
 
 def tta_speedup_text(summary: dict) -> str:
-    """"≥ 15.0× (≤ 150×)": renovo crossed between two evaluations, so the speed-up is an interval."""
+    """"≥ 15.0× (at most 146.4×)": renovo crossed between two evaluations, so the speed-up is an interval."""
     sooner, most = summary["renovo_speedup_to_casanovo_best"], summary.get("renovo_speedup_at_most")
     if most is None:  # reached at its first evaluation: no upper bound
         return f"≥ {sooner:.1f}×"
