@@ -25,7 +25,8 @@ DECODED = ("aa_precision", "aa_recall", "peptide_recall", "peptide_precision")
 VAL_KEYS = DECODED + ("token_acc", "peptide_acc", "ce", "spectrum", "precursor", "total")
 GRAD_KEYS = ("ce_norm", "spectrum_norm", "spectrum_weighted_norm", "spectrum_cos_ce",
              "precursor_norm", "precursor_weighted_norm", "precursor_cos_ce",
-             "ce_update_share", "spectrum_update_share", "precursor_update_share")
+             "ce_gradient_share", "spectrum_gradient_share", "precursor_gradient_share",
+             "ce_adamw_step_share", "spectrum_adamw_step_share", "precursor_adamw_step_share")
 WINDOW_FRACTION = 0.1  # early / late windows: first and last 10% of logged training steps (as renovo.experiments.sanity)
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]  # {column: (steps, values)}

@@ -13,7 +13,7 @@ A plan is YAML (shipped ones in ``renovo/configs/plans/``)::
     set: []                                           # config overrides for every run
     sizes:
       quick: {preset: tiny, max_steps: 300, seeds: [0, 1], batch_size: 16, set: [trainer.val_every_n_steps=100]}
-      cpu:   {…}
+      cpu:   {…, config_seeds: {old_losses: [0, 1, 2]}}   # optional: configs run at a subset of the seeds
       gpu:   {…}
 
 Each run is a subprocess ``python -m renovo.cli train …`` into
@@ -82,7 +82,7 @@ from renovo.files import write_json, write_text
 PLAN_DIR = Path(__file__).resolve().parents[1] / "configs" / "plans"
 SIZES = ("quick", "cpu", "gpu")
 SIZE_KEYS = {"preset", "max_steps", "seeds", "batch_size", "set", "accelerator", "precision", "description",
-             "warm_start", "curriculum"}
+             "warm_start", "curriculum", "config_seeds", "readout_steps"}
 PLAN_KEYS = {"name", "title", "question", "configs", "comparisons", "sanity", "data", "set", "sizes", "notes",
              "warm_start", "control", "curriculum"}
 CURRICULUM_KEYS = {"stages", "reference_steps", "scale_to_max_steps"}
@@ -134,6 +134,7 @@ class Plan:
     warm_start: dict | None = None
     control: str | None = None  # the cross-entropy-only config the sanity check judges the others against
     curriculum: dict | None = None  # the stage table of the configs that have a physics weight
+    readout_steps: list[int] = field(default_factory=list)  # validation steps compared besides the end
     runs: list[RunSpec] = field(default_factory=list)
     warm_runs: dict[int, RunSpec] = field(default_factory=dict)  # seed -> its warm-start run
 
@@ -145,7 +146,7 @@ class Plan:
             "batch_size": self.batch_size, "data": {"train": self.train_files, "val": self.val_files},
             "overrides": self.overrides, "accelerator": self.accelerator, "precision": self.precision,
             "description": self.description, "warm_start": self.warm_start, "control": self.control,
-            "curriculum": self.curriculum,
+            "curriculum": self.curriculum, "readout_steps": self.readout_steps,
             "warm_runs": {str(seed): {"run_dir": str(r.run_dir), "command": shlex.join(r.command)}
                           for seed, r in self.warm_runs.items()},
             "runs": [{"name": r.name, "config": r.config, "seed": r.seed, "run_dir": str(r.run_dir),
@@ -197,6 +198,7 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
         if len(pair) != 2 or any(c not in configs for c in pair):
             raise PlanError(f"{source}: comparison {list(pair)} must name two of the plan's configs {configs}")
     seeds = [int(x) for x in s.get("seeds", [0])]
+    config_seeds = _config_seeds(s.get("config_seeds"), configs, seeds, source)
     data_section = data.get("data") or {}
     all_overrides = [str(o) for o in (data.get("set") or [])] + [str(o) for o in (s.get("set") or [])] + list(overrides)
     plan = Plan(
@@ -215,6 +217,11 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
     if plan.control is not None and plan.control not in configs:
         raise PlanError(f"{source}: control {plan.control!r} must be one of the plan's configs {configs}")
     plan.curriculum = _curriculum_settings(s.get("curriculum", data.get("curriculum")), source)
+    readouts = s.get("readout_steps") or []
+    if not isinstance(readouts, list) or any(not isinstance(x, int) or not 0 < x < plan.max_steps for x in readouts):
+        raise PlanError(f"{source}: size {size}: readout_steps must be a list of steps between 0 and max_steps "
+                        f"({plan.max_steps}); got {readouts!r}")
+    plan.readout_steps = sorted(readouts)
     config_overrides: dict[str, list[str]] = {}
     for config in configs:
         # Validate every run's config now: a typo in an override should fail before hours of training.
@@ -236,6 +243,8 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
     # Seed-major order: a plan stopped part-way has every config at the seeds it finished.
     for seed in seeds:
         for config in configs:
+            if seed not in config_seeds.get(config, seeds):
+                continue
             run_dir = out / "runs" / f"{Path(config).stem}-seed{seed}"
             command = train_command(plan, config, seed, run_dir)
             for override in config_overrides[config]:
@@ -244,6 +253,22 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
                 command += ["--init-from", str(plan.warm_runs[seed].run_dir / "checkpoints" / "last.ckpt")]
             plan.runs.append(RunSpec(config, seed, run_dir, command))
     return plan
+
+
+def _config_seeds(value, configs: Sequence[str], seeds: Sequence[int], source: str) -> dict[str, list[int]]:
+    """``config_seeds: {config: [seeds]}``: configs run at a subset of the size's seeds (the others at all)."""
+    if value in (None, {}):
+        return {}
+    if not isinstance(value, dict):
+        raise PlanError(f"{source}: config_seeds is a mapping of config to a list of seeds; got {value!r}")
+    result = {}
+    for config, subset in value.items():
+        if config not in configs:
+            raise PlanError(f"{source}: config_seeds names {config!r}, which is not one of the plan's configs")
+        if not isinstance(subset, list) or not subset or any(not isinstance(x, int) or x not in seeds for x in subset):
+            raise PlanError(f"{source}: config_seeds.{config} must be a non-empty list of the size's seeds {list(seeds)}")
+        result[config] = [int(x) for x in subset]
+    return result
 
 
 def _curriculum_settings(value, source: str) -> dict | None:

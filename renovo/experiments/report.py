@@ -227,7 +227,7 @@ def _hypothesis_table(hypothesis: str, plan, runs, agg, comparisons) -> list[str
             stages = sorted({int(k.split("/")[1][5:]) for k in agg.get(c, {}) if k.startswith("gradflow/stage")})
             last = stages[-1] if stages else None
             cells = [fmt(stat(agg, c, "primary/ce_over_weighted_min"), 2)]
-            for key in ("ce_update_share", "spectrum_update_share", "precursor_update_share"):
+            for key in ("ce_gradient_share", "spectrum_gradient_share", "precursor_gradient_share"):
                 cells.append(fmt(stat(agg, c, f"gradflow/stage{last}/{key}"), 2) if last else "–")
             ce = stat(agg, c, f"gradflow/stage{last}/ce_norm") if last else None
             w = stat(agg, c, f"gradflow/stage{last}/spectrum_weighted_norm") if last else None
@@ -354,7 +354,7 @@ def _tables_section(plan, agg) -> list[str]:
 def _gradient_flow_section(plan, runs, agg) -> list[str]:
     """Gradient norms and cosines per curriculum stage."""
     L: list[str] = []
-    shares = any(k.endswith("_update_share") for c in plan.configs for k in agg.get(c, {}))
+    shares = any(k.endswith("_gradient_share") for c in plan.configs for k in agg.get(c, {}))
     L += ["### Gradient flow per curriculum stage", "",
           "`GradientFlowMonitor`: each component's gradient on all model parameters (separate autograd passes), "
           "averaged over the monitored steps of a stage, then over seeds. Weighted = norm × the component's "
@@ -371,8 +371,8 @@ def _gradient_flow_section(plan, runs, agg) -> list[str]:
                ("spectrum_cos_ce", "cos(∇spec, ∇CE)"), ("precursor_norm", "‖∇precursor‖"),
                ("precursor_weighted_norm", "weighted"), ("precursor_cos_ce", "cos(∇prec, ∇CE)")]
     if shares:
-        columns += [("ce_update_share", "share CE"), ("spectrum_update_share", "share spectrum"),
-                    ("precursor_update_share", "share precursor")]
+        columns += [("ce_gradient_share", "share CE"), ("spectrum_gradient_share", "share spectrum"),
+                    ("precursor_gradient_share", "share precursor")]
     L += ["| config | stage (steps) | " + " | ".join(title for _, title in columns) + " |",
           "|---|---|" + "---|" * len(columns)]
     for c in plan.configs:

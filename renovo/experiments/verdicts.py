@@ -164,9 +164,9 @@ def ce_stays_primary(agg: Mapping, physics: Sequence[str]) -> dict:
         if stages:
             last = stages[-1]
             ce = stat(agg, c, f"gradflow/stage{last}/ce_norm")
-            ce_share = stat(agg, c, f"gradflow/stage{last}/ce_update_share")
+            ce_share = stat(agg, c, f"gradflow/stage{last}/ce_gradient_share")
             for key in ("spectrum", "precursor"):
-                share = stat(agg, c, f"gradflow/stage{last}/{key}_update_share")
+                share = stat(agg, c, f"gradflow/stage{last}/{key}_gradient_share")
                 if ce_share and share:
                     measured_share = True
                     if share["mean"] >= ce_share["mean"]:

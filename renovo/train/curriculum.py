@@ -6,7 +6,10 @@ or ``[a, b]``, ramped linearly from a at the stage's start to b at its end.
 With ``scale_to_max_steps`` the boundaries, defined on ``reference_steps``, are
 multiplied by ``max_steps / reference_steps``: the proposal's 100k-step table then
 fits a 5,000-step run (docs/background.md §7 — unscaled, stage 1 alone lasts 10k steps
-and a 5k run never turns the physics losses on).
+and a 5k run never turns the physics losses on). ``weight_scale`` multiplies every
+stage's spectrum and precursor weights: a config says how strong its losses are on
+whatever table an experiment plan gives it (e.g. the proposal's fallback "reduce the
+spectrum weight to 0.05–0.08" is ``spectrum: 0.32`` on its table).
 
 A stage may instead start at a threshold, ``start: {token_acc: 0.6}``: it begins at
 the first validation (after the previous stage began) whose teacher-forced
@@ -78,6 +81,7 @@ class Curriculum:
         scale_to_max_steps: bool = False,
         max_steps: int | None = None,
         force_final: bool = False,
+        weight_scale: tuple[float, float] = (1.0, 1.0),
     ):
         if not stages:
             raise CurriculumError("curriculum needs at least one stage")
@@ -95,10 +99,12 @@ class Curriculum:
                 raise CurriculumError(
                     f"curriculum stage {i}: keys are start, spectrum, precursor; got {sorted(stage)}"
                 )
+            spectrum = _weight_pair(stage.get("spectrum", 0.0), f"stage {i} spectrum")
+            precursor = _weight_pair(stage.get("precursor", 0.0), f"stage {i} precursor")
             parsed.append((
                 _start(stage["start"], i),
-                _weight_pair(stage.get("spectrum", 0.0), f"stage {i} spectrum"),
-                _weight_pair(stage.get("precursor", 0.0), f"stage {i} precursor"),
+                tuple(w * float(weight_scale[0]) for w in spectrum),
+                tuple(w * float(weight_scale[1]) for w in precursor),
             ))
         thresholds = [i for i, p in enumerate(parsed) if isinstance(p[0], tuple)]
         if len(thresholds) > 1:
@@ -171,12 +177,14 @@ class Curriculum:
     @classmethod
     def from_config(cls, config: Mapping, switch_step: int | None = None) -> "Curriculum":
         c = config["curriculum"]
+        scale = c.get("weight_scale") or {}  # absent from configs stored by older checkpoints
         curriculum = cls(
             c["stages"],
             reference_steps=int(c["reference_steps"]),
             scale_to_max_steps=bool(c["scale_to_max_steps"]),
             max_steps=int(config["trainer"]["max_steps"]),
             force_final=bool(c.get("force_final", False)),
+            weight_scale=(float(scale.get("spectrum", 1.0)), float(scale.get("precursor", 1.0))),
         )
         if switch_step is not None:
             curriculum.set_switch_step(switch_step)

@@ -14,6 +14,9 @@ import numpy as np
 
 #: Columns that index a row rather than measure something.
 INDEX_COLUMNS = ("step", "epoch")
+#: Columns older runs wrote under another name -> the name they have now (read under the new one).
+RENAMED_COLUMNS = {f"grad/{term}_update_share": f"grad/{term}_gradient_share"
+                   for term in ("ce", "spectrum", "precursor")}
 
 
 def read_metric_rows(path: str | Path) -> list[dict[str, str]]:
@@ -33,7 +36,7 @@ def read_metrics(path: str | Path) -> dict[int, dict[str, float]]:
             if key in INDEX_COLUMNS or value in ("", None):
                 continue
             try:
-                merged[key] = float(value)
+                merged[RENAMED_COLUMNS.get(key, key)] = float(value)
             except ValueError:
                 continue
     return dict(sorted(by_step.items()))

@@ -23,6 +23,7 @@ import lightning as L
 import torch
 
 from renovo.chem import Tokenizer
+from renovo.errors import RenovoError
 from renovo.model.checkpoint import (  # noqa: F401  (re-exported: one home, in renovo.model)
     MODEL_KEYS,
     build_model_from_config,
@@ -62,6 +63,10 @@ class RenovoModule(L.LightningModule):
         self.objective = Objective(self.config["loss"], self.tokenizer)
         self.curriculum = Curriculum.from_config(self.config)
         self.gradient_flow_every = int(self.config["monitors"]["gradient_flow_every_n_steps"])
+        optim = self.config["optim"]
+        # Absent from configs stored by older checkpoints: they clipped the summed gradient.
+        self.clip_mode = optim.get("gradient_clip_mode", "total")
+        self.physics_gradient_cap = optim.get("physics_gradient_cap")
         # Set each training step for the monitors (NaN guard, gradient flow).
         self.last_components: dict[str, torch.Tensor] = {}
         self.last_weights: tuple[float, float] = (0.0, 0.0)
@@ -166,8 +171,26 @@ class RenovoModule(L.LightningModule):
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
+    def backward(self, loss: torch.Tensor, *args, **kwargs) -> None:
+        if self.clip_mode != "per_term":
+            return super().backward(loss, *args, **kwargs)
+        physics = self.last_components["total"] - self.last_components["ce"]
+        if not physics.requires_grad:  # no physics weight yet: the one gradient is cross-entropy's
+            return super().backward(loss, *args, **kwargs)
+        if self._trainer is not None and self.trainer.world_size > 1:
+            raise RenovoError("optim.gradient_clip_mode=per_term needs one device (two backward passes a step "
+                              "do not mix with DDP's gradient hooks)")
+        clip = float(self.config["optim"]["gradient_clip"] or 0.0)
+        stats = per_term_clipped_backward(self.last_components["ce"], physics,
+                                          [p for p in self.parameters() if p.requires_grad], clip,
+                                          self.physics_gradient_cap)
+        if self.logs_this_step:
+            self.log_dict({f"grad/{k}": v for k, v in stats.items()}, on_step=True, on_epoch=False)
+
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
-        self.clip_gradients(optimizer, gradient_clip_val=gradient_clip_val, gradient_clip_algorithm=gradient_clip_algorithm)
+        if self.clip_mode != "per_term":  # per_term: each part was clipped on its own in `backward`
+            self.clip_gradients(optimizer, gradient_clip_val=gradient_clip_val,
+                                gradient_clip_algorithm=gradient_clip_algorithm)
         if not self.logs_this_step:
             return
         # Measured, not inferred: the norm the optimizer actually sees.
@@ -258,6 +281,49 @@ def set_rng_state(state: Mapping) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def per_term_clipped_backward(ce: torch.Tensor, physics: torch.Tensor, params: list[torch.Tensor], clip: float,
+                              physics_cap: float | None = None) -> dict[str, float]:
+    """Put ``clip_ce(∇ce) + clip_physics(∇physics)`` into the parameters' ``.grad``.
+
+    Cross-entropy's gradient is clipped to norm ``clip`` on its own (0: not clipped), as it would be
+    without the physics terms, so a large auxiliary gradient cannot shrink its step the way clipping
+    the summed gradient does. The weighted physics gradient (``physics`` = Σ wᵢ·termᵢ) is clipped to
+    ``clip`` as well, and with ``physics_cap`` to at most that fraction of cross-entropy's clipped norm.
+    Returns the norms before clipping and the scale each part got (for the logs).
+    """
+    ce_grads = torch.autograd.grad(ce, params, retain_graph=True, allow_unused=True)
+    physics_grads = torch.autograd.grad(physics, params, allow_unused=True)
+
+    def norm(grads) -> float:
+        present = [g for g in grads if g is not None]
+        if not present:
+            return 0.0
+        return float(torch.linalg.vector_norm(torch.stack([n.float() for n in torch._foreach_norm(present)])))
+
+    def scale_for(value: float, limit: float) -> float:
+        # Lightning's and torch's rule: max_norm / (norm + 1e-6), never above 1. A non-finite norm keeps
+        # scale 1, so the NaN guard sees the non-finite gradient and skips the step.
+        if limit <= 0 or not math.isfinite(value):
+            return 1.0
+        return min(1.0, limit / (value + 1e-6))
+
+    ce_norm, physics_norm = norm(ce_grads), norm(physics_grads)
+    ce_scale = scale_for(ce_norm, clip) if clip > 0 else 1.0
+    physics_limit = clip if clip > 0 else math.inf
+    if physics_cap is not None and math.isfinite(ce_norm):
+        physics_limit = min(physics_limit, float(physics_cap) * ce_norm * ce_scale)
+    physics_scale = scale_for(physics_norm, physics_limit) if math.isfinite(physics_limit) else 1.0
+    for p, g_ce, g_physics in zip(params, ce_grads, physics_grads):
+        if g_ce is None and g_physics is None:
+            continue
+        combined = torch.zeros_like(p) if g_ce is None else g_ce * ce_scale
+        if g_physics is not None:
+            combined = combined + g_physics * physics_scale
+        p.grad = combined if p.grad is None else p.grad + combined
+    return {"ce_norm_pre_clip": ce_norm, "physics_norm_pre_clip": physics_norm,
+            "ce_clip_scale": ce_scale, "physics_clip_scale": physics_scale}
+
+
 def grad_norm(parameters) -> float:
     """L2 norm over all gradients (inf/nan if any gradient is non-finite); 0 with none."""
     grads = [p.grad for p in parameters if p.grad is not None]
@@ -267,5 +333,6 @@ def grad_norm(parameters) -> float:
     return float(torch.linalg.vector_norm(torch.stack([n.float() for n in norms])))
 
 
-__all__ = ["RenovoModule", "COMPONENTS", "grad_norm", "lr_lambda", "rng_state", "seed_step", "set_rng_state",
+__all__ = ["RenovoModule", "COMPONENTS", "grad_norm", "lr_lambda", "per_term_clipped_backward", "rng_state",
+           "seed_step", "set_rng_state",
            "tokenizer_from_state", "tokenizer_state"]

@@ -6,7 +6,8 @@
 - `GradientFlowMonitor`: every K steps, the gradient each loss component puts
   on the shared (all) model parameters, by separate ``torch.autograd.grad``
   calls: its norm, its norm times the component's weight, its cosine with the
-  cross-entropy gradient.
+  cross-entropy gradient, its share of the summed gradient and of the step
+  AdamW actually took.
 - `SpeedMonitor`: steps/s, spectra/s, peak RSS, CUDA max allocated.
 - `DivergenceMonitor`: warns once when the training cross-entropy diverges.
 
@@ -118,7 +119,30 @@ class NaNGuard(L.Callback):
 
 
 class GradientFlowMonitor(L.Callback):
-    """Per-component gradient norms and cosines on the steps the module marks."""
+    """Per-component gradient norms, cosines and shares on the steps the module marks.
+
+    Two shares per term, both signed and adding up to 1 over the terms:
+
+    - ``grad/<term>_gradient_share``: the projection of the term's weighted gradient on the summed
+      gradient of this batch, over its squared norm — what the term contributes to the raw gradient.
+      A noisy term nearly orthogonal to cross-entropy's gets a large share by construction.
+    - ``grad/<term>_adamw_step_share``: the term's part of the first-order loss decrease of the step the
+      optimizer actually took, −wᵢ∇ᵢ·Δθ over −Σⱼ wⱼ∇ⱼ·Δθ, with Δθ the parameters' change in this step
+      (AdamW's preconditioning, momentum and clipping included). ``grad/adamw_step_descent`` is the
+      denominator (the step's predicted decrease of the weighted loss).
+
+    The row is logged at the step's number once the optimizer step is done.
+    """
+
+    def __init__(self) -> None:
+        self._weighted: dict[str, torch.Tensor] = {}  # term -> w·∇term, flat (float64), of the tracked step
+        self._metrics: dict[str, float] = {}
+        self._step: int | None = None
+        self._before: torch.Tensor | None = None  # the parameters before the optimizer step, flat
+
+    @staticmethod
+    def _params(pl_module) -> list[torch.Tensor]:
+        return [p for p in pl_module.model.parameters() if p.requires_grad]
 
     def on_before_backward(self, trainer, pl_module, loss) -> None:
         if not pl_module.track_gradient_flow or pl_module.last_batch is None:
@@ -133,7 +157,7 @@ class GradientFlowMonitor(L.Callback):
         with trainer.precision_plugin.forward_context():
             logits = pl_module.model(batch)
         components = pl_module.objective(logits, batch, (w_spec, w_prec), graph_for_all=True)
-        params = [p for p in pl_module.model.parameters() if p.requires_grad]
+        params = self._params(pl_module)
         flat: dict[str, torch.Tensor] = {}
         names = [n for n in ("ce", "spectrum", "precursor")
                  if n in components and components[n].requires_grad and torch.isfinite(components[n])]
@@ -144,27 +168,53 @@ class GradientFlowMonitor(L.Callback):
             ])
         metrics = {}
         ce = flat.get("ce")
-        # Each term's share of the update: the projection of w·∇term on the summed gradient, over its squared
-        # norm. The shares add up to 1 and clipping scales every term alike, so this is also each term's share
-        # of the clipped step (raw norms alone say which term would dominate an unclipped sum).
         total = sum(g * weights[name] for name, g in flat.items()) if flat else None
         total_sq = float(total @ total) if total is not None else 0.0
         for name, g in flat.items():
             if total_sq > 0:
-                metrics[f"grad/{name}_update_share"] = float((g * weights[name]) @ total) / total_sq
+                metrics[f"grad/{name}_gradient_share"] = float((g * weights[name]) @ total) / total_sq
             norm = float(g.norm())
             metrics[f"grad/{name}_norm"] = norm
             metrics[f"grad/{name}_weighted_norm"] = norm * weights[name]
             if ce is not None and name != "ce":
                 denominator = float(ce.norm()) * norm
                 metrics[f"grad/{name}_cos_ce"] = float(g @ ce) / denominator if denominator > 0 else 0.0
-        if metrics and trainer.is_global_zero:
-            # Straight to the loggers, as a row of its own at this step: through
-            # self.log, Lightning would repeat these values on every later row.
+        if metrics:
             metrics["grad/w_spectrum"] = w_spec
             metrics["grad/w_precursor"] = w_prec
+            self._metrics = metrics
+            self._weighted = {name: g * weights[name] for name, g in flat.items()}
+            self._step = pl_module.global_step
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        if self._step is not None and self._step == pl_module.global_step:
+            self._before = torch.cat([p.detach().reshape(-1).double() for p in self._params(pl_module)])
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self._step is None:
+            return
+        metrics, step = self._metrics, self._step
+        if self._before is not None:
+            after = torch.cat([p.detach().reshape(-1).double() for p in self._params(pl_module)])
+            metrics.update(adamw_step_shares(self._weighted, after - self._before))
+        self._metrics, self._weighted, self._step, self._before = {}, {}, None, None
+        if trainer.is_global_zero:
+            # Straight to the loggers, as a row of its own at this step: through
+            # self.log, Lightning would repeat these values on every later row.
             for logger in trainer.loggers:
-                logger.log_metrics(metrics, step=pl_module.global_step)
+                logger.log_metrics(metrics, step=step)
+
+
+def adamw_step_shares(weighted_gradients: dict[str, torch.Tensor], delta: torch.Tensor) -> dict[str, float]:
+    """Each term's share of the first-order loss decrease of a parameter change ``delta`` (flat, as the
+    gradients): −gᵢ·Δθ / −Σⱼ gⱼ·Δθ; none when the step did not move (skipped) or did not descend."""
+    descent = {name: -float(g @ delta) for name, g in weighted_gradients.items()}
+    total = sum(descent.values())
+    if not weighted_gradients or not float(delta.abs().max()) > 0 or not math.isfinite(total) or total == 0:
+        return {}
+    shares = {f"grad/{name}_adamw_step_share": value / total for name, value in descent.items()}
+    shares["grad/adamw_step_descent"] = total
+    return shares
 
 
 class SpeedMonitor(L.Callback):

@@ -13,9 +13,9 @@ def _agg(ce_share=None, spectrum_share=None):
              "gradflow/stage3/ce_norm": _entry(1.0), "gradflow/stage3/spectrum_weighted_norm": _entry(2.0),
              "gradflow/stage3/precursor_weighted_norm": _entry(0.1)}
     if ce_share is not None:
-        stage |= {"gradflow/stage3/ce_update_share": _entry(ce_share),
-                  "gradflow/stage3/spectrum_update_share": _entry(spectrum_share),
-                  "gradflow/stage3/precursor_update_share": _entry(1.0 - ce_share - spectrum_share)}
+        stage |= {"gradflow/stage3/ce_gradient_share": _entry(ce_share),
+                  "gradflow/stage3/spectrum_gradient_share": _entry(spectrum_share),
+                  "gradflow/stage3/precursor_gradient_share": _entry(1.0 - ce_share - spectrum_share)}
     return {"gaussian_losses": stage}
 
 
@@ -24,7 +24,7 @@ def test_raw_norms_alone_are_labelled_raw():
     assert "raw gradient" in verdict and "not the share of the clipped update" in verdict
 
 
-def test_update_share_decides_when_logged():
+def test_gradient_share_decides_when_logged():
     # The spectrum gradient is twice CE's in raw norm, but mostly orthogonal: CE still sets most of the step.
     supported = ce_stays_primary(_agg(0.7, 0.25), ["gaussian_losses"])["verdict"]
     assert "CE sets the largest share" in supported and "raw gradient" not in supported

@@ -123,3 +123,14 @@ def test_threshold_stage_scales_its_offsets_and_restores_from_config():
 def test_bad_threshold_tables_are_errors(stages):
     with pytest.raises(CurriculumError):
         Curriculum(stages)
+
+
+def test_weight_scale_multiplies_every_stage():
+    stages = [{"start": 0, "spectrum": 0.0, "precursor": 0.0}, {"start": 10, "spectrum": 0.1, "precursor": [0.02, 0.08]}]
+    plain = Curriculum(stages, reference_steps=20)
+    scaled = Curriculum(stages, reference_steps=20, weight_scale=(0.5, 2.0))
+    for step in (0, 5, 10, 15, 20):
+        a, b = plain.weights(step), scaled.weights(step)
+        assert b == pytest.approx((a[0] * 0.5, a[1] * 2.0))
+    config = load_config("gaussian_fallbacks", ["trainer.max_steps=100"])
+    assert Curriculum.from_config(config).weights(100)[0] == pytest.approx(0.25 * 0.32)

@@ -51,7 +51,7 @@ def test_cli_train_writes_run_folder_and_sanity(tmp_path, capsys):
             assert key in metrics[step], (step, key)
         assert -1.0 <= metrics[step]["grad/spectrum_cos_ce"] <= 1.0
         # Each term's share of the update adds up to 1 (a term at weight 0 has share 0).
-        shares = [metrics[step][f"grad/{n}_update_share"] for n in ("ce", "spectrum", "precursor")]
+        shares = [metrics[step][f"grad/{n}_gradient_share"] for n in ("ce", "spectrum", "precursor")]
         assert sum(shares) == pytest.approx(1.0, abs=1e-9), (step, shares)
         if metrics[step]["grad/w_spectrum"] == 0:
             assert shares[1] == 0.0
