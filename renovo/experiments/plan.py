@@ -84,7 +84,7 @@ SIZES = ("quick", "cpu", "gpu")
 SIZE_KEYS = {"preset", "max_steps", "seeds", "batch_size", "set", "accelerator", "precision", "description",
              "warm_start", "curriculum", "config_seeds", "readout_steps"}
 PLAN_KEYS = {"name", "title", "question", "configs", "comparisons", "sanity", "data", "set", "sizes", "notes",
-             "warm_start", "control", "curriculum"}
+             "warm_start", "control", "curriculum", "factorial"}
 CURRICULUM_KEYS = {"stages", "reference_steps", "scale_to_max_steps"}
 WARM_START_KEYS = {"token_acc", "max_steps", "config"}
 WARM_START_DEFAULTS = {"token_acc": 0.60, "max_steps": None, "config": "ce_only"}
@@ -135,6 +135,7 @@ class Plan:
     control: str | None = None  # the cross-entropy-only config the sanity check judges the others against
     curriculum: dict | None = None  # the stage table of the configs that have a physics weight
     readout_steps: list[int] = field(default_factory=list)  # validation steps compared besides the end
+    factorial: dict | None = None  # a 2 × 2 design: {factors: [A, B], levels: [[a1, a2], [b1, b2]], cells: [[..]]}
     runs: list[RunSpec] = field(default_factory=list)
     warm_runs: dict[int, RunSpec] = field(default_factory=dict)  # seed -> its warm-start run
 
@@ -146,7 +147,7 @@ class Plan:
             "batch_size": self.batch_size, "data": {"train": self.train_files, "val": self.val_files},
             "overrides": self.overrides, "accelerator": self.accelerator, "precision": self.precision,
             "description": self.description, "warm_start": self.warm_start, "control": self.control,
-            "curriculum": self.curriculum, "readout_steps": self.readout_steps,
+            "curriculum": self.curriculum, "readout_steps": self.readout_steps, "factorial": self.factorial,
             "warm_runs": {str(seed): {"run_dir": str(r.run_dir), "command": shlex.join(r.command)}
                           for seed, r in self.warm_runs.items()},
             "runs": [{"name": r.name, "config": r.config, "seed": r.seed, "run_dir": str(r.run_dir),
@@ -217,6 +218,7 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
     if plan.control is not None and plan.control not in configs:
         raise PlanError(f"{source}: control {plan.control!r} must be one of the plan's configs {configs}")
     plan.curriculum = _curriculum_settings(s.get("curriculum", data.get("curriculum")), source)
+    plan.factorial = _factorial_settings(data.get("factorial"), configs, source)
     readouts = s.get("readout_steps") or []
     if not isinstance(readouts, list) or any(not isinstance(x, int) or not 0 < x < plan.max_steps for x in readouts):
         raise PlanError(f"{source}: size {size}: readout_steps must be a list of steps between 0 and max_steps "
@@ -253,6 +255,25 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
                 command += ["--init-from", str(plan.warm_runs[seed].run_dir / "checkpoints" / "last.ckpt")]
             plan.runs.append(RunSpec(config, seed, run_dir, command))
     return plan
+
+
+def _factorial_settings(value, configs: Sequence[str], source: str) -> dict | None:
+    """``factorial: {factors: [A, B], levels: [[a1, a2], [b1, b2]], cells: [[A a1 × B b1, A a1 × B b2], [...]]}``:
+    four of the plan's configs as a 2 × 2 design, analysed for main effects and interaction."""
+    if value in (None, False):
+        return None
+    def pair(x) -> bool:
+        return isinstance(x, list) and len(x) == 2
+    ok = (isinstance(value, dict) and set(value) == {"factors", "levels", "cells"} and pair(value["factors"])
+          and pair(value["levels"]) and all(pair(x) for x in value["levels"]) and pair(value["cells"])
+          and all(pair(row) for row in value["cells"]))
+    if not ok:
+        raise PlanError(f"{source}: factorial is {{factors: [A, B], levels: [[a1, a2], [b1, b2]], cells: "
+                        f"[[config, config], [config, config]]}}; got {value!r}")
+    cells = [c for row in value["cells"] for c in row]
+    if len(set(cells)) != 4 or any(c not in configs for c in cells):
+        raise PlanError(f"{source}: factorial cells must be four different configs of the plan {list(configs)}")
+    return value
 
 
 def _config_seeds(value, configs: Sequence[str], seeds: Sequence[int], source: str) -> dict[str, list[int]]:

@@ -20,8 +20,8 @@ from renovo.files import write_text
 
 from renovo.experiments.metrics_io import aggregate, by_seed, fmt, label, stat, summarize_run
 from renovo.experiments.plots import make_figures
-from renovo.experiments.stability import compare_paired
-from renovo.experiments.verdicts import verdicts
+from renovo.experiments.stability import compare_family
+from renovo.experiments.verdicts import accuracy_comparisons, verdicts
 from renovo.train.metrics_log import read_series
 
 def write_report(plan, out: str | Path, command_line: str = "", run_commands: Sequence[str] = ()) -> Path:
@@ -32,27 +32,17 @@ def write_report(plan, out: str | Path, command_line: str = "", run_commands: Se
     control = getattr(plan, "control", None)
     control_dirs = {spec.seed: spec.run_dir for spec in plan.runs if spec.config == control}
     runs = [summarize_run(spec.run_dir, spec.config, spec.seed, sanity=plan.sanity and spec.config != control,
-                          control_dir=control_dirs.get(spec.seed))
+                          control_dir=control_dirs.get(spec.seed), readout_steps=getattr(plan, "readout_steps", ()))
             if spec.run_dir.is_dir() or spec.run_dir.name not in stored else stored[spec.run_dir.name]
             for spec in plan.runs]
     agg = aggregate(runs, plan.configs)
-    judged = verdicts(plan, runs, agg)
+    comparisons = accuracy_comparisons(plan, agg) + other_comparisons(plan, agg)
+    judged = verdicts(plan, runs, agg, [c for c in comparisons if c.get("readout")])
     series = finished_series(plan)
     loss_types = {r["config"]: {k: (v or {}).get("type") for k, v in r.get("loss_config", {}).items()}
                   for r in runs if r.get("status") == "done" and r.get("loss_config")}
     figures = make_figures(plan, series, out, loss_types) if series else {
         name: caption for name, caption in stored_figures.items() if (out / name).is_file()}
-    comparisons = []
-    for a, b in plan.comparisons:
-        for key in ("val/aa_precision", "val/peptide_recall", "val/token_acc", "val/ce", "stability/spikes_total",
-                    "speed/steps_per_s", "memory/peak_rss_mb"):
-            sa, sb = stat(agg, a, key), stat(agg, b, key)
-            if sa and sb:
-                phrase, test = compare_paired(by_seed(sa), by_seed(sb),
-                                              higher_is_better=not key.startswith(("stability", "memory", "val/ce")))
-                comparisons.append({"candidate": a, "reference": b, "metric": key, "verdict": phrase,
-                                    "mean_a": sa["mean"], "sd_a": sa["sd"], "mean_b": sb["mean"], "sd_b": sb["sd"],
-                                    **test})
     results = {
         "command": command_line, "run_commands": list(run_commands), "plan": plan.to_dict(),
         "runs": [{k: v for k, v in r.items() if k != "sanity"} | ({"sanity_passed": r["sanity"]["passed"]}
@@ -65,6 +55,20 @@ def write_report(plan, out: str | Path, command_line: str = "", run_commands: Se
     report = out / "report.md"
     write_text(report, format_report(plan, runs, agg, judged, comparisons, figures, command_line, run_commands))
     return report
+
+
+def other_comparisons(plan, agg) -> list[dict]:
+    """Loss spikes, speed and memory of each (candidate, reference) pair, paired by seed; one family per metric
+    (Holm). No read-out: these describe whole runs."""
+    out = []
+    for key, higher in (("stability/spikes_total", False), ("speed/steps_per_s", True), ("memory/peak_rss_mb", False)):
+        pairs = [(a, b) for a, b in plan.comparisons if stat(agg, a, key) and stat(agg, b, key)]
+        tested = compare_family([(by_seed(stat(agg, a, key)), by_seed(stat(agg, b, key)), higher) for a, b in pairs])
+        for (a, b), (phrase, test) in zip(pairs, tested):
+            sa, sb = stat(agg, a, key), stat(agg, b, key)
+            out.append({"readout": None, "candidate": a, "reference": b, "metric": key, "verdict": phrase,
+                        "mean_a": sa["mean"], "sd_a": sa["sd"], "mean_b": sb["mean"], "sd_b": sb["sd"], **test})
+    return out
 
 
 def stored_summaries(out: Path) -> tuple[dict[str, dict], dict[str, str]]:
@@ -210,49 +214,67 @@ def _provenance_section(plan, runs, agg) -> list[str]:
 def _hypothesis_table(hypothesis: str, plan, runs, agg, comparisons) -> list[str]:
     configs = plan.configs
     if hypothesis.startswith("Stable"):
-        head = ["non-finite losses", "skipped steps", "loss spikes", "of which at a switch", "CE spikes"]
+        head = ["non-finite losses", "skipped steps", "loss spikes", "≤ 50 steps after a weight change",
+                "elsewhere", "CE spikes"]
         keys = ["stability/nonfinite", "stability/skipped", "stability/spikes_total",
-                "stability/spikes_total_at_switch", "stability/spikes_ce"]
+                "stability/spikes_total_at_switch", "stability/spikes_total_elsewhere", "stability/spikes_ce"]
         return _config_table(agg, configs, head, keys, 2)
     if hypothesis.startswith("Auxiliary"):
-        head = ["spectrum early", "spectrum late", "change %", "precursor early", "precursor late", "change %",
-                "spectrum fall beyond control (points)", "precursor fall beyond control (points)"]
-        keys = ["loss/spectrum_early", "loss/spectrum_late", "loss/spectrum_change_pct", "loss/precursor_early",
-                "loss/precursor_late", "loss/precursor_change_pct", "sanity/spectrum_beyond_control_pct",
-                "sanity/precursor_beyond_control_pct"]
-        return _config_table(agg, configs, head, keys, 3)
+        head = ["final val spectrum", "final val precursor", "training spectrum early", "late", "change %",
+                "training precursor early", "late", "change %"]
+        keys = ["val/spectrum", "val/precursor", "loss/spectrum_early", "loss/spectrum_late",
+                "loss/spectrum_change_pct", "loss/precursor_early", "loss/precursor_late", "loss/precursor_change_pct"]
+        return _config_table(agg, configs, head, keys, 4)
     if hypothesis.startswith("CE stays"):
         rows = []
         for c in configs:
             stages = sorted({int(k.split("/")[1][5:]) for k in agg.get(c, {}) if k.startswith("gradflow/stage")})
             last = stages[-1] if stages else None
             cells = [fmt(stat(agg, c, "primary/ce_over_weighted_min"), 2)]
-            for key in ("ce_gradient_share", "spectrum_gradient_share", "precursor_gradient_share"):
+            for key in ("ce_adamw_step_share", "spectrum_adamw_step_share", "precursor_adamw_step_share",
+                        "ce_gradient_share", "spectrum_gradient_share", "precursor_gradient_share"):
                 cells.append(fmt(stat(agg, c, f"gradflow/stage{last}/{key}"), 2) if last else "–")
             ce = stat(agg, c, f"gradflow/stage{last}/ce_norm") if last else None
             w = stat(agg, c, f"gradflow/stage{last}/spectrum_weighted_norm") if last else None
             cells.append(f"{w['mean'] / ce['mean']:.2f}" if ce and w and ce["mean"] > 0 else "–")
             rows.append(f"| `{label(c)}` | {last or '–'} | " + " | ".join(cells) + " |")
-        return ["| config | last stage | min CE / weighted physics term | share of update: CE | spectrum | "
-                "precursor | raw w·‖∇spectrum‖ / ‖∇CE‖ |", "|---|---|---|---|---|---|---|", *rows, ""]
+        return ["| config | last stage | min CE / weighted physics term | AdamW step share: CE | spectrum | "
+                "precursor | gradient share: CE | spectrum | precursor | raw w·‖∇spectrum‖ / ‖∇CE‖ |",
+                "|---|---|---|---|---|---|---|---|---|---|", *rows, ""]
     if hypothesis.startswith("Better"):
-        keys = ("val/token_acc", "val/ce", "val/aa_precision", "val/peptide_recall")
-        chosen = [c for c in comparisons if c["metric"] in keys]
+        chosen = [c for c in comparisons if c.get("readout")]
         if not chosen:
             return []
-        return ["| candidate | reference | metric | candidate | reference | paired difference [95% CI] | "
-                "seeds +/−/= | p (t) | p (sign) |", "|---|---|---|---|---|---|---|---|---|",
+        return ["| read-out | candidate | reference | metric | candidate | reference | paired difference [95% CI] | "
+                "seeds +/−/= | p (t) | Holm p | p (sign) |", "|---|---|---|---|---|---|---|---|---|---|---|",
                 *[_comparison_row(c) for c in chosen], ""]
+    if hypothesis.startswith("2 × 2"):
+        return _factorial_table(plan, agg)
     if hypothesis.startswith("Phase 1"):
         judged = [r for r in runs if "sanity" in r]
         if not judged:
             return []
         rows = [f"| {r['name']} | {'PASS' if r['sanity']['passed'] else 'FAIL'} | "
-                + " | ".join(_num(r.get("metrics", {}).get(f"sanity/{k}_beyond_control_pct"), 1)
-                             for k in ("spectrum", "precursor")) + " |" for r in judged]
-        return ["| run | all criteria | spectrum fall beyond control (points) | precursor fall beyond control "
-                "(points) |", "|---|---|---|---|", *rows, ""]
+                + " | ".join(_num(r.get("metrics", {}).get(f"sanity/{k}_{what}_control_pct"), 1)
+                             for k in ("spectrum", "precursor") for what in ("below", "beyond")) + " |"
+                for r in judged]
+        return ["| run | all criteria | spectrum: final validation below control (%) | fall from switch-on beyond "
+                "control (points, not judged) | precursor: final validation below control (%) | fall from switch-on "
+                "beyond control (points, not judged) |", "|---|---|---|---|---|---|", *rows, ""]
     return []
+
+
+def _factorial_table(plan, agg) -> list[str]:
+    """The 2 × 2 cells: token accuracy and validation CE of each (mean ± sd over seeds)."""
+    f = plan.factorial
+    (name_a, name_b), levels, cells = f["factors"], f["levels"], f["cells"]
+    L = [f"| {name_a} \\ {name_b} | " + " | ".join(f"{lv}: token acc | {lv}: val CE" for lv in levels[1]) + " |",
+         "|---|" + "---|" * 4]
+    for i in range(2):
+        L.append(f"| {levels[0][i]} | " + " | ".join(
+            f"{fmt(stat(agg, cells[i][j], 'val/token_acc'), 4)} (`{label(cells[i][j])}`) | "
+            f"{fmt(stat(agg, cells[i][j], 'val/ce'), 4)}" for j in range(2)) + " |")
+    return L + [""]
 
 
 def _first_clause(text: str) -> tuple[str, str]:
@@ -281,12 +303,15 @@ def _verdict_section(plan, judged, runs=(), agg=None, comparisons=()) -> list[st
     """One subsection per hypothesis: its verdict in one line, the table it rests on, then the detail."""
     L: list[str] = []
     L += ["## Verdicts (the proposal's hypotheses)", "",
-          f"Configs are compared **paired by seed** ({len(plan.seeds)} seed(s) per config: a seed gives every "
-          "config the same initial weights and data order): the mean paired difference with its 95% interval, "
-          "the paired t-test, the exact sign test and the count of seeds going each way. A difference is called "
-          "significant when either test gives p < 0.05; one that goes the same way in every seed is reported as "
-          "consistent even when too few pairs exist for significance. Small models and short runs answer the "
-          "question at their scale only.", ""]
+          f"Configs are compared **paired by seed** (seeds {plan.seeds}; a seed gives every config the same "
+          "initial weights and data order): the mean paired difference with its 95% interval, the paired t-test, "
+          "the exact sign test and the count of seeds going each way. Comparisons come in families — the accuracy "
+          "comparisons at one read-out, the auxiliary losses against the control, the spike counts, the effects "
+          "of a 2 × 2 — and each paired t-test's p is **Holm-adjusted over its family**; a difference is called "
+          "significant only when that adjusted p is below 0.05 (the raw p and the sign test stand beside it; the "
+          "sign test cannot go below 0.25 with 3 seeds or 0.031 with 6). One that goes the same way in every seed "
+          "is reported as consistent even when not significant. Every number is at this plan's model size and "
+          "horizon only.", ""]
     for v in judged:
         headline, rest = _first_clause(v["verdict"])
         L += [f"### {v['hypothesis']}", "", f"**{headline}.**", ""]
@@ -335,7 +360,7 @@ def _tables_section(plan, agg) -> list[str]:
     L += [_row(agg, c, keys) for c in plan.configs] + [""]
 
     L += ["### Stability, speed, memory", "",
-          "| config | n | non-finite losses | skipped steps | spikes (total) | of which at a stage switch | spikes (CE) | "
+          "| config | n | non-finite losses | skipped steps | spikes (total) | of which ≤ 50 steps after a weight change | spikes (CE) | "
           "steps/s | spectra/s | peak RSS (MiB) | CUDA max alloc (MiB) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     keys = ["stability/nonfinite", "stability/skipped", "stability/spikes_total", "stability/spikes_total_at_switch",
             "stability/spikes_ce",
@@ -355,24 +380,33 @@ def _gradient_flow_section(plan, runs, agg) -> list[str]:
     """Gradient norms and cosines per curriculum stage."""
     L: list[str] = []
     shares = any(k.endswith("_gradient_share") for c in plan.configs for k in agg.get(c, {}))
+    steps = any(k.endswith("_adamw_step_share") for c in plan.configs for k in agg.get(c, {}))
     L += ["### Gradient flow per curriculum stage", "",
           "`GradientFlowMonitor`: each component's gradient on all model parameters (separate autograd passes), "
           "averaged over the monitored steps of a stage, then over seeds. Weighted = norm × the component's "
           "curriculum weight; raw norms, measured before clipping, say which term would dominate an unclipped "
           "sum. "
-          + ("**Share of the update** = the projection of the term's weighted gradient on the summed gradient, over "
-             "its squared norm: the shares add up to 1, and clipping scales every term alike, so it is also the "
-             "term's share of the clipped step. " if shares else
-             "These runs did not log each term's share of the update (older runs): the table says nothing about "
-             "what share of the clipped step each term sets. ")
+          + ("**Gradient share** = the projection of the term's weighted gradient on the summed gradient of one "
+             "batch, over its squared norm (the shares add up to 1): what the term contributes to the raw "
+             "gradient. It is not the optimizer's step: a noisy term nearly orthogonal to CE's gets a large share "
+             "by construction. " if shares else
+             "These runs did not log each term's share of the gradient (older runs). ")
+          + ("**AdamW step share** = the term's part of the first-order loss decrease of the step AdamW actually "
+             "took (−wᵢ∇ᵢ·Δθ over −Σⱼ wⱼ∇ⱼ·Δθ, Δθ the parameters' change in that step, clipping, momentum and "
+             "preconditioning included): what the term got out of the update. " if steps else
+             "These runs did not log the AdamW step share (older runs): what the optimizer's step did for each "
+             "term is not measured here. ")
           + "Components are computed at weight 0 too.", ""]
     columns = [("w_spectrum", "w spectrum"), ("w_precursor", "w precursor"), ("ce_norm", "‖∇CE‖"),
                ("spectrum_norm", "‖∇spectrum‖"), ("spectrum_weighted_norm", "weighted"),
                ("spectrum_cos_ce", "cos(∇spec, ∇CE)"), ("precursor_norm", "‖∇precursor‖"),
                ("precursor_weighted_norm", "weighted"), ("precursor_cos_ce", "cos(∇prec, ∇CE)")]
     if shares:
-        columns += [("ce_gradient_share", "share CE"), ("spectrum_gradient_share", "share spectrum"),
-                    ("precursor_gradient_share", "share precursor")]
+        columns += [("ce_gradient_share", "gradient share CE"), ("spectrum_gradient_share", "spectrum"),
+                    ("precursor_gradient_share", "precursor")]
+    if steps:
+        columns += [("ce_adamw_step_share", "AdamW step share CE"), ("spectrum_adamw_step_share", "spectrum"),
+                    ("precursor_adamw_step_share", "precursor")]
     L += ["| config | stage (steps) | " + " | ".join(title for _, title in columns) + " |",
           "|---|---|" + "---|" * len(columns)]
     for c in plan.configs:
@@ -392,9 +426,11 @@ def _comparisons_section(comparisons) -> list[str]:
     L: list[str] = []
     if comparisons:
         L += ["### Comparisons, paired by seed (candidate − reference)", "",
-              "| candidate | reference | metric | candidate | reference | mean paired difference [95% CI] | "
-              "seeds +/−/= | paired t | p (t) | p (sign) | verdict |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "Holm p: the paired t-test's p adjusted over its family (one read-out's accuracy comparisons, or one "
+              "metric's comparisons for spikes, speed and memory).", "",
+              "| read-out | candidate | reference | metric | candidate | reference | mean paired difference [95% CI] | "
+              "seeds +/−/= | paired t | p (t) | Holm p | p (sign) | verdict |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         L += [_comparison_row(cmp, with_t=True) + f" {cmp['verdict']} |" for cmp in comparisons]
         L.append("")
     return L
@@ -404,11 +440,12 @@ def _comparison_row(cmp: dict, with_t: bool = False) -> str:
     """One paired comparison as table cells up to p (sign), ending in '|'."""
     def num(x, d=3):
         return "–" if x is None or not math.isfinite(x) else f"{x:.{d}g}"
-    return (f"| `{label(cmp['candidate'])}` | `{label(cmp['reference'])}` | {cmp['metric']} | "
+    return (f"| {cmp.get('readout') or 'whole run'} | `{label(cmp['candidate'])}` | `{label(cmp['reference'])}` | "
+            f"{cmp['metric']} | "
             f"{num(cmp['mean_a'], 4)} ± {num(cmp['sd_a'], 2)} | {num(cmp['mean_b'], 4)} ± {num(cmp['sd_b'], 2)} | "
             f"{num(cmp['diff'], 3)} [{num(cmp['ci_low'], 3)}, {num(cmp['ci_high'], 3)}] | "
             f"{cmp['n_positive']}/{cmp['n_negative']}/{cmp['n_tie']} |" + (f" {num(cmp['t'])} |" if with_t else "")
-            + f" {num(cmp['p'])} | {num(cmp['sign_p'])} |")
+            + f" {num(cmp['p'])} | {num(cmp.get('p_holm'))} | {num(cmp['sign_p'])} |")
 
 
 def _sanity_section(plan, runs) -> list[str]:
@@ -440,8 +477,8 @@ DEFINITIONS = [
     "- **spike**: a logged training step whose loss exceeds the median of the preceding 50 logged values "
     "by more than 5 × their median absolute deviation (unscaled MAD; a value is judged against the past only, "
     "so a falling loss is never a spike). Counted on the total loss and on CE alone — a curriculum stage "
-    "switch raises the total at once and can be flagged while CE is unaffected; spikes within 5% of the run "
-    "after a switch are counted apart (\"at a stage switch\").",
+    "switch raises the total at once and can be flagged while CE is unaffected; spikes up to 50 steps after a "
+    "scheduled weight change (a curriculum stage start) are counted apart from the others.",
     "- **non-finite**: NaN/Inf among the logged training losses (CE, spectrum, precursor, total); "
     "**skipped**: optimizer steps the NaN guard skipped.",
     "- **early / late**: the mean of the first / last 10% of logged training steps (as the sanity check).",

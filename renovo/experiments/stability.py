@@ -10,6 +10,10 @@
 - `paired_test` / `compare_paired`: configs compared seed by seed (same initial
   weights and data order per seed): paired t-test, exact sign test, the mean
   paired difference with its 95% interval, the count of seeds each way.
+- `holm` / `compare_family`: a family of paired comparisons (a plan's accuracy
+  tests at one read-out, say) judged together: each paired t-test's p adjusted
+  by Holm's step-down method, and "significant" only when the adjusted p is
+  below 0.05, so testing many pairs does not manufacture a finding.
 """
 from __future__ import annotations
 
@@ -212,9 +216,12 @@ def paired_test(a: Mapping[int, float], b: Mapping[int, float], confidence: floa
     out.update(sd=sd, df=float(df))
     se = sd / math.sqrt(len(d))
     if se == 0:
-        # Every pair differs by the same amount: no noise to judge it against.
+        # Every pair differs by the same amount: no spread to judge the difference against, so the t-test says
+        # nothing (p undefined, not 0: identical differences from a handful of seeds are not a certainty).
+        # The sign test still counts the seeds.
         out.update(t=nan if out["diff"] == 0 else math.copysign(math.inf, out["diff"]),
-                   p=1.0 if out["diff"] == 0 else 0.0, ci_low=out["diff"], ci_high=out["diff"])
+                   p=1.0 if out["diff"] == 0 else nan, ci_low=out["diff"], ci_high=out["diff"],
+                   constant_difference=out["diff"] != 0)
         return out
     t = out["diff"] / se
     half = t_quantile((1.0 - confidence) / 2.0, df) * se
@@ -225,16 +232,40 @@ def paired_test(a: Mapping[int, float], b: Mapping[int, float], confidence: floa
 SIGNIFICANCE = 0.05
 
 
-def compare_paired(a: Mapping[int, float], b: Mapping[int, float], higher_is_better: bool = True) -> tuple[str, dict]:
-    """A one-phrase verdict on ``a`` vs ``b`` paired by seed, and the numbers behind it (`paired_test` plus
-    ``direction``: better | worse | none, ``significant``: paired t or sign test p < 0.05, ``n_better``,
-    ``n_worse``).
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of ``p_values`` (same order): the i-th smallest of m finite p's becomes
+    max over j ≤ i of min(1, (m − j + 1)·p_(j)). Non-finite p's stay NaN and do not count in m."""
+    finite = sorted((p, i) for i, p in enumerate(p_values) if p is not None and math.isfinite(p))
+    adjusted = [float("nan")] * len(p_values)
+    running = 0.0
+    m = len(finite)
+    for rank, (p, i) in enumerate(finite):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
 
-    The phrase follows the counts: a difference that goes the same way in every seed is never called "no
-    evidence"; it is "significant" when either test gives p < 0.05, and otherwise says how many seeds went
-    each way and that so few pairs cannot reach significance.
+
+def compare_family(pairs: Sequence[tuple[Mapping[int, float], Mapping[int, float], bool]]) -> list[tuple[str, dict]]:
+    """`compare_paired` for every (a, b, higher_is_better) of one family, their paired-t p's Holm-adjusted over
+    the family: each test gets ``p_holm``, and "significant" means p_holm < 0.05."""
+    tests = [paired_test(a, b) for a, b, _ in pairs]
+    adjusted = holm([t["p"] for t in tests])
+    return [compare_paired(a, b, higher, test=dict(test, p_holm=p_holm, family_size=len(pairs)))
+            for (a, b, higher), test, p_holm in zip(pairs, tests, adjusted)]
+
+
+def compare_paired(a: Mapping[int, float], b: Mapping[int, float], higher_is_better: bool = True,
+                   test: dict | None = None) -> tuple[str, dict]:
+    """A one-phrase verdict on ``a`` vs ``b`` paired by seed, and the numbers behind it (`paired_test` plus
+    ``direction``: better | worse | none, ``significant``, ``n_better``, ``n_worse``).
+
+    Significance is the paired t-test's: its Holm-adjusted p below 0.05 when the comparison is one of a family
+    (``test`` from `compare_family`, with ``p_holm``), its raw p otherwise. The sign test is reported beside
+    it (with 3 seeds it cannot go below 0.25, with 6 not below 0.031). The phrase follows the counts: a
+    difference that goes the same way in every seed is never called "no evidence"; when not significant it
+    says how many seeds went each way.
     """
-    test = paired_test(a, b)
+    test = paired_test(a, b) if test is None else test
     n = test["n"]
     better_sign = 1 if higher_is_better else -1
     n_better = test["n_positive"] if better_sign > 0 else test["n_negative"]
@@ -242,16 +273,19 @@ def compare_paired(a: Mapping[int, float], b: Mapping[int, float], higher_is_bet
     test.update(n_better=n_better, n_worse=n_worse, direction="none", significant=False)
     if n < 2:
         return f"too few paired seeds to compare ({n})", test
-    ps = [p for p in (test["p"], test["sign_p"]) if math.isfinite(p)]
-    significant = bool(ps) and min(ps) < SIGNIFICANCE
+    judged_p = test.get("p_holm", test["p"])
+    significant = judged_p is not None and math.isfinite(judged_p) and judged_p < SIGNIFICANCE
     if test["n_tie"] == n:
         return f"no difference in {n} paired seeds", test
     direction = ("better" if (test["diff"] > 0) == higher_is_better else "worse") if test["diff"] != 0 else (
         "better" if n_better > n_worse else "worse")
     majority = n_better if direction == "better" else n_worse
     counts = f"{direction} in {majority}/{n} seeds"
+    holm_text = f", Holm p = {test['p_holm']:.2g} over {test['family_size']}" if "p_holm" in test else ""
+    t_text = ("every seed differs by the same amount (no spread: t-test undefined)"
+              if test.get("constant_difference") else f"paired t p = {test['p']:.2g}{holm_text}")
     numbers = (f"mean difference {test['diff']:+.3g} [95% CI {test['ci_low']:+.3g}, {test['ci_high']:+.3g}], "
-               f"paired t p = {test['p']:.2g}, sign test p = {test['sign_p']:.2g}")
+               f"{t_text}, sign test p = {test['sign_p']:.2g}")
     test.update(direction=direction, significant=significant)
     if significant:
         return f"{direction}, significant: {counts} ({numbers})", test

@@ -57,7 +57,8 @@ def fabricate_run(run_dir: Path, config: str, seed: int, final_aa: float, *, spi
                      "grad/spectrum_cos_ce": 0.1, "grad/w_spectrum": 0.25 if physics and step > 30 else 0.0})
     for step, aa in ((49, final_aa / 2), (99, final_aa)):
         rows.append({"step": step, "val/aa_precision": aa, "val/aa_recall": aa * 0.9, "val/peptide_recall": 0.0,
-                     "val/peptide_precision": 0.0, "val/token_acc": 0.2, "val/ce": 2.5})
+                     "val/peptide_precision": 0.0, "val/token_acc": 0.2, "val/ce": 2.5,
+                     "val/spectrum": 0.95 - spectrum_fall * step, "val/precursor": 0.5 - 0.002 * step})
     columns = sorted({k for r in rows for k in r})
     with open(run_dir / "metrics.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)

@@ -7,14 +7,18 @@ from renovo.experiments.sanity import sanity_report
 from renovo.train import read_metrics
 
 COLUMNS = ["step", "train/ce", "train/spectrum", "train/precursor", "train/total", "train/w_spectrum",
-           "train/w_precursor", "nan_guard/skipped", "grad/ce_norm"]
+           "train/w_precursor", "nan_guard/skipped", "grad/ce_norm", "val/spectrum", "val/precursor"]
 
 
-def write(path, rows):
+def write(path, rows, val_every=25):
+    """metrics.csv of ``rows``, with a validation row (the training values) every ``val_every`` steps and at the end."""
+    rows = list(rows)
+    vals = [{"step": r["step"], "val/spectrum": r["train/spectrum"], "val/precursor": r["train/precursor"]}
+            for i, r in enumerate(rows) if "train/spectrum" in r and (r["step"] % val_every == 0 or i == len(rows) - 1)]
     with open(path / "metrics.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(rows + vals)
 
 
 def row(step, ce, spec, prec, w_spec=0.25, w_prec=0.05, skipped=0.0):
@@ -57,8 +61,8 @@ def test_rows_of_one_step_merge(tmp_path):
 
 
 def test_control_run_decides_whether_a_fall_is_the_loss_own(tmp_path):
-    """A precursor loss that falls as much under cross-entropy alone fails; one that falls further passes.
-    The change is measured from each loss's switch-on step."""
+    """A precursor loss that falls as much under cross-entropy alone fails; one that ends below the control's
+    passes. Judged on the final validation values; the fall from switch-on is shown beside."""
     run, same, flat = tmp_path / "run", tmp_path / "same", tmp_path / "flat"
     for d in (run, same, flat):
         d.mkdir()
@@ -67,7 +71,8 @@ def test_control_run_decides_whether_a_fall_is_the_loss_own(tmp_path):
     # Control (weights 0): the spectrum loss flat, the precursor loss falling exactly as in the run.
     write(same, [row(s, 3.0 - s / 100, 1.0, 0.8 - s / 500, 0.0, 0.0) for s in range(100)])
     text, passed = sanity_report(run, control_dir=same)
-    assert "[PASS] Spectrum loss decreases beyond the control: from its switch-on at step 50" in text
+    assert "[PASS] Spectrum loss decreases beyond the control: validation value at step 99" in text
+    assert "from its switch-on at step 50" in text
     assert "[FAIL] Precursor loss decreases beyond the control" in text and not passed
     write(flat, [row(s, 3.0 - s / 100, 1.0, 0.8, 0.0, 0.0) for s in range(100)])
     text, passed = sanity_report(run, control_dir=flat)
@@ -75,6 +80,25 @@ def test_control_run_decides_whether_a_fall_is_the_loss_own(tmp_path):
     # Without a control the same run passes, and the text says what that cannot tell.
     text, passed = sanity_report(run)
     assert passed and "no control run" in text
+
+
+def test_a_loss_pushed_up_before_its_switch_on_does_not_pass_by_recovering(tmp_path):
+    """The precursor loss rises while only the spectrum term is on, then falls back after its own switch-on:
+    from its switch-on it falls far more than the control's, but it ends above the control: FAIL."""
+    run, control = tmp_path / "run", tmp_path / "control"
+    run.mkdir()
+    control.mkdir()
+
+    def precursor(s):  # up by 0.2 over steps 20-50 (the spectrum term on), back down to 0.05 above by the end
+        return 0.6 + (0.2 * (s - 20) / 30 if 20 <= s < 50 else 0.2 - 0.15 * (s - 50) / 50 if s >= 50 else 0.0)
+
+    weights = lambda s: (0.25 if s >= 20 else 0.0, 0.05 if s >= 50 else 0.0)  # noqa: E731
+    write(run, [row(s, 3.0 - s / 100, 1.0 - s / 400, precursor(s), *weights(s)) for s in range(101)])
+    write(control, [row(s, 3.0 - s / 100, 1.0, 0.6, 0.0, 0.0) for s in range(101)])
+    text, _ = sanity_report(run, control_dir=control)
+    line = next(x for x in text.splitlines() if "Precursor loss decreases" in x)
+    assert line.startswith("[FAIL]") and "-8.3% below the control" in line
+    assert "from its switch-on at step 50" in line and "not judged" in line
 
 
 def test_plan_report_judges_each_run_against_its_seed_control(tmp_path):

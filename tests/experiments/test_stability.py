@@ -163,4 +163,6 @@ def test_compare_paired_mixed_and_degenerate():
     assert compare_paired({0: 1.0}, {0: 0.5})[0].startswith("too few paired seeds")
     assert compare_paired({0: 1.0, 1: 2.0}, {0: 1.0, 1: 2.0})[0] == "no difference in 2 paired seeds"
     phrase, test = compare_paired({0: 2.0, 1: 3.0}, {0: 1.0, 1: 2.0})  # constant difference: no noise
-    assert test["p"] == 0.0 and test["direction"] == "better"
+    # Not p = 0 ("certain"): the t-test is undefined without spread, and two seeds are not significant.
+    assert math.isnan(test["p"]) and test["direction"] == "better" and not test["significant"]
+    assert "t-test undefined" in phrase
