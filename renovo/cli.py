@@ -21,6 +21,7 @@ COMMANDS = {
     "data": "data",
     "train": "train",
     "sequence": "sequence",
+    "calibrate": "calibrate",
     "evaluate": "evaluate",
     "gradients": "gradients",
     "bench": "bench",

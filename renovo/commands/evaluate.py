@@ -13,7 +13,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Join rank-1 predictions to the labelled spectra of --labels by file and spectrum index, "
         "print the standard metrics (amino-acid precision/recall with 0.1 Da residue and 0.5 Da prefix "
         "tolerances, peptide recall/precision, precision-coverage AUC, I/L K/Q F/M[Oxidation] confusions) "
-        "and write metrics.json, precision_coverage.png, accuracy_by_length.png and evaluate.log. Reads renovo and Casanovo "
+        "and write metrics.json, precision_coverage.png, accuracy_by_length.png and evaluate.log; for scores that are "
+        "probabilities (renovo's reranked output) also the calibration error, a reliability diagram (reliability.png) "
+        "and estimated vs actual FDR at the 1%%, 5%% and 10%% q-value thresholds. Reads renovo and Casanovo "
         "mzTab and renovo and InstaNovo CSV, so the three tools are scored by one implementation.",
     )
     parser.add_argument("predictions", metavar="PREDICTIONS", help="predictions: renovo or Casanovo mzTab, renovo or InstaNovo CSV")
@@ -57,7 +59,8 @@ def _run(args: argparse.Namespace, log) -> int:
     out = output_dir(args)
     label_files = expand_inputs(args.labels)
     check_outputs([args.predictions, *label_files],
-                  [out / "metrics.json", out / "precision_coverage.png", out / "accuracy_by_length.png"], args.force)
+                  [out / "metrics.json", out / "precision_coverage.png", out / "accuracy_by_length.png",
+                   out / "reliability.png"], args.force)
     psms = read_predictions(args.predictions)
     vocabulary = None
     if args.vocabulary:

@@ -20,7 +20,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--model", required=True, metavar="CKPT", help="renovo training checkpoint (.ckpt)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="file to write: .mztab, or .csv for CSV")
     parser.add_argument("--csv", metavar="OUT.csv", help="also write the predictions as CSV")
-    parser.add_argument("--beam", type=int, default=5, help="beam size; 1 = greedy (default 5)")
+    parser.add_argument("--beam", type=int, default=None,
+                        help="beam size; 1 = greedy (default 10 when reranking with a scorer, else 5)")
+    parser.add_argument("--scorer", metavar="SCORER.json",
+                        help="candidate scorer to rerank with (default: CKPT.scorer.json beside the model, when it "
+                        "exists; fitted by renovo train or renovo calibrate)")
+    parser.add_argument("--no-rerank", action="store_true",
+                        help="rank candidates by the model's score alone, even when a scorer exists")
     parser.add_argument("--top-k", type=int, default=1, help="predictions per spectrum (≤ beam; default 1)")
     parser.add_argument("--precursor-tolerance-ppm", type=float, default=50.0,
                         help="precursor-mass constraint tolerance in ppm (default 50, Casanovo's)")
@@ -86,6 +92,28 @@ def resolve_device(name: str) -> str:
     if name != "cpu":
         raise RenovoError(f"--device must be cpu, cuda, cuda:N or auto, not {name!r}")
     return name
+
+
+#: Beam sizes: reranking needs candidates to choose among (measured: docs/results/rerank/).
+RERANK_BEAM = 10
+PLAIN_BEAM = 5
+
+
+def load_scorer(args):
+    """The scorer to rerank with: ``--scorer``, else the one beside the checkpoint; None with --no-rerank or none."""
+    from pathlib import Path
+
+    from renovo.decode import CandidateScorer, scorer_path
+    from renovo.errors import RenovoError
+
+    if args.no_rerank:
+        return None
+    if args.scorer:
+        if not Path(args.scorer).is_file():
+            raise RenovoError(f"no scorer file {args.scorer}")
+        return CandidateScorer.load(args.scorer, checkpoint=args.model)
+    beside = scorer_path(args.model)
+    return CandidateScorer.load(beside, checkpoint=args.model) if beside.is_file() else None
 
 
 def _settings_path(output):
@@ -165,22 +193,24 @@ def _run(args: argparse.Namespace, log) -> int:
     import torch
 
     from renovo.data import check_spectrum_files, expand_inputs
-    from renovo.decode import SequencingSettings
+    from renovo.decode import SequencingSettings, assign_q_values, scorer_path
     from renovo.errors import RenovoError
     from renovo.evaluate.io import ms_runs_of, write_csv, write_mztab
     from renovo.files import check_outputs, write_json
     from renovo.model.checkpoint import load_model
 
+    if not Path(args.model).is_file():
+        raise RenovoError(f"no checkpoint {args.model}")
+    scorer = load_scorer(args)
     settings = SequencingSettings(
-        beam=args.beam, top_k=args.top_k, max_length=args.max_length, batch_size=args.batch_size,
+        beam=args.beam or (RERANK_BEAM if scorer is not None else PLAIN_BEAM), top_k=args.top_k,
+        max_length=args.max_length, batch_size=args.batch_size,
         precursor_tolerance_ppm=None if args.no_mass_constraint else float(args.precursor_tolerance_ppm),
-        isotope_offsets=parse_isotopes(args.isotope_offsets),
+        isotope_offsets=parse_isotopes(args.isotope_offsets), scorer=scorer,
     )
     settings.check()
     column_map = parse_column_map(args.column_map)
     files = expand_inputs(args.files)
-    if not Path(args.model).is_file():
-        raise RenovoError(f"no checkpoint {args.model}")
     output = Path(args.output)
     # Outputs and inputs are checked before any work: no output may replace an input or the model.
     check_outputs([*files, args.model], [output, args.csv, _settings_path(output)], args.force)
@@ -191,7 +221,12 @@ def _run(args: argparse.Namespace, log) -> int:
     model = load_model(args.model, map_location=device)
     if args.vocabulary:
         _check_vocabulary(args, model)
+    if scorer is not None:
+        print(f"reranking beam-{settings.beam} candidates with the scorer {args.scorer or scorer_path(args.model)} "
+              f"(fitted on {scorer.fitted_on.get('source', '?')}); --no-rerank for the model's score alone")
     psms, counts, elapsed = _decode(args, model, files, settings, column_map)
+    if scorer is not None:
+        assign_q_values(psms)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     recorded = {
@@ -199,6 +234,8 @@ def _run(args: argparse.Namespace, log) -> int:
         "precursor_tolerance_ppm": settings.precursor_tolerance_ppm,
         "isotope_offsets": ",".join(map(str, settings.isotope_offsets)), "max_length": settings.max_length,
         "batch_size": settings.batch_size, "device": device, "seed": args.seed,
+        "rerank": scorer is not None,
+        "scorer": str(Path(args.scorer or scorer_path(args.model)).resolve()) if scorer is not None else None,
         "vocabulary": " ".join(model.tokenizer.tokens[3:]),
     }
     if output.suffix.lower() == ".csv":

@@ -4,6 +4,12 @@
 batches them with the checkpoint's own preprocessing, decodes each batch and
 yields one :class:`PSM` per (spectrum, rank), with the isotope-corrected
 precursor-mass error.
+
+With a scorer (`renovo.decode.scorer`), every candidate the beam keeps is scored on how well it explains
+its spectrum (`renovo.decode.features`) and the candidates are reordered by the calibrated probability
+that they are right; a candidate that misses the precursor stays among them, penalised through its
+features (``abs_error_ppm``, ``in_tolerance``) and flagged (``precursor_match`` False), never ranked by
+its raw model score. `assign_q_values` then gives each rank-1 PSM its estimated FDR.
 """
 from __future__ import annotations
 
@@ -13,8 +19,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from renovo.data import SkipCounter, SpectrumCollator, read_spectra
+from renovo.decode.features import FEATURE_NAMES, candidate_features
 from renovo.decode.psm import PSM, calc_mz, isotope_corrected_error_ppm
-from renovo.decode.search import beam_search
+from renovo.decode.scorer import CandidateScorer, q_values
+from renovo.decode.search import Prediction, beam_search
 from renovo.errors import RenovoError
 
 
@@ -28,6 +36,8 @@ class SequencingSettings:
     batch_size: int = 32
     precursor_tolerance_ppm: float | None = 50.0
     isotope_offsets: tuple[int, ...] = (0, 1)
+    #: Reorders the beam's candidates by calibrated probability when set (None: the model's score alone).
+    scorer: CandidateScorer | None = None
 
     def check(self) -> None:
         """RenovoError naming the first setting out of range."""
@@ -110,36 +120,71 @@ def sequence_files(
         records = read_spectra(path, labels=False, vocabulary=vocabulary, skips=counts.skips,
                                on_unknown_mod="ignore", **(read_options or {}))
         for records_batch in _batches(records, settings.batch_size):
+            batch = collate(records_batch)
             results = beam_search(
-                model, collate(records_batch), beam_size=settings.beam, top_k=settings.top_k,
+                model, batch, beam_size=settings.beam,
+                top_k=settings.beam if settings.scorer is not None else settings.top_k,
                 max_length=settings.max_length, precursor_tolerance_ppm=settings.precursor_tolerance_ppm,
                 isotope_offsets=offsets,
             )
+            ranked = rerank(batch, results, model.tokenizer, settings) if settings.scorer is not None else [
+                [(p, None, None) for p in predictions] for predictions in results]
             counts.read += len(records_batch)
             counts.per_input[str(path)] += len(records_batch)
-            for record, predictions in zip(records_batch, results):
-                if predictions:
+            for record, candidates in zip(records_batch, ranked):
+                if candidates:
                     counts.sequenced += 1
-                    counts.precursor_in_tolerance += bool(predictions[0].precursor_match)
-                for rank, prediction in enumerate(predictions, start=1):
-                    error_ppm, offset = isotope_corrected_error_ppm(
-                        prediction.mass_da, record.precursor_mz, record.precursor_charge, offsets)
-                    yield PSM(
-                        source_file=record.source_file or str(path),
-                        index=record.index,
-                        peptide=prediction.peptide,
-                        score=prediction.score,
-                        residue_scores=list(prediction.residue_scores),
-                        rank=rank,
-                        charge=record.precursor_charge,
-                        precursor_mz=record.precursor_mz,
-                        calc_mz=calc_mz(prediction.mass_da, record.precursor_charge),
-                        mass_error_ppm=error_ppm,
-                        isotope_offset=offset,
-                        precursor_match=prediction.precursor_match,
-                        retention_time_s=record.retention_time_s,
-                        title=record.title,
-                        scan=record.scan,
-                    )
+                    counts.precursor_in_tolerance += bool(candidates[0][0].precursor_match)
+                for rank, (prediction, probability, features) in enumerate(candidates[:settings.top_k], start=1):
+                    yield _psm(record, path, prediction, rank, offsets, probability, features)
             if on_batch is not None:
                 on_batch(len(records_batch))
+
+
+def rerank(batch: dict, results: list[list[Prediction]], tokenizer, settings: SequencingSettings
+           ) -> list[list[tuple[Prediction, float, dict[str, float]]]]:
+    """Each spectrum's candidates as (prediction, calibrated probability, features), most probable first."""
+    scorer = settings.scorer
+    columns = scorer.columns(FEATURE_NAMES)
+    features = candidate_features(batch, results, tokenizer, settings.isotope_offsets)
+    ranked = []
+    for predictions, rows in zip(results, features):
+        probability = scorer.probability(rows[:, columns]) if len(predictions) else []
+        scored = [(p, float(q), dict(zip(FEATURE_NAMES, map(float, row))))
+                  for p, q, row in zip(predictions, probability, rows)]
+        scored.sort(key=lambda item: item[1], reverse=True)  # stable: ties keep the beam's order
+        ranked.append(scored)
+    return ranked
+
+
+def _psm(record, path, prediction: Prediction, rank: int, offsets, probability: float | None,
+         features: dict[str, float] | None) -> PSM:
+    error_ppm, offset = isotope_corrected_error_ppm(prediction.mass_da, record.precursor_mz, record.precursor_charge,
+                                                    offsets)
+    return PSM(
+        source_file=record.source_file or str(path),
+        index=record.index,
+        peptide=prediction.peptide,
+        score=prediction.score if probability is None else probability,
+        residue_scores=list(prediction.residue_scores),
+        rank=rank,
+        charge=record.precursor_charge,
+        precursor_mz=record.precursor_mz,
+        calc_mz=calc_mz(prediction.mass_da, record.precursor_charge),
+        mass_error_ppm=error_ppm,
+        isotope_offset=offset,
+        precursor_match=prediction.precursor_match,
+        retention_time_s=record.retention_time_s,
+        title=record.title,
+        scan=record.scan,
+        model_score=None if probability is None else prediction.score,
+        features=features or {},
+    )
+
+
+def assign_q_values(psms: Sequence[PSM]) -> None:
+    """Set ``q_value`` of every rank-1 PSM (in place) from the calibrated probabilities of all rank-1 PSMs:
+    the estimated FDR among the PSMs scoring at least as high (`renovo.decode.scorer.q_values`)."""
+    first = [psm for psm in psms if psm.rank == 1]
+    for psm, q in zip(first, q_values([psm.score for psm in first])):
+        psm.q_value = float(q)

@@ -19,6 +19,8 @@ class PSM:
     peer's file may name a spectrum by ``scan`` only (``index`` None).
     ``mass_error_ppm`` is measured against the precursor corrected by
     ``isotope_offset`` (the isotope peak the precursor was most likely picked at).
+    ``score`` is the model's geometric mean token probability, or with a reranker the calibrated
+    probability that the peptide is right.
     """
 
     source_file: str
@@ -36,6 +38,12 @@ class PSM:
     title: str | None = None
     scan: str | None = None
     isotope_offset: int = 0
+    #: With a reranker: ``score`` is the calibrated probability that the peptide is right, ``model_score`` the
+    #: model's own (geometric mean token probability), ``features`` what the scorer read
+    #: (renovo.decode.features), ``q_value`` the estimated FDR at this PSM's score.
+    model_score: float | None = None
+    q_value: float | None = None
+    features: dict[str, float] = field(default_factory=dict)
 
 
 def calc_mz(mass_da: float, charge: int) -> float:

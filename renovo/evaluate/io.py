@@ -40,6 +40,7 @@ from urllib.parse import unquote, urlparse
 
 from renovo.chem import PeptideParseError, parse_peptide
 from renovo.chem.vocabulary import Vocabulary, default_vocabulary
+from renovo.decode.features import FEATURE_NAMES
 from renovo.decode.psm import PSM, calc_mz
 from renovo.errors import RenovoError
 from renovo.files import atomic_open, write_text
@@ -52,12 +53,16 @@ PSM_COLUMNS = [
     "calc_mass_to_charge", "spectra_ref", "pre", "post", "start", "end",
     "opt_global_aa_scores", PROFORMA_COLUMN, SCAN_COLUMN,
     "opt_global_rank", "opt_global_mass_error_ppm", "opt_global_isotope_offset", "opt_global_precursor_match",
-    "opt_global_title",
+    "opt_global_title", "opt_global_q_value", "opt_global_model_score",
 ]
 CSV_COLUMNS = [
     "file", "index", "scan_number", "title", "rank", "predictions", "score", "aa_scores", "precursor_charge",
     "precursor_mz", "calc_mz", "delta_mass_ppm", "isotope_offset", "precursor_match", "retention_time_s",
+    "q_value", "model_score",
 ]
+#: A reranked run's candidate features (renovo.decode.features): mzTab ``opt_global_<name>``, CSV
+#: ``feature_<name>``, written after the columns above when the PSMs carry them.
+FEATURE_COLUMNS = tuple(FEATURE_NAMES)
 #: Older renovo CSV names, still read.
 _CSV_ALIASES = {"peptide": "predictions", "charge": "precursor_charge", "mass_error_ppm": "delta_mass_ppm",
                 "scan": "scan_number"}
@@ -66,7 +71,7 @@ _INDEX_REF = re.compile(r"(?:^|\s)index=(\d+)")
 _SCAN_REF = re.compile(r"(?:^|\s)scan=(\S+)")
 
 
-__all__ = ["CSV_COLUMNS", "PROFORMA_COLUMN", "PSM", "PSM_COLUMNS", "SCAN_COLUMN", "calc_mz", "ms_runs_of",
+__all__ = ["CSV_COLUMNS", "FEATURE_COLUMNS", "PROFORMA_COLUMN", "PSM", "PSM_COLUMNS", "SCAN_COLUMN", "calc_mz", "ms_runs_of",
            "peptide_or_none", "read_csv", "read_instanovo_csv", "read_mztab", "read_predictions", "scoring_vocabulary",
            "write_csv", "write_mztab"]
 
@@ -204,7 +209,8 @@ def write_mztab(
     run_of = {str(Path(run)): i + 1 for i, run in enumerate(ms_runs)}
     lines = _metadata(ms_runs, vocabulary, description, software, __version__, settings)
     lines.append([])
-    lines.append(["PSH"] + PSM_COLUMNS)
+    features = [f for f in FEATURE_COLUMNS if any(f in psm.features for psm in psms)]
+    lines.append(["PSH"] + PSM_COLUMNS + [f"opt_global_{f}" for f in features])
     count = 0
     for psm_id, psm in enumerate(psms, start=1):
         run = run_of.get(str(Path(psm.source_file)))
@@ -239,8 +245,11 @@ def write_mztab(
             "opt_global_isotope_offset": psm.isotope_offset,
             "opt_global_precursor_match": psm.precursor_match,
             "opt_global_title": psm.title,
+            "opt_global_q_value": psm.q_value,
+            "opt_global_model_score": psm.model_score,
         }
-        lines.append(["PSM"] + [_value(row[c]) for c in PSM_COLUMNS])
+        lines.append(["PSM"] + [_value(row[c]) for c in PSM_COLUMNS]
+                     + [_value(psm.features.get(f)) for f in features])
         count += 1
     write_text(path, "\n".join("\t".join(map(str, line)) for line in lines) + "\n")
     return count
@@ -253,9 +262,11 @@ def _csv_float(value: float | None) -> str:
 def write_csv(path: str | Path, psms: Iterable[PSM]) -> int:
     """One row per PSM with the CSV_COLUMNS; returns the number of rows."""
     count = 0
+    psms = list(psms)
+    features = [f for f in FEATURE_COLUMNS if any(f in psm.features for psm in psms)]
     with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(CSV_COLUMNS + [f"feature_{f}" for f in features])
         for psm in psms:
             writer.writerow([
                 psm.source_file, "" if psm.index is None else psm.index, "" if psm.scan is None else str(psm.scan),
@@ -263,8 +274,8 @@ def write_csv(path: str | Path, psms: Iterable[PSM]) -> int:
                 ",".join(f"{s:.5f}" for s in psm.residue_scores), psm.charge,
                 _csv_float(psm.precursor_mz), _csv_float(psm.calc_mz), _csv_float(psm.mass_error_ppm),
                 psm.isotope_offset, "" if psm.precursor_match is None else str(bool(psm.precursor_match)).lower(),
-                _csv_float(psm.retention_time_s),
-            ])
+                _csv_float(psm.retention_time_s), _csv_float(psm.q_value), _csv_float(psm.model_score),
+            ] + [_csv_float(psm.features.get(f)) for f in features])
             count += 1
     return count
 
@@ -289,6 +300,19 @@ def _int(text: str | None, default: int) -> int:
 
 def _text(value: str | None) -> str | None:
     return None if value in (None, "", "null") else value
+
+
+def _optional_float(text: str | None) -> float | None:
+    value = _float(text)
+    return None if math.isnan(value) else value
+
+
+def _reranked(row: Mapping[str, str], prefix: str, feature_prefix: str) -> dict:
+    """The reranker's columns of a row (q-value, the model's own score, candidate features), when present."""
+    features = {f: _float(row[feature_prefix + f]) for f in FEATURE_COLUMNS
+                if row.get(feature_prefix + f) not in (None, "", "null")}
+    return {"q_value": _optional_float(row.get(prefix + "q_value")),
+            "model_score": _optional_float(row.get(prefix + "model_score")), "features": features}
 
 
 def _rank_in_order(psms: list[PSM], has_rank: bool) -> list[PSM]:
@@ -359,6 +383,7 @@ def read_mztab(path: str | Path) -> list[PSM]:
                         retention_time_s=None if math.isnan(retention) else retention,
                         title=_text(row.get("opt_global_title")),
                         scan=scan,
+                        **_reranked(row, "opt_global_", "opt_global_"),
                     ))
                 except ValueError as error:
                     raise RenovoError(f"{path}:{number}: unreadable PSM row ({error})") from None
@@ -397,6 +422,7 @@ def read_csv(path: str | Path) -> list[PSM]:
                     retention_time_s=None if math.isnan(retention) else retention,
                     title=row.get("title") or None,
                     scan=row.get("scan_number") or None,
+                    **_reranked(row, "", "feature_"),
                 ))
             except ValueError as error:
                 raise RenovoError(f"{path}:{number}: unreadable CSV row ({error})") from None

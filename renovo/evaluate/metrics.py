@@ -24,6 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from renovo.chem import parse_peptide, residue_masses_da
+from renovo.decode.scorer import expected_calibration_error, q_values
 from renovo.chem.vocabulary import Vocabulary
 
 #: Residue pairs the standard tolerances cannot tell apart (|Δm| < 0.1 Da).
@@ -147,6 +148,36 @@ def area_under_curve(coverage: np.ndarray, precision: np.ndarray) -> float:
     return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2))
 
 
+def fdr_at_thresholds(probability: Sequence[float], correct: Sequence[bool],
+                      thresholds: Sequence[float] = (0.01, 0.05, 0.10)) -> list[dict]:
+    """For each q-value threshold: PSMs kept (q ≤ threshold), how many are right, the estimated FDR (mean
+    1 − p of the kept) and the actual FDR (share of the kept that are wrong)."""
+    p = np.asarray(probability, dtype=np.float64)
+    y = np.asarray(correct, dtype=bool)
+    q = q_values(p)
+    rows = []
+    for threshold in thresholds:
+        kept = q <= threshold
+        n = int(kept.sum())
+        rows.append({"q_threshold": float(threshold), "kept": n, "right": int(y[kept].sum()),
+                     "estimated_fdr": float((1 - p[kept]).mean()) if n else float("nan"),
+                     "actual_fdr": float(1 - y[kept].mean()) if n else float("nan")})
+    return rows
+
+
+def calibration(correct: Sequence[bool], probabilities: Sequence[float], bins: int = 10) -> dict:
+    """How well scores that claim to be probabilities are calibrated: expected calibration error, the reliability
+    table (per equal-width bin: PSMs, mean score, fraction right) and estimated vs actual FDR at the 1%, 5% and
+    10% q-value thresholds."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    y = np.asarray(correct, dtype=bool)
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    table = [{"bin": [b / bins, (b + 1) / bins], "psms": int((index == b).sum()),
+              "mean_score": float(p[index == b].mean()) if (index == b).any() else None,
+              "fraction_right": float(y[index == b].mean()) if (index == b).any() else None} for b in range(bins)]
+    return {"ece": expected_calibration_error(p, y, bins), "reliability": table, "fdr": fdr_at_thresholds(p, y)}
+
+
 def evaluate_peptides(
     predictions: Sequence[str | None],
     targets: Sequence[str | None],
@@ -163,7 +194,7 @@ def evaluate_peptides(
     spectra whose target is None are left out (counted in ``n_unlabelled``).
     ``scores`` (higher = more confident; None where no prediction) adds the
     precision–coverage ``auc``; ``return_curve`` adds its ``coverage`` and
-    ``precision`` lists. Keys: aa_precision, aa_recall, peptide_recall,
+    ``precision`` lists; scores in [0, 1] (read as probabilities) add ``calibration`` (`calibration`). Keys: aa_precision, aa_recall, peptide_recall,
     peptide_precision, n_spectra, n_predicted, n_peptides_correct, n_aa_pred,
     n_aa_true, n_aa_matched, n_unlabelled, confusions ({"I/L": n, ...}: aligned
     residue pairs that the tolerances count as matches though the residues differ).
@@ -212,6 +243,9 @@ def evaluate_peptides(
     if scores is not None:
         coverage, precision = precision_coverage(correct, kept_scores)
         result["auc"] = area_under_curve(coverage, precision)
+        scored = [(c, s) for c, s in zip(correct, kept_scores) if s is not None and np.isfinite(s)]
+        if scored and all(0.0 <= s <= 1.0 for _, s in scored):  # scores that can be read as probabilities
+            result["calibration"] = calibration([c for c, _ in scored], [s for _, s in scored])
         if return_curve:
             result["coverage"] = coverage.tolist()
             result["precision"] = precision.tolist()

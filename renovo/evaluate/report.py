@@ -118,6 +118,14 @@ def format_table(metrics: Mapping) -> str:
         rows.append(("precision-coverage AUC", f"{metrics['auc']:.4f}"))
     confusions = metrics.get("confusions", {})
     rows.append(("confusions (matched by mass)", ", ".join(f"{k} {v}" for k, v in confusions.items())))
+    calibration = metrics.get("calibration")
+    if calibration:
+        rows.append(("calibration error (ECE)", f"{calibration['ece']:.4f}  (scores read as probabilities)"))
+        for row in calibration["fdr"]:
+            estimated = "–" if row["kept"] == 0 else f"{row['estimated_fdr']:.1%}"
+            actual = "–" if row["kept"] == 0 else f"{row['actual_fdr']:.1%}"
+            rows.append((f"q ≤ {row['q_threshold']:.0%}", f"{row['kept']} PSMs kept, {row['right']} right; "
+                         f"estimated FDR {estimated}, actual {actual}"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
@@ -139,6 +147,35 @@ def plot_precision_coverage(coverage: Sequence[float], precision: Sequence[float
     axis.set_title(title or "precision–coverage")
     axis.grid(alpha=0.3)
     axis.legend(loc="lower left")
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
+    plt.close(figure)
+
+
+def plot_reliability(calibration: Mapping, path: str | Path, title: str = "") -> None:
+    """Reliability diagram: fraction right against mean score per score bin, PSM counts above (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in calibration["reliability"] if r["psms"]]
+    figure, axis = plt.subplots(figsize=(4.5, 4))
+    axis.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfectly calibrated")
+    if rows:
+        axis.plot([r["mean_score"] for r in rows], [r["fraction_right"] for r in rows], "o-", lw=1.5,
+                  label=f"ECE {calibration['ece']:.3f}")
+        for r in rows:
+            axis.annotate(str(r["psms"]), (r["mean_score"], r["fraction_right"]), textcoords="offset points",
+                          xytext=(0, 5), ha="center", fontsize=6)
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1.05)
+    axis.set_xlabel("score (mean in bin); number = PSMs")
+    axis.set_ylabel("fraction of PSMs right")
+    axis.set_title(title or "reliability")
+    axis.grid(alpha=0.3)
+    axis.legend(loc="upper left", fontsize=7)
     figure.tight_layout()
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
@@ -186,8 +223,9 @@ def plot_accuracy_by_length(table: Mapping[int, tuple[int, int]], path: str | Pa
 def write_report(metrics: Mapping, out_dir: str | Path, title: str = "",
                  predictions: Sequence[str | None] | None = None, targets: Sequence[str | None] | None = None,
                  vocabulary: Vocabulary | None = None) -> list[Path]:
-    """metrics.json and precision_coverage.png in ``out_dir``; with ``predictions`` and
-    ``targets`` also accuracy_by_length.png (and the table in metrics.json)."""
+    """metrics.json and precision_coverage.png in ``out_dir``; reliability.png when the scores are probabilities
+    (``metrics["calibration"]``); with ``predictions`` and ``targets`` also accuracy_by_length.png (and the table
+    in metrics.json)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = dict(metrics)
@@ -199,6 +237,10 @@ def write_report(metrics: Mapping, out_dir: str | Path, title: str = "",
     png_path = out_dir / "precision_coverage.png"
     plot_precision_coverage(metrics.get("coverage", []), metrics.get("precision", []), metrics.get("auc", 0.0), png_path, title)
     written = [json_path, png_path]
+    if metrics.get("calibration"):
+        reliability_path = out_dir / "reliability.png"
+        plot_reliability(metrics["calibration"], reliability_path, title)
+        written.append(reliability_path)
     if table is not None:
         length_path = out_dir / "accuracy_by_length.png"
         plot_accuracy_by_length(table, length_path, title)
