@@ -1,11 +1,15 @@
 """Shared test fixtures: where the shared real data lives."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# `renovo train` fits a reranker on 2,000 simulated spectra after training; the tests' tiny runs (in this
+# process or as subprocesses, which inherit it) skip that unless a test asks for it.
+os.environ.setdefault("RENOVO_SCORER_SPECTRA", "0")
 SHARED_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
 
 

@@ -11,6 +11,7 @@ BENCHES = {
     "data": "renovo.bench.data",
     "learning": "renovo.bench.learning",
     "evidence": "renovo.bench.evidence",
+    "rerank": "renovo.bench.rerank",
 }
 
 __all__ = ["BENCHES"]

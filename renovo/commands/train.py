@@ -59,9 +59,47 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="override a config key, e.g. --set optim.lr=1e-3 (repeatable)")
     parser.add_argument("--sanity", action="store_true",
                         help="after training, print the proposal's Phase 1 success criteria with PASS/FAIL")
+    parser.add_argument("--scorer-spectra", type=int, default=default_scorer_spectra(), metavar="N",
+                        help="after training, fit the reranker / calibrated confidence of last.ckpt on N simulated "
+                        "spectra it never saw (renovo calibrate; written as last.ckpt.scorer.json); 0 = none "
+                        f"(default {DEFAULT_SCORER_SPECTRA}, or the environment's RENOVO_SCORER_SPECTRA)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
     return parser
+
+
+DEFAULT_SCORER_SPECTRA = 2000
+
+
+def default_scorer_spectra() -> int:
+    """``--scorer-spectra``'s default: RENOVO_SCORER_SPECTRA when set (0 turns the end-of-run fit off)."""
+    text = os.environ.get("RENOVO_SCORER_SPECTRA", "")
+    return int(text) if text.strip().isdigit() else DEFAULT_SCORER_SPECTRA
+
+
+def fit_run_scorer(run_dir: Path, spectra: int, progress: bool, say) -> None:
+    """Fit the candidate scorer of RUN/checkpoints/last.ckpt on simulated spectra (renovo calibrate's way)."""
+    from renovo.commands.calibrate import fit_and_write
+    from renovo.decode import SequencingSettings, scorer_path
+    from renovo.errors import RenovoError
+    from renovo.evaluate.calibrate import simulated_records
+    from renovo.model.checkpoint import load_model
+
+    checkpoint = Path(run_dir) / "checkpoints" / "last.ckpt"
+    if spectra <= 0 or not checkpoint.is_file():
+        return
+    model = load_model(checkpoint)
+    say(f"fitting the reranker of {checkpoint} on {spectra} simulated spectra (--scorer-spectra 0 skips this)")
+    try:
+        text = fit_and_write(model, checkpoint, simulated_records(model, spectra), spectra,
+                             SequencingSettings(beam=10), f"{spectra} simulated spectra", scorer_path(checkpoint),
+                             progress)
+    except RenovoError as error:
+        say(f"no scorer written: {error}; renovo sequence ranks by the model's score (refit later with "
+            f"renovo calibrate --model {checkpoint})")
+        return
+    say(text)
+    say(f"wrote {scorer_path(checkpoint)}: renovo sequence --model {checkpoint} reranks with it")
 
 
 def _overrides(args) -> list[str | dict]:
@@ -186,6 +224,7 @@ def _train(args, config, run_dir, say, main_process, changes, log_callbacks) -> 
     if not main_process:
         return 0
     print(f"run folder: {run_dir} (config.yaml, metrics.csv, train.log, tensorboard/, checkpoints/last.ckpt)")
+    fit_run_scorer(run_dir, args.scorer_spectra, not args.no_progress, say)
     if args.sanity:
         from renovo.experiments.sanity import sanity_report
 

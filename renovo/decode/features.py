@@ -131,11 +131,15 @@ def candidate_features(batch: dict, predictions: Sequence[Sequence[Prediction]],
     singly = ions_t[:, :, 0, :].reshape(n, -1)  # (N, 2C)
     singly_w = torch.from_numpy(np.concatenate([ion_mask[:, 0, 0, :], ion_mask[:, 1, 0, :]], axis=1)).double()
     singly_w = singly_w * (singly > 0)
+    # The observed spectrum's own term once per spectrum, not per candidate.
+    spectrum_mz = batch["mz"].detach().cpu().double()
+    spectrum_intensity = batch["intensity"].detach().cpu().double() * batch["peak_mask"].detach().cpu()
     cosines = []
     for sigma in GAUSSIAN_SIGMAS_DA:
         cross = torch.exp(-(singly[:, :, None] - obs_mz[:, None, :]) ** 2 / (4 * sigma**2))  # (N, 2C, Q)
         dot = torch.einsum("np,npq,nq->n", singly_w, cross, obs_intensity)
-        denominator = (_gaussian_self(singly, singly_w, sigma) * _gaussian_self(obs_mz, obs_intensity, sigma)).sqrt()
+        observed_self = _gaussian_self(spectrum_mz, spectrum_intensity, sigma)[spectrum]  # (N,)
+        denominator = (_gaussian_self(singly, singly_w, sigma) * observed_self).sqrt()
         cosines.append(torch.where(denominator > 0, dot / denominator.clamp(min=1e-300), torch.zeros_like(dot)))
 
     best = {}

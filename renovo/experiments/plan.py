@@ -360,7 +360,8 @@ def warm_start_key(plan: Plan) -> str:
 
 def train_command(plan: Plan, config: str, seed: int, run_dir: Path) -> list[str]:
     command = [sys.executable, "-m", "renovo.cli", "train", "--config", config, "--preset", plan.preset,
-               "--max-steps", str(plan.max_steps), "--seed", str(seed), "--out", str(run_dir), "--no-progress"]
+               "--max-steps", str(plan.max_steps), "--seed", str(seed), "--out", str(run_dir), "--no-progress",
+               "--scorer-spectra", "0"]
     if plan.batch_size:
         command += ["--batch-size", str(plan.batch_size)]
     if plan.train_files:
@@ -402,7 +403,11 @@ REUSED_FILES = ("metrics.csv", "metrics.before_resume.csv", "config.yaml", "trai
 
 
 def _command_key(command: str | list[str], run_dir: Path) -> str:
+    """A run's command with its folder blanked and the end-of-run scorer fit dropped (it changes no training)."""
     words = shlex.split(command) if isinstance(command, str) else list(command)
+    if "--scorer-spectra" in words:
+        i = words.index("--scorer-spectra")
+        words = words[:i] + words[i + 2:]
     return shlex.join(["<run>" if w == str(run_dir) else w for w in words])
 
 

@@ -58,3 +58,22 @@ def test_calibration_summary_of_probability_scores():
     result = calibration([True, False, True, True], [0.9, 0.2, 0.8, 0.95])
     assert sum(row["psms"] for row in result["reliability"]) == 4
     assert 0 <= result["ece"] <= 1 and [row["q_threshold"] for row in result["fdr"]] == [0.01, 0.05, 0.10]
+
+
+def test_train_fits_or_explains_the_missing_scorer_and_calibrate_refuses_overwrite(tmp_path, capsys):
+    from renovo.cli import main
+    from renovo.decode import scorer_path
+
+    run = tmp_path / "run"
+    assert main(["train", "--config", "ce_only", "--preset", "tiny", "--max-steps", "4", "--batch-size", "4",
+                 "--out", str(run), "--no-progress", "--set", "data.val_size=4", "--set", "trainer.val_every_n_steps=4",
+                 "--scorer-spectra", "24"]) == 0
+    printed = capsys.readouterr().out
+    # Four steps of a tiny model get no peptide right: the run says so and names the command for later.
+    assert "fitting the reranker" in printed and "no scorer written: cannot fit a scorer" in printed
+    assert "renovo calibrate --model" in printed
+    checkpoint = run / "checkpoints" / "last.ckpt"
+    assert not scorer_path(checkpoint).exists()
+    scorer_path(checkpoint).write_text("{}")
+    assert main(["calibrate", "--model", str(checkpoint), "--spectra", "8", "--no-progress"]) == 2
+    assert "exists" in capsys.readouterr().err and scorer_path(checkpoint).read_text() == "{}"
