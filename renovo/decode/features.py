@@ -98,7 +98,9 @@ def candidate_features(batch: dict, predictions: Sequence[Sequence[Prediction]],
     if not rows:
         return out
     charges_of = batch["precursor_charge"].tolist()
-    precursor_mz = batch["precursor_mz"].tolist()
+    # m/z from the neutral mass every batch carries (the collate dict and the decoding stand-ins alike).
+    precursor_mz = [(m / z + PROTON_MASS_DA) if z > 0 else math.nan
+                    for m, z in zip(batch["precursor_mass_da"].tolist(), charges_of)]
     ladders = []
     for b, _, prediction in rows:
         masses = residue_masses_n_to_c(tokenizer, prediction)

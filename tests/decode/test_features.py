@@ -30,7 +30,8 @@ def _batch(peptide: str, charge: int = 2, extra_peaks=()):
     precursor_mz = (peptide_mass_da(peptide) + charge * PROTON_MASS_DA) / charge
     return {"mz": torch.tensor(mz[None, :]), "intensity": torch.ones(1, len(mz)),
             "peak_mask": torch.ones(1, len(mz), dtype=torch.bool), "precursor_charge": torch.tensor([charge]),
-            "precursor_mz": torch.tensor([precursor_mz], dtype=torch.float64)}
+            "precursor_mz": torch.tensor([precursor_mz], dtype=torch.float64),
+            "precursor_mass_da": torch.tensor([peptide_mass_da(peptide)], dtype=torch.float64)}
 
 
 @settings(max_examples=25, deadline=None)
@@ -71,7 +72,7 @@ def test_doubly_charged_ions_count_from_precursor_charge_three():
     batch["peak_mask"] = torch.ones(1, len(doubly), dtype=torch.bool)
     rows = candidate_features(batch, [[_prediction(peptide)]], TOKENIZER)[0]
     assert rows[0, FEATURE_NAMES.index("ion_fraction")] == pytest.approx(0.5)  # all 2+ of 1+ and 2+
-    batch["precursor_charge"] = torch.tensor([2])
+    batch["precursor_charge"] = torch.tensor([2])  # same neutral mass, another charge
     rows = candidate_features(batch, [[_prediction(peptide)]], TOKENIZER)[0]
     assert rows[0, FEATURE_NAMES.index("ion_fraction")] == 0.0  # 2+ ions not expected at precursor charge 2
 

@@ -39,6 +39,9 @@ def test_callback_logs_metrics_of_greedy_predictions(tmp_path):
     assert float(logged["val/peptide_recall"]) == pytest.approx(1 / 3)
     for name in ("aa_precision", "aa_recall", "peptide_recall", "peptide_precision"):
         assert float(logged[f"val/{name}"]) == pytest.approx(expected[name])
+    # How well the decoded peptides explain their spectra, as the reranker's features measure it.
+    assert 0.0 <= float(logged["val/decoded_ion_fraction"]) <= 1.0
+    assert 0.0 <= float(logged["val/decoded_gaussian_cosine"]) <= 1.0
 
 
 def test_build_callback_reads_the_training_config():
