@@ -34,6 +34,7 @@ from renovo.chem import H2O_MASS_DA, PROTON_MASS_DA
 from renovo.data.stats import fragment_charges
 from renovo.decode.psm import isotope_corrected_error_ppm
 from renovo.decode.search import Prediction
+from renovo.losses import gaussian_cosine
 
 FEATURE_NAMES = ("gaussian_cosine_10mda", "gaussian_cosine_50mda", "ion_fraction", "explained_intensity",
                  "longest_run", "abs_error_ppm", "in_tolerance", "mean_logp", "min_logp", "score_gap",
@@ -45,9 +46,10 @@ GAUSSIAN_SIGMAS_DA = (0.01, 0.05)
 MAX_ERROR_PPM = 1000.0
 
 
-def residue_masses_n_to_c(tokenizer, prediction: Prediction) -> np.ndarray:
-    """The candidate's residue masses N→C (Da), an N-terminal modification folded into the first. # (L,)"""
-    table = tokenizer.residue_masses_da.numpy()
+def residue_masses_n_to_c(tokenizer, prediction: Prediction, table: np.ndarray | None = None) -> np.ndarray:
+    """The candidate's residue masses N→C (Da), an N-terminal modification folded into the first. # (L,)
+    ``table``: the tokenizer's residue-mass table, when the caller already has it."""
+    table = tokenizer.residue_masses_da.numpy() if table is None else table
     ids = list(reversed(prediction.tokens)) if tokenizer.reverse else list(prediction.tokens)
     n_terminal = set(tokenizer.n_terminal_ids)
     masses: list[float] = []
@@ -81,10 +83,14 @@ def _longest_true_run(flags: np.ndarray) -> int:
     return best
 
 
-def _gaussian_self(x: torch.Tensor, w: torch.Tensor, sigma: float) -> torch.Tensor:
-    """wᵀKw with K_ij = exp(−(x_i − x_j)²/4σ²), per row. x, w (N, P) -> (N,)"""
-    kernel = torch.exp(-(x[:, :, None] - x[:, None, :]) ** 2 / (4 * sigma**2))
-    return torch.einsum("np,npq,nq->n", w, kernel, w)
+def _within(values: torch.Tensor, targets: torch.Tensor, target_mask: torch.Tensor, tolerance: float) -> torch.Tensor:
+    """Whether each value has a real target within ``tolerance`` (searchsorted on the sorted targets).
+    values (N, A), targets / target_mask (N, B) -> (N, A) bool"""
+    parked = torch.where(target_mask, targets, torch.full_like(targets, 1e12))  # padding far away
+    ordered = parked.sort(dim=1).values.contiguous()
+    index = torch.searchsorted(ordered, (values - tolerance).contiguous())  # first target ≥ value − tol
+    found = ordered.gather(1, index.clamp(max=ordered.shape[1] - 1))
+    return (index < ordered.shape[1]) & (found <= values + tolerance)
 
 
 # long function: one tensor pass over every candidate of a batch; the steps share the padded ion arrays.
@@ -101,9 +107,11 @@ def candidate_features(batch: dict, predictions: Sequence[Sequence[Prediction]],
     # m/z from the neutral mass every batch carries (the collate dict and the decoding stand-ins alike).
     precursor_mz = [(m / z + PROTON_MASS_DA) if z > 0 else math.nan
                     for m, z in zip(batch["precursor_mass_da"].tolist(), charges_of)]
-    ladders = []
+    table = tokenizer.residue_masses_da.numpy()
+    lengths, ladders = [], []
     for b, _, prediction in rows:
-        masses = residue_masses_n_to_c(tokenizer, prediction)
+        masses = residue_masses_n_to_c(tokenizer, prediction, table)
+        lengths.append(len(masses))
         ladders.append(fragment_ions_mz(masses, (1, 2)) if len(masses) > 1 else np.zeros((2, 2, 0)))
     cleavages = max(1, max(ladder.shape[2] for ladder in ladders))
     n = len(rows)
@@ -121,34 +129,26 @@ def candidate_features(batch: dict, predictions: Sequence[Sequence[Prediction]],
     obs_mask = batch["peak_mask"].detach().cpu()[spectrum]  # (N, Q)
     obs_intensity = obs_intensity * obs_mask
     ions_t, ion_mask_t = torch.from_numpy(ions), torch.from_numpy(ion_mask)
-    close = (ions_t[..., None] - obs_mz[:, None, None, None, :]).abs() <= fragment_tolerance_da  # (N,2,2,C,Q)
-    close &= ion_mask_t[..., None] & obs_mask[:, None, None, None, :]
-    ion_matched = close.any(-1)  # (N, 2, 2, C)
+    ion_matched = _within(ions_t.reshape(n, -1), obs_mz, obs_mask, fragment_tolerance_da).view(ions_t.shape)
+    ion_matched &= ion_mask_t  # (N, 2, 2, C)
     n_ions = ion_mask_t.sum((1, 2, 3)).clamp(min=1)
     ion_fraction = ion_matched.sum((1, 2, 3)) / n_ions
-    explained = (close.any((1, 2, 3)).double() * obs_intensity).sum(-1) / obs_intensity.sum(-1).clamp(min=1e-12)
-    cleavage_matched = ion_matched.any((1, 2)).numpy()  # (N, C)
+    expected = torch.where(ion_mask_t, ions_t, torch.full_like(ions_t, -1e9)).reshape(n, -1)  # (N, ions)
+    peak_matched = _within(obs_mz, expected, ion_mask_t.reshape(n, -1), fragment_tolerance_da) & obs_mask
+    explained = (peak_matched.double() * obs_intensity).sum(-1) / obs_intensity.sum(-1).clamp(min=1e-12)
+    cleavage_matched = ion_matched.any(1).any(1).numpy()  # (N, C)
 
-    # Gaussian cosine on singly charged b and y ions, unit intensities.
+    # Gaussian cosine on singly charged b and y ions, unit intensities (the spectrum loss's closed form).
     singly = ions_t[:, :, 0, :].reshape(n, -1)  # (N, 2C)
-    singly_w = torch.from_numpy(np.concatenate([ion_mask[:, 0, 0, :], ion_mask[:, 1, 0, :]], axis=1)).double()
-    singly_w = singly_w * (singly > 0)
-    # The observed spectrum's own term once per spectrum, not per candidate.
-    spectrum_mz = batch["mz"].detach().cpu().double()
-    spectrum_intensity = batch["intensity"].detach().cpu().double() * batch["peak_mask"].detach().cpu()
-    cosines = []
-    for sigma in GAUSSIAN_SIGMAS_DA:
-        cross = torch.exp(-(singly[:, :, None] - obs_mz[:, None, :]) ** 2 / (4 * sigma**2))  # (N, 2C, Q)
-        dot = torch.einsum("np,npq,nq->n", singly_w, cross, obs_intensity)
-        observed_self = _gaussian_self(spectrum_mz, spectrum_intensity, sigma)[spectrum]  # (N,)
-        denominator = (_gaussian_self(singly, singly_w, sigma) * observed_self).sqrt()
-        cosines.append(torch.where(denominator > 0, dot / denominator.clamp(min=1e-300), torch.zeros_like(dot)))
+    singly_mask = torch.from_numpy(np.concatenate([ion_mask[:, 0, 0, :], ion_mask[:, 1, 0, :]], axis=1))
+    cosines = [gaussian_cosine(singly, singly_mask.double(), obs_mz, obs_intensity, sigma, singly_mask, obs_mask)
+               for sigma in GAUSSIAN_SIGMAS_DA]
 
     best = {}
     for b, _, p in rows:
         best[b] = max(best.get(b, -math.inf), math.log(max(p.score, 1e-300)))
     for r, (b, j, p) in enumerate(rows):
-        length = len(residue_masses_n_to_c(tokenizer, p))
+        length = lengths[r]
         k = ladders[r].shape[2]
         error_ppm, _ = isotope_corrected_error_ppm(p.mass_da, precursor_mz[b], int(charges_of[b]), isotope_offsets)
         mean_logp = math.log(max(p.score, 1e-300))

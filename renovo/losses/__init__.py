@@ -9,7 +9,7 @@ from renovo.losses.peaks import TheoreticalFragments, theoretical_fragments, the
 from renovo.losses.precursor import ExpectedSquaredPrecursorLoss, Log1pPPMPrecursorLoss, ScaledL1PrecursorLoss
 from renovo.losses.registry import (PRECURSOR_LOSSES, SPECTRUM_LOSSES, PrecursorTerm, SpectrumTerm,
                                     build_precursor_loss, build_spectrum_loss)
-from renovo.losses.spectral import GaussianSpectralLoss
+from renovo.losses.spectral import GaussianSpectralLoss, gaussian_cosine
 
 __all__ = [
     "ExpectedSquaredPrecursorLoss",
@@ -18,6 +18,7 @@ __all__ = [
     "SPECTRUM_LOSSES",
     "SpectrumTerm",
     "build_precursor_loss",
+    "gaussian_cosine",
     "build_spectrum_loss",
     "GaussianSpectralLoss",
     "HuberPeakDistanceLoss",

@@ -118,6 +118,17 @@ def _overlap_quadratic_form(x, y, u, w, v_ref: float, vx=None, vy=None, x_mask=N
     return (u.unsqueeze(-1) * kernel * w_win).sum(dim=(1, 2))
 
 
+def gaussian_cosine(pred_mz: torch.Tensor, pred_weight: torch.Tensor, obs_mz: torch.Tensor,
+                    obs_intensity: torch.Tensor, sigma: float, pred_mask: torch.Tensor | None = None,
+                    obs_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The analytic Gaussian spectral cosine of two peak lists, each peak a Gaussian of width ``sigma`` (m/z):
+    aᵀK_po b / √(aᵀK_pp a · bᵀK_oo b), K_ij = exp(−(x_i − y_j)² / 4σ²); in [0, 1], 0 for an empty side.
+    pred_* (batch, P), obs_* (batch, Q) -> (batch,). What the spectrum loss is 1 minus, and what the reranker
+    reads on exact masses."""
+    return GaussianSpectralLoss._cosine_analytic(pred_mz, pred_weight, obs_mz, obs_intensity, sigma, None,
+                                                 pred_mask, obs_mask)
+
+
 class GaussianSpectralLoss(nn.Module):
     """1 - cosine similarity of Gaussian-rendered predicted and observed spectra.
 
