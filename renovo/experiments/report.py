@@ -325,13 +325,16 @@ def _verdict_section(plan, judged, runs=(), agg=None, comparisons=()) -> list[st
 def _runs_section(runs) -> list[str]:
     """Each run's status; the log tail of a failed one."""
     L: list[str] = []
-    L += ["## Runs", "", "| run | status | last step | wall time (s) | resumed | physics on at step | "
-          "val token acc then |", "|---|---|---|---|---|---|---|"]
+    L += ["## Runs", "", "Physics on at step: the first logged training step with a physics weight above 0.", "",
+          "| run | status | last step | wall time (s) | resumed | physics on at step | val token acc then | "
+          "steps after switch-on |", "|---|---|---|---|---|---|---|---|"]
     for r in runs:
         acc = r.get("metrics", {}).get("curriculum/physics_on_val_token_acc")
+        on, last = r.get("physics_on_step"), r.get("last_step")
+        after = last - on + 1 if isinstance(on, int) and isinstance(last, int) else "–"
         L.append(f"| {r['name']} | {r['status']} | {r.get('last_step', '–')} | "
                  f"{r['wall_s'] if r.get('wall_s') is not None else '–'} | {'yes' if r.get('resumed') else ''} | "
-                 f"{r.get('physics_on_step', '–')} | {'–' if acc is None else f'{acc:.1%}'} |")
+                 f"{on if on is not None else '–'} | {'–' if acc is None else f'{acc:.1%}'} | {after} |")
     L.append("")
     for r in runs:
         if r["status"] == "failed":
