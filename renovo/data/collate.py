@@ -81,6 +81,7 @@ def collate_spectra(
         "precursor_mass_da": torch.from_numpy((precursor_mz - PROTON_MASS_DA) * charge),
         "tokens": torch.from_numpy(tokens),
         "peptide_mass_da": torch.from_numpy(peptide_mass),
+        "label_weight": torch.tensor([float(r.label_weight) for r in records], dtype=torch.float32),  # (batch,)
         "peptides": peptides,
     }
 

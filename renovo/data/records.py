@@ -18,6 +18,8 @@ class SpectrumRecord:
     float32, raw (not preprocessed); ``precursor_mz`` in m/z;
     ``precursor_charge`` ≥ 1; ``peptide`` canonical ProForma or None;
     ``index`` the spectrum's 0-based position in ``source_file``.
+    ``label_weight`` scales the cross-entropy on the label (1: a label to learn from; 0: a label that only
+    tells the physics losses where the fragments are, as label-free adaptation gives a decoded peptide).
     """
 
     mz: np.ndarray
@@ -30,6 +32,7 @@ class SpectrumRecord:
     title: str | None = None
     scan: str | None = None
     retention_time_s: float | None = None
+    label_weight: float = 1.0
 
     def __post_init__(self) -> None:
         self.mz = np.asarray(self.mz, dtype=np.float64)

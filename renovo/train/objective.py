@@ -75,6 +75,18 @@ class Objective(nn.Module):
     def has_physics(self) -> bool:
         return self.spectrum_loss is not None or self.precursor_loss is not None
 
+    def cross_entropy(self, logits: torch.Tensor, tokens: torch.Tensor, label_weight: torch.Tensor | None) -> torch.Tensor:
+        """Token-mean cross-entropy; with ``label_weight`` (B,) each spectrum's tokens count by its weight (a
+        weight-0 label — a decoded peptide in label-free adaptation — adds no cross-entropy, only tells the
+        physics losses where the fragments are). 0 when no token has weight. logits (B, T, vocab)."""
+        if label_weight is None or bool((label_weight == 1).all()):
+            return F.cross_entropy(logits.float().transpose(1, 2), tokens, ignore_index=Tokenizer.PAD,
+                                   label_smoothing=self.label_smoothing)
+        per_token = F.cross_entropy(logits.float().transpose(1, 2), tokens, ignore_index=Tokenizer.PAD,
+                                    label_smoothing=self.label_smoothing, reduction="none")  # (B, T)
+        weight = label_weight.to(per_token)[:, None] * (tokens != Tokenizer.PAD)
+        return (per_token * weight).sum() / weight.sum().clamp_min(1e-12)
+
     def residue_probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Softmax over residue tokens only, in the physics dtype, autocast off. # (B, T, vocab)"""
         with no_autocast(logits.device):
@@ -101,10 +113,7 @@ class Objective(nn.Module):
         tokens = batch["tokens"]  # (B, T)
         w_spec, w_prec = (float(w) for w in weights)
         with no_autocast(logits.device):
-            ce = F.cross_entropy(
-                logits.float().transpose(1, 2), tokens, ignore_index=Tokenizer.PAD,
-                label_smoothing=self.label_smoothing,
-            )
+            ce = self.cross_entropy(logits, tokens, batch.get("label_weight"))
         out: dict[str, torch.Tensor] = {"ce": ce}
         total = ce
         if not self.has_physics:

@@ -13,7 +13,7 @@ from renovo.data import PreprocessConfig, SpectrumCollator, SpectrumRecord, coll
 KEYS = {
     "mz": torch.float64, "intensity": torch.float32, "peak_mask": torch.bool, "precursor_mz": torch.float64,
     "precursor_charge": torch.int64, "precursor_mass_da": torch.float64, "tokens": torch.int64,
-    "peptide_mass_da": torch.float64,
+    "peptide_mass_da": torch.float64, "label_weight": torch.float32,
 }
 
 

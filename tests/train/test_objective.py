@@ -140,3 +140,23 @@ def test_zero_weight_computation_can_be_switched_per_call(tokenizer, batch):
     assert set(out) == {"ce", "spectrum", "total"}  # a weighted component is always computed
     logged = objective(logits, batch, (0.0, 0.0), compute_zero_weight=True)
     assert set(logged) == {"ce", "spectrum", "precursor", "total"}
+
+
+def test_label_weight_keeps_a_label_out_of_the_cross_entropy(tokenizer, batch):
+    """A weight-0 label (a decoded peptide in label-free adaptation) adds no cross-entropy, and its spectrum
+    still gets the physics losses' gradient."""
+    model, objective = setup("gaussian_marginal", tokenizer)
+    logits = model(batch)
+    n = batch["tokens"].shape[0]
+    assert batch["label_weight"].tolist() == [1.0] * n  # labelled records weigh 1 by default
+    full = objective(logits, batch, (0.0, 0.0))["ce"]
+    first = {k: (v[:1] if torch.is_tensor(v) else v[:1]) for k, v in batch.items()}
+    only_first = objective(model(first), first, (0.0, 0.0))["ce"]
+    weighted = dict(batch, label_weight=torch.tensor([1.0] + [0.0] * (n - 1)))
+    torch.testing.assert_close(objective(logits, weighted, (0.0, 0.0))["ce"], only_first, rtol=1e-5, atol=1e-6)
+    assert not torch.isclose(full, only_first)
+    none = dict(batch, label_weight=torch.zeros(n))
+    out = objective(logits, none, (1.0, 0.1))
+    assert float(out["ce"]) == 0.0 and out["total"].requires_grad and torch.isfinite(out["total"])
+    out["total"].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
