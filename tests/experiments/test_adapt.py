@@ -1,0 +1,40 @@
+"""Label-free adaptation: which decoded predictions are accepted, the training records made from them."""
+from __future__ import annotations
+
+import pytest
+
+from renovo.data.simulate import simulate_records
+from renovo.decode import SequencingSettings
+from renovo.errors import RenovoError
+from renovo.experiments.adapt import AcceptanceRule, accepted_predictions, count_right, training_records
+from renovo.model.checkpoint import load_model
+from tests.decode.conftest import checkpoint  # noqa: F401  (the tiny-checkpoint fixture)
+
+
+def test_accepted_predictions_never_read_labels_and_follow_the_rule(checkpoint):
+    model = load_model(checkpoint)
+    records = list(simulate_records(6, seed=4))
+    settings = SequencingSettings(beam=2, max_length=8, batch_size=4, precursor_tolerance_ppm=None)
+    everything = AcceptanceRule(min_gaussian_cosine=0.0, min_ion_fraction=0.0, require_in_tolerance=False)
+    accepted = accepted_predictions(model, records, settings, everything)
+    assert len(accepted) == 6 and [a[0] for a in accepted] == records  # the original records, labels kept aside
+    assert all(set(a[2]) >= {"gaussian_cosine_10mda", "ion_fraction", "in_tolerance"} for a in accepted)
+    strict = AcceptanceRule(min_gaussian_cosine=1.01)
+    assert accepted_predictions(model, records, settings, strict) == []
+    pseudo = training_records(accepted, "pseudo")
+    physics = training_records(accepted, "physics")
+    assert [r.peptide for r in pseudo] == [a[1] for a in accepted] and {r.label_weight for r in pseudo} == {1.0}
+    assert {r.label_weight for r in physics} == {0.0}
+    assert all(r.peptide is not None for r in records)  # the inputs are untouched
+    labelled, right = count_right(accepted, model.tokenizer.vocabulary)
+    assert labelled == 6 and 0 <= right <= 6
+    with pytest.raises(RenovoError, match="signal"):
+        training_records(accepted, "other")
+
+
+def test_rule_thresholds():
+    rule = AcceptanceRule()
+    good = {"in_tolerance": 1.0, "gaussian_cosine_10mda": 0.5, "ion_fraction": 0.5}
+    assert rule.accepts(good, None) and rule.accepts(good, 0.9) and not rule.accepts(good, 0.1)
+    assert not rule.accepts({**good, "in_tolerance": 0.0}, None)
+    assert not rule.accepts({**good, "ion_fraction": 0.1}, None)
