@@ -82,6 +82,21 @@ def collator_for(model) -> SpectrumCollator:
         raise RenovoError(f"checkpoint's config {error}") from None
 
 
+def decode_batches(model, records: Iterable, settings: SequencingSettings, collate: SpectrumCollator | None = None,
+                   ) -> Iterator[tuple[list, list]]:
+    """(records, their predictions) per batch of ``settings.batch_size`` records: beam search with the
+    settings' beam, top-k, length and precursor-mass constraint, spectra preprocessed as the model was
+    trained (``collate``: the checkpoint's collator unless given)."""
+    collate = collate or collator_for(model)
+    offsets = tuple(int(k) for k in settings.isotope_offsets)
+    for records_batch in _batches(records, settings.batch_size):
+        yield records_batch, beam_search(
+            model, collate(records_batch), beam_size=settings.beam, top_k=settings.top_k,
+            max_length=settings.max_length, precursor_tolerance_ppm=settings.precursor_tolerance_ppm,
+            isotope_offsets=offsets,
+        )
+
+
 def sequence_files(
     model,
     files: Sequence[str | Path],
@@ -109,12 +124,7 @@ def sequence_files(
         # Labels play no part in sequencing: no label table is joined, label text is not parsed.
         records = read_spectra(path, labels=False, vocabulary=vocabulary, skips=counts.skips,
                                on_unknown_mod="ignore", **(read_options or {}))
-        for records_batch in _batches(records, settings.batch_size):
-            results = beam_search(
-                model, collate(records_batch), beam_size=settings.beam, top_k=settings.top_k,
-                max_length=settings.max_length, precursor_tolerance_ppm=settings.precursor_tolerance_ppm,
-                isotope_offsets=offsets,
-            )
+        for records_batch, results in decode_batches(model, records, settings, collate):
             counts.read += len(records_batch)
             counts.per_input[str(path)] += len(records_batch)
             for record, predictions in zip(records_batch, results):
