@@ -49,6 +49,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--init-from", default=None, metavar="CKPT",
                         help="warm start: a new run of --config that starts from another run's checkpoint with its "
                         "whole training state (weights, optimizer, step, data position, random state)")
+    parser.add_argument("--finetune", default=None, metavar="CKPT",
+                        help="fine-tune: a new run from this checkpoint's weights on --train files (fresh optimizer "
+                        "and schedule sized to them, validation on held-out peptides or --val, early stopping); "
+                        "its config is the checkpoint's, overlaid by --config (e.g. a vocabulary with new "
+                        "modifications) and --set")
+    parser.add_argument("--max-epochs", type=int, default=None, metavar="N",
+                        help="size the run to N passes over the --train files (default with --finetune: 10)")
+    parser.add_argument("--mix-simulated", type=float, default=None, metavar="F",
+                        help="with --train: this fraction of every batch is simulated spectra (data.mix_simulated)")
+    parser.add_argument("--val-real", nargs="+", default=None, metavar="FILE",
+                        help="labelled real files decoded at every validation as `renovo sequence` does "
+                        "(val_real/peptide_recall, …); keep the best checkpoint on them with "
+                        "--set trainer.checkpoint_monitor=val_real/peptide_recall")
     parser.add_argument("-f", "--force", action="store_true",
                         help="start a fresh run in a non-empty run folder, removing the previous run's checkpoints and logs")
     parser.add_argument("--accelerator", default=None, help="cpu | gpu | auto")
@@ -114,12 +127,17 @@ def _overrides(args) -> list[str | dict]:
         ("data", "train"): args.train,
         ("data", "val"): args.val,
         ("data", "val_fraction"): args.val_fraction,
+        ("data", "val_real"): args.val_real,
+        ("data", "mix_simulated"): args.mix_simulated,
+        ("trainer", "max_epochs"): args.max_epochs,
         ("trainer", "accelerator"): args.accelerator,
         ("trainer", "devices"): int(args.devices) if args.devices and str(args.devices).isdigit() else args.devices,
         ("trainer", "strategy"): args.strategy,
         ("trainer", "precision"): args.precision,
         ("trainer", "progress_bar"): False if args.no_progress else None,
     }
+    if getattr(args, "finetune", None) and args.max_steps is not None and args.max_epochs is None:
+        overrides.append({"trainer": {"max_epochs": None}})  # --max-steps wins over the fine-tune's passes
     for path, value in flags.items():
         if value is None:
             continue
@@ -132,6 +150,16 @@ def _overrides(args) -> list[str | dict]:
 
 def describe_data(config) -> str:
     """What the run trains and validates on, in one line (said before training starts)."""
+    d = config["data"]
+    extra = ""
+    if d.get("mix_simulated"):
+        extra += f"; {d['mix_simulated']:g} of every training batch simulated"
+    if d.get("val_real"):
+        extra += f"; real spectra of {len(d['val_real'])} file(s) decoded at every validation (val_real/…)"
+    return _describe_sets(config) + extra
+
+
+def _describe_sets(config) -> str:
     d = config["data"]
     simulated_val = f"a fixed simulated set of {d['val_size']} spectra (seed + data.val_seed_offset)"
     if not d["train"]:
@@ -148,11 +176,11 @@ def describe_data(config) -> str:
 
 
 def decode_callbacks(config) -> list:
-    """The decoded-metric validation callback (`renovo.evaluate.callback`)."""
-    from renovo.evaluate.callback import build_callback
+    """The decoded-metric validation callbacks (`renovo.evaluate.callback`): the validation set's, and the
+    real spectra's with ``data.val_real``."""
+    from renovo.evaluate.callback import build_callbacks
 
-    callback = build_callback(config)
-    return [] if callback is None else [callback]
+    return build_callbacks(config)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -161,7 +189,10 @@ def run(args: argparse.Namespace) -> int:
     from renovo.train.trainer import checkpoint_config, train
 
     changes: list = []
-    if args.resume:
+    if args.finetune:
+        config = _finetune_config(args)
+        run_dir = Path(args.out) if args.out else None
+    elif args.resume:
         from renovo.train.config import check_resume_changes, parse_override
 
         resume = Path(args.resume)
@@ -196,6 +227,26 @@ def run(args: argparse.Namespace) -> int:
     return _train(args, config, run_dir, say, main_process, changes, [])
 
 
+def _finetune_config(args) -> dict:
+    """A fine-tune's config: the checkpoint's, the fine-tune defaults, --config's keys, the flags and --set."""
+    from renovo.train.config import resolve_config_source
+    from renovo.train.finetune import finetune_config
+
+    for flag, value in (("--resume", args.resume), ("--init-from", args.init_from), ("--preset", args.preset)):
+        if value:
+            raise RenovoError(f"--finetune cannot be combined with {flag}: a fine-tune starts from its checkpoint's "
+                              "weights and architecture")
+    if not args.train:
+        raise RenovoError("--finetune needs labelled spectra to train on: --train FILES")
+    overlays: list = []
+    name = None
+    if args.config is not None:
+        source, overlay = resolve_config_source(args.config)
+        overlays.append(overlay)
+        name = f"{source}-finetune"
+    return finetune_config(args.finetune, overlays + _overrides(args), name=name)
+
+
 def _log_in_run_folder(log, run_dir):
     """A callback that moves the command's log into RUN/train.log once training starts."""
     import lightning as L
@@ -212,15 +263,19 @@ def _train(args, config, run_dir, say, main_process, changes, log_callbacks) -> 
     from renovo.train.curriculum import Curriculum
     from renovo.train.trainer import train
 
-    curriculum = Curriculum.from_config(config)
+    sized = bool(config["trainer"].get("max_epochs")) and not args.resume  # steps known once the data are read
+    steps = (f"{config['trainer']['max_epochs']} passes over the training files" if sized
+             else f"{config['trainer']['max_steps']} steps")
     say(f"renovo train: config {config['name']}, preset {config['model']['preset']}, seed {config['seed']}, "
-          f"{config['trainer']['max_steps']} steps, batch {config['data']['batch_size']} → {run_dir}")
-    say("curriculum (steps of this run):\n  " + curriculum.describe().replace("\n", "\n  "))
+          f"{steps}, batch {config['data']['batch_size']} → {run_dir}")
+    if not sized:  # a sized run prints its stage table with its schedule
+        say("curriculum (steps of this run):\n  " + Curriculum.from_config(config).describe().replace("\n", "\n  "))
     say(describe_data(config))
     for key, old, new in changes:
         say(f"resume: {key} {old!r} → {new!r} (applied from the resumed step; logged in {run_dir / 'resume.log'})")
     run_dir = train(config, run_dir, resume=args.resume, extra_callbacks=decode_callbacks(config) + log_callbacks,
-                    force=args.force, resume_changes=changes, init_from=getattr(args, "init_from", None))
+                    force=args.force, resume_changes=changes, init_from=getattr(args, "init_from", None),
+                    finetune_from=getattr(args, "finetune", None))
     if not main_process:
         return 0
     print(f"run folder: {run_dir} (config.yaml, metrics.csv, train.log, tensorboard/, checkpoints/last.ckpt)")

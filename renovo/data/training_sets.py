@@ -13,6 +13,9 @@ depends on (seed, k, r) only and a stream started at step k resumes exactly.
 ``BucketedBatchSampler``: shuffled batches of spectra read from files, each
 batch drawn from spectra of similar peak count (the simulated stream's
 bucketing, for files).
+
+``SimulatedShare``: a collate function that adds a fixed number of simulated
+spectra to every batch of file spectra (fine-tuning against forgetting).
 """
 from __future__ import annotations
 
@@ -51,10 +54,11 @@ def fits(record: SpectrumRecord, tokenizer: Tokenizer, max_length: int) -> str |
 class LabelledStream(IterableDataset):
     """The records of a streamed dataset that training can use (`fits`); a new shuffle each pass."""
 
-    def __init__(self, dataset, tokenizer: Tokenizer, max_length: int):
+    def __init__(self, dataset, tokenizer: Tokenizer, max_length: int, labelled_rows: int | None = None):
         self.dataset = dataset
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
+        self.labelled_rows = labelled_rows  # labelled rows of the files (before the length check), if counted
         self.passes = 0
 
     def __iter__(self) -> Iterator[SpectrumRecord]:
@@ -119,20 +123,28 @@ def load_labelled_dataset(
                            shuffle_buffer=shuffle_buffer, rank=rank, world_size=world_size, stream=stream)
     if isinstance(dataset, ParquetSpectra):
         # Streamed: rows are filtered as they are read, never loaded whole.
-        count_labelled_rows(dataset, what)
-        return LabelledStream(dataset, tokenizer, max_length)
-    records = []
-    for record in dataset.records:
+        return LabelledStream(dataset, tokenizer, max_length, count_labelled_rows(dataset, what))
+    return usable_records(dataset.records, tokenizer, max_length, what, skips,
+                          source=", ".join(map(str, paths)))
+
+
+def usable_records(records, tokenizer: Tokenizer, max_length: int, what: str, skips: SkipCounter | None = None,
+                   source: str = "the records given") -> RecordList:
+    """The records training can use (`fits`) as a `RecordList`; the others are counted as skips and
+    printed to stderr as "<what>: skipped …"; `RenovoError` when none is left."""
+    skips = skips if skips is not None else SkipCounter()
+    kept = []
+    for record in records:
         reason = fits(record, tokenizer, max_length)
         if reason is None:
-            records.append(record)
+            kept.append(record)
         else:
             skips.skip(reason, record.where())
     if skips.total:
         print(f"{what}: skipped {skips.report()}", file=sys.stderr)
-    if not records:
-        raise RenovoError(f"{what}: no usable labelled spectra in {', '.join(map(str, paths))}")
-    return RecordList(records)
+    if not kept:
+        raise RenovoError(f"{what}: no usable labelled spectra in {source}")
+    return RecordList(kept)
 
 
 def peaks_after_preprocessing(record: SpectrumRecord, collator) -> int:
@@ -179,6 +191,44 @@ class BucketedBatchSampler(Sampler):
             batches += [group[i:i + self.batch_size] for i in range(0, len(group), self.batch_size)]
         for b in torch.randperm(len(batches), generator=generator).tolist():
             yield batches[b]
+
+
+def simulated_per_batch(fraction: float, batch_size: int) -> int:
+    """Simulated spectra in a batch of ``batch_size`` of which ``fraction`` is simulated: ⌊fraction · size⌋
+    (at least one spectrum of a batch comes from the files when ``fraction`` < 1)."""
+    if not 0.0 <= fraction < 1.0:
+        raise RenovoError(f"data.mix_simulated must lie in [0, 1), got {fraction!r}")
+    return int(fraction * int(batch_size))
+
+
+class SimulatedShare:
+    """Collate function: the file spectra of a batch plus ``per_batch`` simulated ones, collated together.
+
+    The ``k``-th batch this rank collates gets simulated spectra ``(k · world + rank) · per_batch …`` of the
+    simulator's stream for ``seed``: fresh spectra every batch, disjoint across ranks, and the same for the
+    same (seed, k). With loader workers, worker ``w`` of ``n`` collates batches ``w, w + n, …`` (the order the
+    loader takes them in), so the batches of different workers never share a simulated spectrum.
+    """
+
+    def __init__(self, collator, simulator, seed: int, per_batch: int, rank: int = 0, world_size: int = 1):
+        self.collator = collator
+        self.simulator = simulator
+        self.seed = int(seed)
+        self.per_batch = int(per_batch)
+        self.rank = int(rank)
+        self.world_size = max(1, int(world_size))
+        self.calls = 0
+
+    def simulated(self, k: int) -> list[SpectrumRecord]:
+        first = (k * self.world_size + self.rank) * self.per_batch
+        return [self.simulator.spectrum(self.seed, first + j) for j in range(self.per_batch)]
+
+    def __call__(self, records: Sequence[SpectrumRecord]) -> dict:
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        k = self.calls * workers + worker
+        self.calls += 1
+        return self.collator(list(records) + self.simulated(k))
 
 
 class SimulatedBatches(IterableDataset):

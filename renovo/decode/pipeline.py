@@ -92,6 +92,29 @@ def collator_for(model) -> SpectrumCollator:
         raise RenovoError(f"checkpoint's config {error}") from None
 
 
+def decode_batches(model, records: Iterable, settings: SequencingSettings, collate: SpectrumCollator | None = None,
+                   ) -> Iterator[tuple[list, list[list[tuple[Prediction, float | None, dict[str, float] | None]]]]]:
+    """(records, their ranked candidates) per batch of ``settings.batch_size`` records: beam search with the
+    settings' beam, top-k, length and precursor-mass constraint, spectra preprocessed as the model was
+    trained (``collate``: the checkpoint's collator unless given). A candidate is (prediction, calibrated
+    probability, features): with ``settings.scorer`` every candidate of the beam, most probable first (`rerank`);
+    without, the beam's top-k with None for both."""
+    collate = collate or collator_for(model)
+    offsets = tuple(int(k) for k in settings.isotope_offsets)
+    for records_batch in _batches(records, settings.batch_size):
+        batch = collate(records_batch)
+        results = beam_search(
+            model, batch, beam_size=settings.beam,
+            top_k=settings.beam if settings.scorer is not None else settings.top_k,
+            max_length=settings.max_length, precursor_tolerance_ppm=settings.precursor_tolerance_ppm,
+            isotope_offsets=offsets,
+        )
+        if settings.scorer is not None:
+            yield records_batch, rerank(batch, results, model.tokenizer, settings)
+        else:
+            yield records_batch, [[(p, None, None) for p in predictions] for predictions in results]
+
+
 def sequence_files(
     model,
     files: Sequence[str | Path],
@@ -119,16 +142,7 @@ def sequence_files(
         # Labels play no part in sequencing: no label table is joined, label text is not parsed.
         records = read_spectra(path, labels=False, vocabulary=vocabulary, skips=counts.skips,
                                on_unknown_mod="ignore", **(read_options or {}))
-        for records_batch in _batches(records, settings.batch_size):
-            batch = collate(records_batch)
-            results = beam_search(
-                model, batch, beam_size=settings.beam,
-                top_k=settings.beam if settings.scorer is not None else settings.top_k,
-                max_length=settings.max_length, precursor_tolerance_ppm=settings.precursor_tolerance_ppm,
-                isotope_offsets=offsets,
-            )
-            ranked = rerank(batch, results, model.tokenizer, settings) if settings.scorer is not None else [
-                [(p, None, None) for p in predictions] for predictions in results]
+        for records_batch, ranked in decode_batches(model, records, settings, collate):
             counts.read += len(records_batch)
             counts.per_input[str(path)] += len(records_batch)
             for record, candidates in zip(records_batch, ranked):

@@ -9,15 +9,25 @@ each validation run and logs
 ``val/peptide_precision`` (the standard metrics, :mod:`renovo.evaluate`), and how well the decoded
 peptides explain their spectra — labels or not — as the reranker measures it (`renovo.decode.features`):
 ``val/decoded_ion_fraction`` and ``val/decoded_gaussian_cosine`` (σ 0.01 Da), means over the decoded spectra.
+
+`RealSpectraValidation` decodes labelled real spectra (``data.val_real``)
+beside the validation set at every validation, as `renovo sequence` decodes
+(beam search, precursor-mass constraint, isotope offsets 0 and 1), and logs
+the same metrics under ``val_real/`` (per file too, when there are several),
+so a run can keep its best checkpoint by the real figure
+(``trainer.checkpoint_monitor: val_real/peptide_recall``).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import lightning as L
 
-from renovo.decode import FEATURE_NAMES, beam_search, candidate_features
+from renovo.data import SpectrumCollator, SpectrumRecord, load_labelled_dataset
+from renovo.decode import FEATURE_NAMES, SequencingSettings, beam_search, candidate_features, decode_batches
 from renovo.evaluate.metrics import evaluate_peptides
+from renovo.model.checkpoint import tokenizer_from_config
 
 METRICS = ("aa_precision", "aa_recall", "peptide_recall", "peptide_precision")
 
@@ -75,6 +85,76 @@ class DecodedValidationMetrics(L.Callback):
             logged[f"{self.prefix}decoded_ion_fraction"] = sum(e[0] for e in self._explained) / len(self._explained)
             logged[f"{self.prefix}decoded_gaussian_cosine"] = sum(e[1] for e in self._explained) / len(self._explained)
         pl_module.log_dict(logged, on_step=False, on_epoch=True, sync_dist=True)
+
+
+class RealSpectraValidation(L.Callback):
+    """At the end of every validation, decode ``records`` (labelled spectra) with ``settings`` and log the
+    standard metrics as ``<prefix><metric>``, and ``<prefix><file stem>/<metric>`` for each source file
+    when they come from several (aa_precision and peptide_recall). ``collator``: the run's (spectra
+    preprocessed as in training)."""
+
+    def __init__(self, records: Sequence[SpectrumRecord], collator: SpectrumCollator,
+                 settings: SequencingSettings | None = None, prefix: str = "val_real/"):
+        super().__init__()
+        self.records = list(records)
+        self.collator = collator
+        self.settings = settings or SequencingSettings()
+        self.settings.check()
+        self.prefix = prefix
+
+    def predictions(self, model) -> list[str | None]:
+        """The best prediction of each record (None where the search found none)."""
+        out: list[str | None] = []
+        for _, results in decode_batches(model, self.records, self.settings, self.collator):
+            out.extend(r[0][0].peptide if r else None for r in results)
+        return out
+
+    def metrics(self, predictions: Sequence[str | None], vocabulary=None) -> dict[str, float]:
+        targets = [r.peptide for r in self.records]
+        metrics = evaluate_peptides(predictions, targets, vocabulary=vocabulary)
+        logged = {f"{self.prefix}{name}": float(metrics[name]) for name in METRICS}
+        files = sorted({r.source_file for r in self.records})
+        for source in files if len(files) > 1 else ():
+            mine = [i for i, r in enumerate(self.records) if r.source_file == source]
+            part = evaluate_peptides([predictions[i] for i in mine], [targets[i] for i in mine], vocabulary=vocabulary)
+            for name in ("aa_precision", "peptide_recall"):
+                logged[f"{self.prefix}{Path(source).stem}/{name}"] = float(part[name])
+        return logged
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        model = getattr(pl_module, "model", pl_module)
+        vocabulary = getattr(getattr(model, "tokenizer", None), "vocabulary", None)
+        # Every rank decodes all records (the same figure everywhere: a checkpoint monitor must agree).
+        pl_module.log_dict(self.metrics(self.predictions(model), vocabulary), on_step=False, on_epoch=True,
+                           sync_dist=True)
+
+
+def real_validation(config: Mapping) -> RealSpectraValidation | None:
+    """The `RealSpectraValidation` of a run config (``data.val_real``, ``trainer.val_real_*``), its files read
+    with the run's vocabulary (a file without usable labelled spectra is a one-line error); None without files."""
+    paths = config["data"].get("val_real") or []
+    if isinstance(paths, str):
+        paths = [paths]
+    if not paths:
+        return None
+    t = config["trainer"]
+    settings = SequencingSettings(beam=int(t.get("val_real_beam", 5)),
+                                  precursor_tolerance_ppm=t.get("val_real_tolerance_ppm", 50.0))
+    tokenizer = tokenizer_from_config(config)
+    records = load_labelled_dataset(paths, tokenizer, settings.max_length, "real validation data",
+                                    stream=False).records
+    limit = t.get("val_real_max_spectra")
+    return RealSpectraValidation(records[:limit] if limit else records, SpectrumCollator.from_config(tokenizer, config),
+                                 settings)
+
+
+def build_callbacks(config: Mapping) -> list[L.Callback]:
+    """The validation callbacks of a training run: decoded metrics of the validation set and, with
+    ``data.val_real`` files, of the real spectra."""
+    real = real_validation(config)
+    return [build_callback(config)] + ([real] if real is not None else [])
 
 
 def build_callback(config: Mapping | None = None) -> DecodedValidationMetrics:

@@ -208,6 +208,16 @@ class SpectrumTransformer(nn.Module):
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def vocabulary_axes(self) -> dict[str, tuple[int, int]]:
+        """The parameters with an entry per token: name → (axis, entries per token along it). The embedding
+        and the output layer have one row per token id; the evidence projection reads the flattened
+        (vocab, channels) table, so each token owns ``channels`` consecutive input columns. Every other
+        parameter is independent of the vocabulary."""
+        axes = {"token_embedding.weight": (0, 1), "head.weight": (0, 1), "head.bias": (0, 1)}
+        if hasattr(self, "evidence_to_input"):
+            axes["evidence_to_input.weight"] = (1, self.ion_evidence.n_channels)
+        return axes
+
 
 class DecodingState:
     """Incremental decoding of ``spectra × beams`` rows.

@@ -23,6 +23,7 @@ _EXPORTS = {
     "RenovoDataModule": "data", "collator_from_config": "data", "simulator_config": "data",
     "simulator_from_config": "data", "to_device": "data",
     "tokenizer_from_config": "module", "build_model_from_config": "module",
+    "finetune": "finetune", "finetune_config": "finetune", "FINETUNE_DEFAULTS": "finetune",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -50,8 +50,13 @@ def lr_lambda(warmup_steps: int, max_steps: int, min_lr_ratio: float):
 
 
 def effective_warmup(config: Mapping) -> int:
-    """``optim.warmup_steps`` capped at 10% of ``trainer.max_steps``."""
-    return int(min(config["optim"]["warmup_steps"], config["trainer"]["max_steps"] // 10))
+    """``optim.warmup_fraction`` of ``trainer.max_steps`` when set, else ``optim.warmup_steps`` capped at 10%
+    of them."""
+    max_steps = int(config["trainer"]["max_steps"])
+    fraction = config["optim"].get("warmup_fraction")  # absent from configs stored by older checkpoints
+    if fraction is not None:
+        return int(round(float(fraction) * max_steps))
+    return int(min(config["optim"]["warmup_steps"], max_steps // 10))
 
 
 class RenovoModule(L.LightningModule):

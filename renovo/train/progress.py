@@ -10,8 +10,11 @@ import warnings
 import lightning as L
 from lightning.pytorch.callbacks import TQDMProgressBar
 
+from renovo.train.stopping import monitor_mode
+
 #: Validation metrics shown per line, when logged.
-SHOWN = ("val/ce", "val/token_acc", "val/peptide_acc", "val/aa_precision", "val/peptide_recall")
+SHOWN = ("val/ce", "val/token_acc", "val/peptide_acc", "val/aa_precision", "val/peptide_recall",
+         "val_real/aa_precision", "val_real/peptide_recall")
 
 
 def quiet_lightning() -> None:
@@ -23,6 +26,8 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(lightning|torch|tensorboard).*")
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r".*litlogger.*")
+    # Small training files (a fine-tune): renovo logs per step, so the epoch-level logging interval is moot.
+    warnings.filterwarnings("ignore", message=r".*number of training batches .* is smaller than the logging interval.*")
 
 
 def _format_seconds(seconds: float) -> str:
@@ -49,8 +54,10 @@ class StepProgressBar(TQDMProgressBar):
 class ProgressLines(L.Callback):
     """With the progress bar off: a line per validation (step, metrics, elapsed, ETA) and a summary."""
 
-    def __init__(self, print_fn=print):
+    def __init__(self, print_fn=print, monitor: str = "val/ce"):
         self.print = print_fn
+        self.monitor = monitor
+        self.better = (lambda a, b: a > b) if monitor_mode(monitor) == "max" else (lambda a, b: a < b)
         self.started = 0.0
         self.first_step = 0
         self.best: tuple[float, int] | None = None
@@ -68,10 +75,9 @@ class ProgressLines(L.Callback):
         elapsed = time.perf_counter() - self.started
         done = step - self.first_step
         eta = elapsed / done * (total - step) if done > 0 and total > 0 else math.nan
-        monitor = "val/ce"
-        if monitor in metrics:
-            value = float(metrics[monitor])
-            if math.isfinite(value) and (self.best is None or value < self.best[0]):
+        if self.monitor in metrics:
+            value = float(metrics[self.monitor])
+            if math.isfinite(value) and (self.best is None or self.better(value, self.best[0])):
                 self.best = (value, step)
         self.print(f"step {step}/{total}: {shown or 'validated'} (elapsed {_format_seconds(elapsed)}, "
                    f"ETA {_format_seconds(eta)})", flush=True)
@@ -82,5 +88,5 @@ class ProgressLines(L.Callback):
         elapsed = time.perf_counter() - self.started
         steps = int(trainer.global_step) - self.first_step
         rate = steps / elapsed if elapsed > 0 else math.nan
-        best = f"; best val/ce {self.best[0]:.4f} at step {self.best[1]}" if self.best else ""
+        best = f"; best {self.monitor} {self.best[0]:.4f} at step {self.best[1]}" if self.best else ""
         self.print(f"trained {steps} steps in {_format_seconds(elapsed)} ({rate:.2f} steps/s){best}", flush=True)

@@ -19,88 +19,18 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from renovo.errors import RenovoError
-from renovo.model.checkpoint import checkpoint_config, load_model, read_checkpoint  # noqa: F401  (re-exported)
+from renovo.model.checkpoint import (checkpoint_config, load_model, read_checkpoint,  # noqa: F401  (re-exported)
+                                     tokenizer_from_config)
+from renovo.model.extend import load_extended
 from renovo.train.checkpoints import AtomicCheckpointIO, check_compatible
 from renovo.train.config import save_config
 from renovo.train.data import RenovoDataModule
+from renovo.train.epochs import size_to_data
 from renovo.train.module import RenovoModule
 from renovo.train.monitors import DivergenceMonitor, GradientFlowMonitor, NaNGuard, SpeedMonitor
 from renovo.train.progress import ProgressLines, StepProgressBar, quiet_lightning
-
-
-class FinalCheckpoint(L.Callback):
-    """Saves ``last.ckpt`` at ``max_steps`` when that falls between checkpoint intervals.
-
-    Saved inside the loop (like ModelCheckpoint), so Lightning's step counters
-    in the file match those of its periodic checkpoints and a resumed run logs
-    the next step under the right number.
-    """
-
-    def __init__(self, path: Path, every: int):
-        self.path = Path(path)
-        self.every = int(every)
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        step = trainer.global_step
-        if step >= trainer.max_steps and step % self.every != 0:
-            trainer.save_checkpoint(self.path, weights_only=False)  # as ModelCheckpoint: callbacks state too
-
-    def on_train_end(self, trainer, pl_module) -> None:
-        # Stopped by the wall-clock budget (trainer.max_time): the final checkpoint is the step
-        # reached, not the last interval. Any other early stop keeps the last periodic one (StopAt
-        # writes its own, inside the loop).
-        step = trainer.global_step
-        if step < trainer.max_steps and step % self.every != 0 and _time_budget_spent(trainer):
-            trainer.save_checkpoint(self.path, weights_only=False)  # as ModelCheckpoint: callbacks state too
-
-
-class StopAt(L.Callback):
-    """Stops training cleanly at ``trainer.stop_at_step`` or at the first validation whose ``val/token_acc``
-    reaches ``trainer.stop_at_token_acc`` (a warm start's stage of pure cross-entropy), writing ``last.ckpt``
-    inside the loop (as the periodic checkpoints are: a run started from it logs its next step under the right
-    number) and after that validation (the checkpoint carries its accuracy)."""
-
-    def __init__(self, path: Path, token_acc: float | None, step: int | None):
-        self.path = Path(path)
-        self.token_acc = token_acc
-        self.step = step
-        self.stopped = False
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self.step is not None and trainer.global_step >= self.step and not self._validation_due(trainer):
-            self._stop(trainer, f"step {trainer.global_step} reached")
-            trainer.save_checkpoint(self.path)
-
-    @staticmethod
-    def _validation_due(trainer) -> bool:
-        # A validation runs right after this batch: stop after it, so the checkpoint carries its accuracy.
-        every = trainer.val_check_interval
-        return isinstance(every, int) and every > 0 and trainer.global_step % every == 0
-
-    def on_validation_end(self, trainer, pl_module) -> None:
-        if trainer.sanity_checking or self.stopped:
-            return
-        acc = getattr(pl_module, "last_val_token_acc", None)
-        if self.token_acc is not None and acc is not None and acc >= self.token_acc:
-            self._stop(trainer, f"val/token_acc {acc:.3f} ≥ {self.token_acc:g} at step {trainer.global_step}")
-        elif self.step is not None and trainer.global_step >= self.step:
-            self._stop(trainer, f"step {trainer.global_step} reached")
-        if self.stopped:
-            trainer.save_checkpoint(self.path)
-
-    def _stop(self, trainer, why: str) -> None:
-        if not self.stopped:
-            self.stopped = True
-            trainer.should_stop = True
-            if trainer.is_global_zero:
-                print(f"stopping: {why} (trainer.stop_at_*)")
-
-
-def _time_budget_spent(trainer) -> bool:
-    from lightning.pytorch.callbacks import Timer
-
-    timers = [c for c in trainer.callbacks if isinstance(c, Timer)]
-    return any((t.time_remaining() or 0.0) <= 0.0 for t in timers)
+from renovo.train.stopping import (FinalCheckpoint, EarlyStop, StopAt, best_checkpoint,  # noqa: F401  (re-exported)
+                                   check_monitor)
 
 
 class ElapsedTime(L.Callback):
@@ -156,21 +86,12 @@ def checkpoint_interval(config: Mapping) -> int:
     return max(1, min(int(every), max_steps))
 
 
-def _callbacks(config: Mapping, run_dir: Path, val_every: int, extra_callbacks: Sequence[L.Callback]) -> list:
+def _callbacks(config: Mapping, run_dir: Path, extra_callbacks: Sequence[L.Callback]) -> list:
     """renovo's monitors and checkpointing, then ``extra_callbacks``."""
     t = config["trainer"]
     ckpt_every = checkpoint_interval(config)
     monitor = str(t["checkpoint_monitor"])
-    checkpoints = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints",
-        filename="best-{step}",
-        monitor=monitor,
-        mode="max" if "acc" in monitor or "recall" in monitor or "precision" in monitor else "min",
-        save_top_k=1,
-        save_last=False,
-        every_n_train_steps=val_every,
-        auto_insert_metric_name=False,
-    )
+    checkpoints = best_checkpoint(run_dir / "checkpoints", monitor)
     # last.ckpt on its own interval (the resume point); overwritten in place, never last-v1.ckpt.
     last = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
@@ -190,11 +111,13 @@ def _callbacks(config: Mapping, run_dir: Path, val_every: int, extra_callbacks: 
         FinalCheckpoint(run_dir / "checkpoints" / "last.ckpt", ckpt_every),
         ElapsedTime(),
     ]
+    if t.get("early_stopping_patience"):
+        callbacks.append(EarlyStop(monitor, int(t["early_stopping_patience"])))
     if t.get("stop_at_token_acc") is not None or t.get("stop_at_step") is not None:
         callbacks.append(StopAt(run_dir / "checkpoints" / "last.ckpt", t.get("stop_at_token_acc"),
                                 t.get("stop_at_step")))
     callbacks.append(StepProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))) if t["progress_bar"]
-                     else ProgressLines())
+                     else ProgressLines(monitor=monitor))
     callbacks.extend(extra_callbacks)
     return callbacks
 
@@ -210,7 +133,7 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
     t = config["trainer"]
     max_steps = int(t["max_steps"])
     val_every = max(1, min(int(t["val_every_n_steps"]), max_steps))
-    callbacks = _callbacks(config, run_dir, val_every, extra_callbacks)
+    callbacks = _callbacks(config, run_dir, extra_callbacks)
     strategy = t["strategy"]
     if strategy == "ddp" and (t["accelerator"] == "cpu" or not torch.cuda.is_available()):
         from lightning.pytorch.strategies import DDPStrategy
@@ -273,6 +196,9 @@ def train(
     force: bool = False,
     resume_changes: Sequence[tuple[str, object, object]] = (),
     init_from: str | Path | None = None,
+    finetune_from: str | Path | None = None,
+    train_records: Sequence | None = None,
+    val_records: Sequence | None = None,
 ) -> Path:
     """Train ``config`` into ``run_dir`` (resuming from a checkpoint if given); returns the run folder.
 
@@ -284,38 +210,68 @@ def train(
     (e.g. a pure cross-entropy run stopped at a token-accuracy threshold) with its whole training state —
     weights, optimizer and schedule, step, random state — so the data stream continues from the same step
     and runs started from one checkpoint differ only in their own config. Logged in ``RUN/init_from.txt``.
+
+    ``finetune_from`` (a fine-tune, `renovo.train.finetune`): a new run that starts from a checkpoint's
+    weights only — a fresh optimizer and schedule at step 0 — in ``config``'s vocabulary, which may add
+    tokens to the checkpoint's (`renovo.model.extend`). Logged in ``RUN/finetune_from.txt``.
+
+    ``train_records`` / ``val_records``: labelled spectra in memory instead of ``data.train`` / ``data.val``.
+    A fresh run with ``trainer.max_epochs`` is sized to its training data (`renovo.train.epochs`).
     """
     from renovo.train.rundir import is_main_process, log_resume, own_run_dir
 
+    if sum(1 for start in (resume, init_from, finetune_from) if start) > 1:
+        raise RenovoError("--resume continues a run, --init-from and --finetune start a new one from a "
+                          "checkpoint: give one")
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
+    check_monitor(config)
+    # Read (and check) the data before the run folder is touched: unusable data is a one-line
+    # error that leaves no half-made run behind. The data come first: they size the schedule.
+    data = RenovoDataModule(config, tokenizer_from_config(config), train_records, val_records)
+    data.setup("fit")
+    schedule = None
+    if not resume:
+        config, schedule = size_to_data(config, data)
+        data.config = config
     L.seed_everything(int(config["seed"]), workers=True, verbose=False)
     module = RenovoModule(config)
-    step = None
-    if resume and init_from:
-        raise RenovoError("--resume continues a run, --init-from starts a new one from a checkpoint: give one")
-    start_from = resume or init_from
-    if start_from:
-        # Refuse a foreign or incompatible file with a one-line error before Lightning touches it.
-        checkpoint = read_checkpoint(start_from)
-        check_compatible(checkpoint, start_from, module.tokenizer, module.state_dict())
-        step = checkpoint.get("global_step")
-        del checkpoint
-    data = RenovoDataModule(config, module.tokenizer)
-    # Read (and check) the data before the run folder is touched: unusable data is a one-line
-    # error that leaves no half-made run behind.
-    data.setup("fit")
+    step, added = _start_state(module, resume or init_from, finetune_from)
     trainer = build_trainer(config, run_dir, extra_callbacks)
     if not is_main_process():  # DDP's extra processes: the main process owns the folder
         return _fit(trainer, module, data, run_dir, resume, init_from)
+    if schedule:
+        print(schedule + "\ncurriculum (steps of this run):\n  "
+              + module.curriculum.describe().replace("\n", "\n  "), flush=True)
+    if finetune_from:
+        print(f"fine-tune: weights of {finetune_from} (step {step}), fresh optimizer and schedule"
+              + (f"; new tokens {', '.join(added)} start from their base residue's" if added else ""), flush=True)
     with own_run_dir(run_dir, resume=resume, force=force):
         save_config(config, run_dir / "config.yaml")
         if resume:
             log_resume(run_dir, resume, step, list(resume_changes))
-        if init_from:
-            from renovo.files import write_text
+        from renovo.files import write_text
 
+        if init_from:
             write_text(run_dir / "init_from.txt", f"{Path(init_from).resolve()}\nstep {step}\n")
+        if finetune_from:
+            write_text(run_dir / "finetune_from.txt", f"{Path(finetune_from).resolve()}\nstep {step}\n"
+                       f"added tokens: {' '.join(added) or 'none'}\n")
         return _fit(trainer, module, data, run_dir, resume, init_from)
+
+
+def _start_state(module: RenovoModule, start_from: str | Path | None,
+                 finetune_from: str | Path | None) -> tuple[int | None, list[str]]:
+    """(checkpoint step, tokens added) of the checkpoint a run starts from, checked with a one-line error
+    before Lightning touches it; a fine-tune's weights are loaded into ``module`` here."""
+    if finetune_from:
+        checkpoint = read_checkpoint(finetune_from)
+        added = load_extended(module.model, checkpoint, finetune_from)
+        return checkpoint.get("global_step"), added
+    if start_from:
+        checkpoint = read_checkpoint(start_from)
+        check_compatible(checkpoint, start_from, module.tokenizer, module.state_dict())
+        return checkpoint.get("global_step"), []
+    return None, []
 
 
 def _fit(trainer: L.Trainer, module: RenovoModule, data: RenovoDataModule, run_dir: Path,
