@@ -22,6 +22,7 @@ COMMANDS = {
     "train": "train",
     "sequence": "sequence",
     "calibrate": "calibrate",
+    "adapt": "adapt",
     "evaluate": "evaluate",
     "gradients": "gradients",
     "bench": "bench",

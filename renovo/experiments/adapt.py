@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Sequence
 
 from renovo.data import SpectrumRecord
@@ -109,4 +110,76 @@ def count_right(accepted: Sequence[tuple[SpectrumRecord, str, dict, float | None
     return len(labelled), right
 
 
-__all__ = ["AcceptanceRule", "AdaptRound", "SIGNALS", "accepted_predictions", "count_right", "training_records"]
+#: What the physics signal trains on the accepted spectra: the marginal rendering (it keeps a gradient at any
+#: accuracy, and at this weight its gradient is about 10-25% of cross-entropy's) and the precursor loss against
+#: the measured mass (the decoded peptide's own mass would make it zero).
+PHYSICS_OVERRIDES = {
+    "loss": {"spectrum": {"type": "gaussian_marginal", "render": "analytic", "sigma": 0.05},
+             "precursor": {"type": "scaled_l1", "scale_factor": 0.004, "target": "measured", "isotope_offsets": 1}},
+    "curriculum": {"scale_to_max_steps": False, "reference_steps": 100000,
+                   "stages": [{"start": 0, "spectrum": 2.5, "precursor": 0.08}]},
+    "trainer": {"checkpoint_monitor": "val/total"},
+}
+
+
+@dataclass
+class AdaptSettings:
+    """A label-free adaptation: rounds, the signal, the acceptance rule, the fine-tune of each round."""
+
+    rounds: int = 3
+    signal: str = "pseudo"
+    rule: AcceptanceRule = field(default_factory=AcceptanceRule)
+    decode: SequencingSettings = field(default_factory=lambda: SequencingSettings(beam=10))
+    mix_simulated: float = 0.5
+    max_epochs: int = 5
+    seed: int = 0
+    overrides: list = field(default_factory=list)  # further config overlays of every round's fine-tune
+
+
+def adapt(checkpoint: str | Path, records: Sequence[SpectrumRecord], out: str | Path, settings: AdaptSettings,
+          *, scorer=None, extra_callbacks=(), say=print, force: bool = False) -> list[AdaptRound]:
+    """Adapt ``checkpoint`` to ``records`` (their labels, if any, are hidden and only counted) for
+    ``settings.rounds`` rounds into ``out/round-<n>/``; the rounds' log. ``scorer`` (for ``checkpoint``) reranks
+    the first round's decoding; later rounds use the acceptance thresholds alone (the scorer belongs to the
+    checkpoint it was fitted for). Stops early when a round accepts fewer than two. ``force`` lets a round
+    replace an earlier adaptation's folder of the same number."""
+    from renovo.model.checkpoint import load_model
+    from renovo.train.finetune import finetune
+
+    if settings.signal not in SIGNALS:
+        raise RenovoError(f"signal must be one of {', '.join(SIGNALS)}, not {settings.signal!r}")
+    out = Path(out)
+    current = Path(checkpoint)
+    log: list[AdaptRound] = []
+    for number in range(1, settings.rounds + 1):
+        model = load_model(current)
+        decode = dataclasses.replace(settings.decode, scorer=scorer if number == 1 else None)
+        accepted = accepted_predictions(model, records, decode, settings.rule)
+        labelled, right = count_right(accepted, model.tokenizer.vocabulary)
+        entry = AdaptRound(number, len(records), len(accepted), right if labelled else None, labelled)
+        say(f"round {number}: {len(accepted)} of {len(records)} predictions accepted"
+            + (f", {right} of the {labelled} with a hidden label right" if labelled else ""))
+        if len(accepted) < 2:
+            say(f"round {number}: too few accepted predictions to train on; stopping")
+            log.append(entry)
+            break
+        overrides = [{"seed": settings.seed, "data": {"mix_simulated": settings.mix_simulated},
+                      "trainer": {"max_epochs": settings.max_epochs}}]
+        if settings.signal == "physics":
+            overrides.append(PHYSICS_OVERRIDES)
+        run = finetune(current, training_records(accepted, settings.signal), run_dir=out / f"round-{number}",
+                       overrides=overrides + list(settings.overrides), extra_callbacks=extra_callbacks, force=force)
+        current = best_checkpoint(run)
+        entry.checkpoint = str(current)
+        log.append(entry)
+    return log
+
+
+def best_checkpoint(run_dir: Path) -> Path:
+    """A run's best checkpoint by its monitor (best-*.ckpt), else its last."""
+    best = sorted(Path(run_dir, "checkpoints").glob("best-*.ckpt"))
+    return best[-1] if best else Path(run_dir, "checkpoints", "last.ckpt")
+
+
+__all__ = ["AcceptanceRule", "AdaptRound", "AdaptSettings", "PHYSICS_OVERRIDES", "SIGNALS", "accepted_predictions",
+           "adapt", "best_checkpoint", "count_right", "training_records"]

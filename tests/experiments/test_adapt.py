@@ -38,3 +38,28 @@ def test_rule_thresholds():
     assert rule.accepts(good, None) and rule.accepts(good, 0.9) and not rule.accepts(good, 0.1)
     assert not rule.accepts({**good, "in_tolerance": 0.0}, None)
     assert not rule.accepts({**good, "ion_fraction": 0.1}, None)
+
+
+@pytest.mark.parametrize("signal", ["pseudo", "physics"])
+def test_a_round_of_adaptation_from_the_command_line(tmp_path, checkpoint, signal, capsys):
+    import json
+
+    from renovo.cli import main
+    from renovo.data import write_mgf
+
+    spectra = tmp_path / "lab.mgf"
+    write_mgf(simulate_records(12, seed=5), spectra)  # labelled: the labels are only counted
+    out = tmp_path / "adapted"
+    args = ["adapt", str(spectra), "--model", str(checkpoint), "--out", str(out), "--rounds", "1", "--epochs", "1",
+            "--beam", "2", "--min-cosine", "0", "--min-ion-fraction", "0", "--signal", signal]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    record = json.loads((out / "adapt.json").read_text())
+    (first,) = record["rounds"]
+    assert first["decoded"] == 12 and first["accepted"] >= 2 and first["labelled"] == first["accepted"]
+    assert f"round 1: {first['accepted']} of 12 predictions accepted" in printed
+    assert (out / "round-1" / "config.yaml").is_file() and first["checkpoint"].endswith(".ckpt")
+    config = (out / "round-1" / "config.yaml").read_text()
+    assert ("gaussian_marginal" in config) == (signal == "physics")
+    assert main(args) == 2 and "already exists" in capsys.readouterr().err  # nothing overwritten
+    assert main(args + ["--force"]) == 0
