@@ -12,6 +12,7 @@ BENCHES = {
     "learning": "renovo.bench.learning",
     "evidence": "renovo.bench.evidence",
     "rerank": "renovo.bench.rerank",
+    "own-data": "renovo.bench.own_data",
 }
 
 __all__ = ["BENCHES"]

@@ -28,7 +28,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "losses only (physics)")
     parser.add_argument("--mix-simulated", type=float, default=0.5,
                         help="share of simulated spectra in every batch, against forgetting (default 0.5)")
-    parser.add_argument("--epochs", type=int, default=5, help="passes over the accepted spectra per round (default 5)")
+    parser.add_argument("--epochs", type=int, default=20, help="passes over the accepted spectra per round, early stopping on held-out ones (default 20)")
     parser.add_argument("--beam", type=int, default=10, help="beam size of the decoding (default 10)")
     parser.add_argument("--precursor-tolerance-ppm", type=float, default=50.0, help="default 50")
     parser.add_argument("--min-cosine", type=float, default=0.3,

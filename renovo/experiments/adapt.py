@@ -131,7 +131,7 @@ class AdaptSettings:
     rule: AcceptanceRule = field(default_factory=AcceptanceRule)
     decode: SequencingSettings = field(default_factory=lambda: SequencingSettings(beam=10))
     mix_simulated: float = 0.5
-    max_epochs: int = 5
+    max_epochs: int = 20
     seed: int = 0
     overrides: list = field(default_factory=list)  # further config overlays of every round's fine-tune
 
