@@ -263,8 +263,9 @@ def _train(args, config, run_dir, say, main_process, changes, log_callbacks) -> 
     from renovo.train.curriculum import Curriculum
     from renovo.train.trainer import train
 
-    sized = bool(config["trainer"].get("max_epochs")) and not args.resume  # steps known once the data are read
-    steps = (f"{config['trainer']['max_epochs']} passes over the training files" if sized
+    epochs = config["trainer"].get("max_epochs")
+    sized = bool(epochs) and not args.resume  # steps known once the data are read
+    steps = (f"{epochs} pass{'es' if epochs != 1 else ''} over the training files" if sized
              else f"{config['trainer']['max_steps']} steps")
     say(f"renovo train: config {config['name']}, preset {config['model']['preset']}, seed {config['seed']}, "
           f"{steps}, batch {config['data']['batch_size']} → {run_dir}")

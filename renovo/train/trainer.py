@@ -239,13 +239,13 @@ def train(
     trainer = build_trainer(config, run_dir, extra_callbacks)
     if not is_main_process():  # DDP's extra processes: the main process owns the folder
         return _fit(trainer, module, data, run_dir, resume, init_from)
-    if schedule:
-        print(schedule + "\ncurriculum (steps of this run):\n  "
-              + module.curriculum.describe().replace("\n", "\n  "), flush=True)
-    if finetune_from:
-        print(f"fine-tune: weights of {finetune_from} (step {step}), fresh optimizer and schedule"
-              + (f"; new tokens {', '.join(added)} start from their base residue's" if added else ""), flush=True)
-    with own_run_dir(run_dir, resume=resume, force=force):
+    with own_run_dir(run_dir, resume=resume, force=force):  # said once the folder is ours (or refused)
+        if schedule:
+            print(schedule + "\ncurriculum (steps of this run):\n  "
+                  + module.curriculum.describe().replace("\n", "\n  "), flush=True)
+        if finetune_from:
+            print(f"fine-tune: weights of {finetune_from} (step {step}), fresh optimizer and schedule"
+                  + (f"; new tokens {', '.join(added)} start from their base residue's" if added else ""), flush=True)
         save_config(config, run_dir / "config.yaml")
         if resume:
             log_resume(run_dir, resume, step, list(resume_changes))

@@ -1,5 +1,5 @@
 """Fine-tuning a checkpoint on labelled files: from the command line with one added modification, from
-Python on records; the checkpoint's tokens keep their weights bit for bit and the new one learns; a
+Python on records; the checkpoint's tokens keep their weights bit for bit and the new one is predicted; a
 vocabulary that drops a token or another architecture is refused in one line; the schedule is sized to the
 data; early stopping stops."""
 from __future__ import annotations
@@ -16,6 +16,7 @@ from renovo.chem import Tokenizer, fragment_ladder, parse_peptide, precursor_mz
 from renovo.chem.vocabulary import DEFAULT_VARIABLE_MODS, vocabulary_from_config
 from renovo.cli import main
 from renovo.data import SpectrumCollator, SpectrumRecord, write_mgf
+from renovo.decode import greedy_decode
 from renovo.model import load_model, read_checkpoint
 from renovo.model.checkpoint import tokenizer_from_state
 from renovo.train import read_metrics
@@ -133,6 +134,15 @@ def test_finetune_keeps_old_weights_bit_for_bit_and_the_new_token_learns(tmp_pat
     before = _new_token_probability(initial, records, "S[Phospho]")
     after = _new_token_probability(tuned, records, "S[Phospho]")
     assert 0.0 < before < after
+    # It is predicted: the most likely token where the labels have it, and written by the decoder.
+    batch = SpectrumCollator(new)(records)
+    with torch.no_grad():
+        best = tuned(batch).argmax(-1)
+    labelled = batch["tokens"] == row
+    assert (best[labelled] == row).float().mean() > 0.5
+    assert not (best[batch["tokens"] == new.token_to_id["S"]] == row).any()  # not in place of a plain S
+    decoded = [p[0].peptide for p in greedy_decode(tuned, batch, max_length=12) if p]
+    assert any("S[Phospho]" in peptide for peptide in decoded)
 
 
 def test_a_vocabulary_that_drops_a_token_is_refused_before_any_work(tmp_path, base_checkpoint, capsys):
