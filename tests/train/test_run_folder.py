@@ -149,3 +149,15 @@ def test_resume_into_another_runs_folder_is_refused(finished_run, tmp_path, caps
                  "--max-steps", "5", "--no-progress"]) == 2
     assert "holds another run" in error_line(capsys)
     assert sorted(p.name for p in other.iterdir()) == ["config.yaml"]
+
+
+def test_default_config_is_the_one_that_measured_best(finished_run):
+    """No --config trains cross-entropy alone (the horizon plan's best); the physics configs are one flag away."""
+    import yaml
+
+    from renovo.commands.train import DEFAULT_CONFIG, SANITY_CONFIG
+
+    assert DEFAULT_CONFIG == "ce_only" and SANITY_CONFIG == "gaussian_losses"
+    config = yaml.safe_load((finished_run / "config.yaml").read_text())
+    assert config["name"] == "ce_only"
+    assert all(stage["spectrum"] == 0 and stage["precursor"] == 0 for stage in config["curriculum"]["stages"])
