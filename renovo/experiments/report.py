@@ -33,7 +33,8 @@ def write_report(plan, out: str | Path, command_line: str = "", run_commands: Se
     control_dirs = {spec.seed: spec.run_dir for spec in plan.runs if spec.config == control}
     runs = [summarize_run(spec.run_dir, spec.config, spec.seed, sanity=plan.sanity and spec.config != control,
                           control_dir=control_dirs.get(spec.seed), readout_steps=getattr(plan, "readout_steps", ()))
-            if spec.run_dir.is_dir() or spec.run_dir.name not in stored else stored[spec.run_dir.name]
+            if spec.run_dir.is_dir() or stored.get(spec.run_dir.name, {}).get("status") != "done"
+            else stored[spec.run_dir.name]
             for spec in plan.runs]
     agg = aggregate(runs, plan.configs)
     comparisons = accuracy_comparisons(plan, agg) + other_comparisons(plan, agg)

@@ -165,3 +165,18 @@ def test_committed_report_rebuilds_from_its_committed_run_records(tmp_path):
     at_switch = [r["metrics"]["curriculum/physics_on_val_token_acc"] for r in results["runs"]
                  if r["config"] != "ce_only"]
     assert len(at_switch) == 6 and min(at_switch) >= 0.60
+
+
+def test_a_run_still_pending_in_an_earlier_report_is_not_called_stored(tmp_path, make_plan):
+    """A partial report lists its unfinished runs as pending; rebuilding it must not claim they were rebuilt
+    from stored summaries (only finished runs have one)."""
+    import json
+
+    plan = make_plan()
+    first, *rest = plan.runs
+    fabricate_run(first.run_dir, first.config, first.seed, 0.3)
+    write_report(plan, tmp_path / "out")
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert {r["status"] for r in results["runs"]} == {"done", "missing"}
+    text = write_report(plan, tmp_path / "out").read_text()
+    assert "Rebuilt from stored summaries" not in text
