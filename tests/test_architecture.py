@@ -6,6 +6,9 @@ bench / commands (docs/ARCHITECTURE.md). A module may import its own package and
 before it; ``bench`` and ``commands`` sit together at the top (commands may run benchmarks, a
 benchmark never imports a command). Top-level modules other than ``cli`` (``errors``,
 ``numerics``, …) are the base every package may use; they import no package.
+
+m/z ⇄ mass conversions go through the mass kernel (``renovo.chem.mass``): no module outside
+``renovo/chem`` does arithmetic with ``PROTON_MASS_DA`` itself.
 """
 from __future__ import annotations
 
@@ -143,6 +146,26 @@ def unexplained_lengths(root: Path) -> list[str]:
     return out
 
 
+#: Modules outside renovo/chem that may use PROTON_MASS_DA, and why (none today: every m/z ⇄ mass
+#: conversion, fragment or precursor, is `mz_from_mass` / `mass_from_mz`).
+PROTON_ALLOWED: dict[str, str] = {}
+
+
+def inline_proton_uses(root: Path) -> list[str]:
+    """``path:line`` of every use of ``PROTON_MASS_DA`` (the name or ``….PROTON_MASS_DA``) as a value
+    outside ``renovo/chem`` and ``PROTON_ALLOWED``: an m/z ⇄ mass conversion written inline instead of
+    through the mass kernel. Importing the name is not a use."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root.parent)
+        if relative.parts[1] == "chem" or module_name(path, root) in PROTON_ALLOWED:
+            continue
+        lines = sorted({node.lineno for node in ast.walk(ast.parse(path.read_text(), str(path)))
+                        if (node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)) == "PROTON_MASS_DA"})
+        out += [f"{relative}:{line}" for line in lines]
+    return out
+
+
 def benchmarks_in_libraries(root: Path) -> list[str]:
     return [str(p.relative_to(root.parent)) for package in LIBRARY for p in (root / package).rglob("bench.py")]
 
@@ -156,6 +179,10 @@ def test_imports_follow_the_data_flow():
 
 def test_no_import_cycles_even_inside_functions():
     assert import_cycles(ROOT) == []
+
+
+def test_mz_and_mass_convert_only_through_the_mass_kernel():
+    assert inline_proton_uses(ROOT) == []
 
 
 def test_no_benchmark_inside_a_library_package():
@@ -185,6 +212,9 @@ def fake_tree(tmp_path) -> Path:
     (root / "data" / "bench.py").write_text("")
     (root / "bench" / "d.py").write_text("import importlib\nimportlib.import_module('renovo.commands.e')\n")
     (root / "commands" / "e.py").write_text("from renovo.bench import d\n")  # allowed
+    (root / "chem" / "mass.py").write_text("PROTON_MASS_DA = 1.0\ndef mz(m, z):\n    return (m + z * PROTON_MASS_DA) / z\n")
+    (root / "data" / "m.py").write_text("from renovo.chem import PROTON_MASS_DA\nimport renovo.chem as c\n"
+                                        "mz = 1.0 + PROTON_MASS_DA\nmass = (mz - c.PROTON_MASS_DA) * 2\n")
     body = "\n".join(f"    x = {i}" for i in range(90))
     (root / "train" / "long.py").write_text(f"def long():\n{body}\n\n\n# long function: a table\ndef ok():\n{body}\n")
     return root
@@ -198,5 +228,6 @@ def test_checks_catch_each_violation(fake_tree):
     assert not any("commands/e.py" in v for v in direction)
     assert sorted(import_cycles(fake_tree)) == [["renovo.bench.d", "renovo.commands.e"], ["renovo.data.b", "renovo.data.c"]]
     assert benchmarks_in_libraries(fake_tree) == ["renovo/data/bench.py"]
+    assert inline_proton_uses(fake_tree) == ["renovo/data/m.py:3", "renovo/data/m.py:4"]
     lengths = unexplained_lengths(fake_tree)
     assert len(lengths) == 1 and "long.py:1 long" in lengths[0]

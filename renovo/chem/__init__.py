@@ -1,4 +1,5 @@
-"""Chemistry: masses, modifications, vocabulary, peptide parsing, fragments, tokens."""
+"""Chemistry: masses and the mass kernel (m/z ⇄ mass, ppm, fragment charges, isotope offsets),
+modifications, vocabulary, peptide parsing, fragments, tokens."""
 from renovo.chem.constants import (
     AMINO_ACID_MASS_DA,
     CO_MASS_DA,
@@ -8,11 +9,25 @@ from renovo.chem.constants import (
     PROTON_MASS_DA,
 )
 from renovo.chem.fragments import (
+    a_ion_mass_da,
+    b_ion_mass_da,
+    cleavage_ions_mz,
     fragment_ladder,
     neutral_mass_da,
     peptide_mass_da,
     precursor_mz,
     residue_masses_da,
+    y_ion_mass_da,
+)
+from renovo.chem.mass import (
+    FRAGMENT_CHARGES,
+    fragment_charge_allowed,
+    fragment_charges,
+    isotope_offsets,
+    isotope_shift_da,
+    mass_from_mz,
+    mz_from_mass,
+    ppm_error,
 )
 from renovo.chem.modifications import KNOWN_MODIFICATIONS, Modification
 from renovo.chem.errors import PeptideParseError, UnknownModificationError
@@ -25,5 +40,8 @@ __all__ = [
     "KNOWN_MODIFICATIONS", "Modification", "Peptide", "PeptideParseError", "Tokenizer",
     "UnknownModificationError", "Vocabulary", "canonical_proforma", "default_vocabulary",
     "fragment_ladder", "neutral_mass_da", "parse_peptide", "peptide_mass_da", "precursor_mz",
-    "residue_masses_da",
+    "residue_masses_da", "y_ion_mass_da",
+    # the mass kernel (renovo.chem.mass)
+    "FRAGMENT_CHARGES", "a_ion_mass_da", "b_ion_mass_da", "cleavage_ions_mz", "fragment_charge_allowed",
+    "fragment_charges", "isotope_offsets", "isotope_shift_da", "mass_from_mz", "mz_from_mass", "ppm_error",
 ]

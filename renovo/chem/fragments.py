@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from renovo.chem.constants import CO_MASS_DA, H2O_MASS_DA, NH3_MASS_DA, PROTON_MASS_DA
+from renovo.chem.constants import CO_MASS_DA, H2O_MASS_DA, NH3_MASS_DA
+from renovo.chem.mass import mass_from_mz, mz_from_mass
 from renovo.chem.peptide import Peptide, parse_peptide
 from renovo.chem.vocabulary import Vocabulary, shared_default_vocabulary
 
@@ -40,12 +41,43 @@ def precursor_mz(peptide_or_mass_da: Peptide | str | float, charge: int, vocabul
         if isinstance(peptide_or_mass_da, (int, float, np.floating))
         else peptide_mass_da(peptide_or_mass_da, vocabulary)
     )
-    return (mass_da + charge * PROTON_MASS_DA) / charge
+    return mz_from_mass(mass_da, charge)
 
 
 def neutral_mass_da(precursor_mz_value: float, charge: int) -> float:
-    """Neutral mass (Da) of a precursor measured at ``precursor_mz_value`` with ``charge``."""
-    return (precursor_mz_value - PROTON_MASS_DA) * charge
+    """Neutral mass (Da) of a precursor measured at ``precursor_mz_value`` with ``charge`` (`mass_from_mz`)."""
+    return mass_from_mz(precursor_mz_value, charge)
+
+
+# The ion types' neutral masses from the summed mass of the residues they hold (Da): the one definition
+# of the ladders. Charge carriers are added by `mz_from_mass`. Plain expressions: floats, arrays, tensors.
+def b_ion_mass_da(residues_da):
+    """b ion: the residues alone (an acylium ion; its charge is the added proton). # like residues_da"""
+    return residues_da
+
+
+def y_ion_mass_da(residues_da):
+    """y ion: the residues + H2O (the C-terminal OH and the amine's H). # like residues_da"""
+    return residues_da + H2O_MASS_DA
+
+
+def a_ion_mass_da(residues_da):
+    """a ion: the b ion − CO. # like residues_da"""
+    return residues_da - CO_MASS_DA
+
+
+def cleavage_ions_mz(residue_masses_da: np.ndarray, charges) -> np.ndarray:
+    """b and y ion m/z per cleavage: (ion type b/y, charge, cleavage i = after residue i + 1). # (2, Z, L-1)
+
+    ``residue_masses_da`` (L,) N→C. The y ion of cleavage i holds the residues after it, taken as the
+    complement (all residues − the b side), so b and y of one cleavage are complementary; the reranker
+    features were fitted on these values. `fragment_ladder` sums the y side directly instead.
+    """
+    prefix = np.cumsum(residue_masses_da)[:-1]  # (L-1,) neutral residue sums
+    total = float(residue_masses_da.sum())
+    neutral = np.stack([b_ion_mass_da(prefix), y_ion_mass_da(total - prefix)])  # (2, L-1)
+    z = np.asarray(charges, dtype=np.float64)[None, :, None]  # (1, Z, 1)
+    return mz_from_mass(neutral[:, None, :], z)
 
 
 def fragment_ladder(
@@ -65,9 +97,9 @@ def fragment_ladder(
     prefix = np.cumsum(masses)[:-1]  # (L-1,) b-ion neutral residue sums
     suffix = np.cumsum(masses[::-1])[:-1]  # (L-1,) y-ion neutral residue sums
     neutral = {
-        "a": prefix - CO_MASS_DA,
-        "b": prefix,
-        "y": suffix + H2O_MASS_DA,
+        "a": a_ion_mass_da(prefix),
+        "b": b_ion_mass_da(prefix),
+        "y": y_ion_mass_da(suffix),
     }
     ladders: dict[tuple[str, int, str], np.ndarray] = {}
     for ion in ion_types:
@@ -77,7 +109,5 @@ def fragment_ladder(
             if loss not in _NEUTRAL_LOSS_DA:
                 raise ValueError(f"unknown neutral loss {loss!r}; known: H2O, NH3")
             for charge in charges:
-                ladders[(ion, charge, loss)] = (
-                    neutral[ion] - _NEUTRAL_LOSS_DA[loss] + charge * PROTON_MASS_DA
-                ) / charge
+                ladders[(ion, charge, loss)] = mz_from_mass(neutral[ion] - _NEUTRAL_LOSS_DA[loss], charge)
     return ladders

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from renovo.chem import PROTON_MASS_DA, PeptideParseError, Tokenizer, peptide_mass_da
+from renovo.chem import PeptideParseError, Tokenizer, mass_from_mz, peptide_mass_da
 from renovo.data.preprocess import PreprocessConfig, preprocess
 from renovo.data.records import SpectrumRecord
 
@@ -78,7 +78,7 @@ def collate_spectra(
         "peak_mask": torch.from_numpy(mask),
         "precursor_mz": torch.from_numpy(precursor_mz),
         "precursor_charge": torch.from_numpy(charge),
-        "precursor_mass_da": torch.from_numpy((precursor_mz - PROTON_MASS_DA) * charge),
+        "precursor_mass_da": torch.from_numpy(mass_from_mz(precursor_mz, charge)),
         "tokens": torch.from_numpy(tokens),
         "peptide_mass_da": torch.from_numpy(peptide_mass),
         "label_weight": torch.tensor([float(r.label_weight) for r in records], dtype=torch.float32),  # (batch,)

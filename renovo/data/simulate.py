@@ -35,9 +35,13 @@ from renovo.chem import (
     H2O_MASS_DA,
     ISOTOPE_SPACING_DA,
     NH3_MASS_DA,
-    PROTON_MASS_DA,
     Vocabulary,
+    a_ion_mass_da,
+    b_ion_mass_da,
     default_vocabulary,
+    fragment_charges,
+    mz_from_mass,
+    y_ion_mass_da,
 )
 from renovo.data.records import SpectrumRecord
 
@@ -284,12 +288,12 @@ class Simulator:
 
         # Precursor m/z with ppm error and an occasional +1 isotope pick.
         measured_mass = peptide_mass + (ISOTOPE_SPACING_DA if rng.random() < c.precursor_isotope_error_rate else 0.0)
-        precursor = (measured_mass + charge * PROTON_MASS_DA) / charge
+        precursor = mz_from_mass(measured_mass, charge)
         precursor *= 1 + c.precursor_ppm_sd * 1e-6 * rng.standard_normal()
 
         # b_i / y_j neutral masses, i, j = 1..L-1; site k (0..L-2) lies between residues k and k+1.
-        prefix = np.cumsum(masses)[:-1]  # (L-1,) b_{k+1}
-        suffix = np.cumsum(masses[::-1])[:-1][::-1] + H2O_MASS_DA  # (L-1,) y at site k = y_{L-1-k}
+        prefix = b_ion_mass_da(np.cumsum(masses)[:-1])  # (L-1,) b_{k+1}
+        suffix = y_ion_mass_da(np.cumsum(masses[::-1])[:-1][::-1])  # (L-1,) y at site k = y_{L-1-k}
         site = np.arange(length - 1)
         b_number = site + 1
         y_number = length - 1 - site
@@ -310,12 +314,12 @@ class Simulator:
         is_y = np.concatenate([np.zeros(length - 1, bool), np.ones(length - 1, bool)])
         p_observe = np.concatenate([p_b, p_y])
         base_intensity = np.concatenate([enhance, enhance * c.y_intensity_factor])
-        charges = [1] + ([2] if charge >= 3 else [])
+        charges = fragment_charges(charge)
         mz_parts, intensity_parts = [], []
         for z in charges:
             factor = 1.0 if z == 1 else c.charge2_factor * np.clip(neutral / 1000.0, 0.2, 1.5)
             observed = rng.random(neutral.shape[0]) < p_observe * factor
-            ion_mz = (neutral[observed] + z * PROTON_MASS_DA) / z
+            ion_mz = mz_from_mass(neutral[observed], z)
             ion_intensity = base_intensity[observed] * np.exp(c.fragment_log_sigma * rng.standard_normal(ion_mz.shape[0]))
             if z == 2:
                 ion_intensity *= 0.5
@@ -352,7 +356,7 @@ class Simulator:
             cumulative = np.concatenate([[0.0], np.cumsum(masses)])
             internal = cumulative[last] - cumulative[first]
             keep_internal = last - first >= 2
-            mz_parts.append(internal[keep_internal] + PROTON_MASS_DA)
+            mz_parts.append(mz_from_mass(b_ion_mass_da(internal[keep_internal]), 1))
             intensity_parts.append(reference * c.internal_ratio
                                    * np.exp(0.8 * rng.standard_normal(int(keep_internal.sum()))))
 
@@ -360,7 +364,7 @@ class Simulator:
         immonium = np.unique([self.vocabulary.mass_da(t) for t in residues if t[0] in _IMMONIUM_RESIDUES])
         if immonium.size:
             shown = rng.random(immonium.shape[0]) < c.immonium_rate
-            mz_parts.append(immonium[shown] - CO_MASS_DA + PROTON_MASS_DA)
+            mz_parts.append(mz_from_mass(a_ion_mass_da(immonium[shown]), 1))  # an immonium ion is an a1 ion
             intensity_parts.append(reference * c.immonium_ratio * np.exp(0.8 * rng.standard_normal(int(shown.sum()))))
         # Residual precursor (and its water loss).
         if rng.random() < c.precursor_peak_rate:
@@ -371,7 +375,7 @@ class Simulator:
         # Noise peaks: negative binomial count, uniform m/z below the precursor mass, lognormal intensity.
         k = c.noise_peaks_dispersion
         n_noise = int(rng.poisson(rng.gamma(k, c.noise_peaks_mean / k)))
-        upper = min(c.max_mz, peptide_mass + PROTON_MASS_DA)
+        upper = min(c.max_mz, mz_from_mass(peptide_mass, 1))
         mz_parts.append(rng.uniform(c.min_mz + 50.0, max(upper, c.min_mz + 100.0), n_noise))
         intensity_parts.append(reference * c.noise_intensity_median * np.exp(c.noise_log_sigma * rng.standard_normal(n_noise)))
 

@@ -18,12 +18,13 @@ from typing import Iterable
 import numpy as np
 
 from renovo.chem import (
-    CO_MASS_DA,
     H2O_MASS_DA,
     ISOTOPE_SPACING_DA,
     NH3_MASS_DA,
-    PROTON_MASS_DA,
+    a_ion_mass_da,
+    fragment_charges,
     fragment_ladder,
+    mz_from_mass,
     parse_peptide,
 )
 from renovo.chem.fragments import residue_masses_da
@@ -33,11 +34,6 @@ TOLERANCE_DA = 0.02
 
 # Annotation categories, in priority order when two theoretical peaks coincide.
 BY, LOSS, ISOTOPE, IMMONIUM, PRECURSOR = 1, 2, 3, 4, 5
-
-
-def fragment_charges(precursor_charge: int) -> tuple[int, ...]:
-    """Fragment charges considered for a precursor charge: 1, and 2 from precursor charge 3 up."""
-    return (1, 2) if precursor_charge >= 3 else (1,)
 
 
 @dataclass
@@ -71,7 +67,8 @@ def annotation_peaks(peptide: str, precursor_mz: float, precursor_charge: int) -
             kind.append(np.full(values.shape, ISOTOPE))
             site.append(np.full(values.shape, -1))
     tokens = parse_peptide(peptide).residues
-    immonium = np.unique(np.asarray([m for m in residue_masses_da(peptide)])[: len(tokens)] - CO_MASS_DA + PROTON_MASS_DA)
+    # An immonium ion is the residue's a1 ion.
+    immonium = np.unique(mz_from_mass(a_ion_mass_da(np.asarray([m for m in residue_masses_da(peptide)])[: len(tokens)]), 1))
     mz.append(immonium)
     kind.append(np.full(immonium.shape, IMMONIUM))
     site.append(np.full(immonium.shape, -1))

@@ -30,8 +30,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from renovo.chem import H2O_MASS_DA, PROTON_MASS_DA
-from renovo.data.stats import fragment_charges
+from renovo.chem import cleavage_ions_mz, fragment_charges, mz_from_mass
 from renovo.decode.psm import isotope_corrected_error_ppm
 from renovo.decode.search import Prediction
 from renovo.losses import gaussian_cosine
@@ -63,16 +62,8 @@ def residue_masses_n_to_c(tokenizer, prediction: Prediction, table: np.ndarray |
     return np.asarray(masses, dtype=np.float64)
 
 
-def fragment_ions_mz(residue_masses_da: np.ndarray, charges: Sequence[int]) -> np.ndarray:
-    """b and y ion m/z per cleavage: (ion type b/y, charge, cleavage i = after residue i + 1). # (2, Z, L-1)
-
-    The y ion of cleavage i holds the residues after it, so b and y of one cleavage are complementary.
-    """
-    prefix = np.cumsum(residue_masses_da)[:-1]  # (L-1,) neutral residue sums
-    total = float(residue_masses_da.sum())
-    neutral = np.stack([prefix, total - prefix + H2O_MASS_DA])  # (2, L-1)
-    z = np.asarray(charges, dtype=np.float64)[None, :, None]
-    return (neutral[:, None, :] + z * PROTON_MASS_DA) / z
+#: b and y ion m/z per cleavage (2, Z, L-1): the ladder lives in renovo.chem (`cleavage_ions_mz`).
+fragment_ions_mz = cleavage_ions_mz
 
 
 def _longest_true_run(flags: np.ndarray) -> int:
@@ -104,8 +95,9 @@ def candidate_features(batch: dict, predictions: Sequence[Sequence[Prediction]],
     if not rows:
         return out
     charges_of = batch["precursor_charge"].tolist()
-    # m/z from the neutral mass every batch carries (the collate dict and the decoding stand-ins alike).
-    precursor_mz = [(m / z + PROTON_MASS_DA) if z > 0 else math.nan
+    # m/z from the neutral mass every batch carries (the collate dict and the decoding stand-ins alike),
+    # in the order the reranker was fitted with (divide first).
+    precursor_mz = [mz_from_mass(m, z, divide_first=True) if z > 0 else math.nan
                     for m, z in zip(batch["precursor_mass_da"].tolist(), charges_of)]
     table = tokenizer.residue_masses_da.numpy()
     lengths, ladders = [], []

@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from renovo.chem import ISOTOPE_SPACING_DA, PROTON_MASS_DA
+from renovo.chem import isotope_offsets as as_isotope_offsets
+from renovo.chem import isotope_shift_da, mass_from_mz, mz_from_mass, ppm_error
 
 
 @dataclass
@@ -48,7 +49,7 @@ class PSM:
 
 def calc_mz(mass_da: float, charge: int) -> float:
     """m/z of a neutral mass (Da) at ``charge``; NaN for charge ≤ 0."""
-    return (mass_da + charge * PROTON_MASS_DA) / charge if charge and charge > 0 else math.nan
+    return mz_from_mass(mass_da, charge) if charge and charge > 0 else math.nan
 
 
 def isotope_corrected_error_ppm(
@@ -59,18 +60,19 @@ def isotope_corrected_error_ppm(
     The precursor may have been picked at isotope peak k (k·1.00335 Da above
     the monoisotopic mass); the offset among ``isotope_offsets`` that brings
     the measured mass closest to the peptide's is used, as the precursor-mass
-    filter does. Error = (peptide mass − corrected measured mass) / corrected
-    measured mass × 10⁶. NaN and offset 0 when the precursor is unusable.
+    filter does. Error = `ppm_error` (peptide mass, corrected measured mass):
+    (peptide − corrected) / corrected × 10⁶. NaN and offset 0 when the precursor
+    is unusable; no offsets given means offset 0 alone.
     """
     if not (charge and charge > 0 and math.isfinite(precursor_mz) and math.isfinite(peptide_mass_da)):
         return math.nan, 0
-    measured_da = (precursor_mz - PROTON_MASS_DA) * charge
+    measured_da = mass_from_mz(precursor_mz, charge)
     best_ppm, best_offset = math.nan, 0
-    for offset in isotope_offsets or (0,):
-        corrected_da = measured_da - offset * ISOTOPE_SPACING_DA
+    for offset in as_isotope_offsets(isotope_offsets or (0,)):
+        corrected_da = measured_da - isotope_shift_da(offset)
         if corrected_da <= 0:
             continue
-        ppm = (peptide_mass_da - corrected_da) / corrected_da * 1e6
+        ppm = ppm_error(peptide_mass_da, corrected_da)
         if math.isnan(best_ppm) or abs(ppm) < abs(best_ppm):
             best_ppm, best_offset = ppm, int(offset)
     return best_ppm, best_offset

@@ -37,7 +37,7 @@ from typing import Sequence
 
 import torch
 
-from renovo.chem import H2O_MASS_DA, ISOTOPE_SPACING_DA
+from renovo.chem import H2O_MASS_DA, isotope_offsets as as_isotope_offsets, isotope_shift_da, ppm_error
 from renovo.decode.mass import MassFeasibility
 
 
@@ -50,7 +50,9 @@ class Prediction:
     residue_scores: list[float]  # probability per residue, N→C
     tokens: list[int] = field(default_factory=list)  # ids in decoding order, without EOS
     mass_da: float = math.nan  # neutral monoisotopic mass of the peptide
-    mass_error_ppm: float = math.nan  # (mass_da − measured precursor mass) / measured, isotope offset 0
+    # ppm_error(mass_da, measured precursor mass) at isotope offset 0, the precursor as picked; the PSM's
+    # mass_error_ppm (what outputs write) is the isotope-corrected error, renovo.decode.psm.
+    uncorrected_error_ppm: float = math.nan
     precursor_match: bool | None = None  # within tolerance for some isotope offset; None if no tolerance given
     complete: bool = True  # False when max_length cut the peptide before a stop token
 
@@ -105,7 +107,8 @@ class _MassConstraint:
     def __init__(self, tokenizer, tolerance_ppm: float, isotope_offsets: Sequence[int], device: torch.device):
         self.device = device
         self.token_mass_da = tokenizer.residue_masses_da.to(device)  # (vocab,) float64
-        self.offsets_da = torch.tensor([k * ISOTOPE_SPACING_DA for k in isotope_offsets], dtype=torch.float64, device=device)
+        self.offsets_da = torch.tensor([isotope_shift_da(k) for k in as_isotope_offsets(isotope_offsets)],
+                                       dtype=torch.float64, device=device)  # (offsets,)
         self.tolerance_ppm = float(tolerance_ppm)
         self.feasibility = MassFeasibility(tokenizer)
         self.eos = tokenizer.EOS
@@ -270,14 +273,14 @@ def _prediction(tokenizer, ids, logps, measured_mass_da, match, mass_da) -> Pred
     score = math.exp(sum(emitted_logp) / len(emitted_logp)) if emitted_logp else 0.0
     total_mass_da = mass_da + H2O_MASS_DA
     measured = float(measured_mass_da)
-    error_ppm = (total_mass_da - measured) / measured * 1e6 if math.isfinite(measured) and measured > 0 else math.nan
+    error_ppm = ppm_error(total_mass_da, measured) if math.isfinite(measured) and measured > 0 else math.nan
     return Prediction(
         peptide=peptide,
         score=score,
         residue_scores=residue_scores,
         tokens=residue_ids,
         mass_da=total_mass_da,
-        mass_error_ppm=error_ppm,
+        uncorrected_error_ppm=error_ppm,
         precursor_match=match,
         complete=complete,
     )
@@ -329,7 +332,8 @@ def beam_search(
     bounds the number of tokens before the stop token. With
     ``precursor_tolerance_ppm`` the precursor-mass constraint is on (see the
     module docstring); ``isotope_offsets`` are the isotope peaks (×1.00335 Da)
-    the measured precursor may have been picked at. ``use_cache=False`` asks the
+    the measured precursor may have been picked at (a count, a range or the
+    offsets: `renovo.chem.isotope_offsets`). ``use_cache=False`` asks the
     model to recompute its decoder over the whole prefix at every step (the
     reference the key/value cache is tested against).
     """

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from renovo.chem import Vocabulary, fragment_ladder, parse_peptide
+from renovo.chem import Vocabulary, fragment_charges, fragment_ladder, parse_peptide
 from renovo.decode.psm import PSM
 from renovo.evaluate.metrics import area_under_curve, match_peptide
 from renovo.files import atomic_path
@@ -33,7 +33,7 @@ def ion_annotations(peptide: str, mz: np.ndarray, precursor_charge: int, vocabul
     """(theoretical ions [(name, m/z)], per observed peak the matched ion name or ""). b and y ions at
     charge 1 (and 2 for precursors of charge ≥ 3); a peak takes the nearest ion within tolerance."""
     parsed = parse_peptide(peptide, vocabulary)
-    charges = (1, 2) if precursor_charge >= 3 else (1,)
+    charges = fragment_charges(precursor_charge)
     ions: list[tuple[str, float]] = []
     for (ion, charge, _), values in fragment_ladder(parsed, ("b", "y"), charges, vocabulary=vocabulary).items():
         suffix = "+" * charge if charge > 1 else ""

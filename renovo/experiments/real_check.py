@@ -23,7 +23,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from renovo.chem import Tokenizer, Vocabulary, parse_peptide, peptide_mass_da
+from renovo.chem import Tokenizer, Vocabulary, fragment_charges, parse_peptide, peptide_mass_da
 from renovo.files import write_text
 
 #: Near-isobaric single-residue substitutions (the Da differences in docs/background.md §2).
@@ -110,7 +110,7 @@ def score_candidates(candidates: list[tuple[str, ...]], tokenizer: Tokenizer, ob
         token_ids[row, : len(row_ids)] = torch.tensor(row_ids)
     lengths = torch.tensor([len(i) for i in ids])
     probs = torch.nn.functional.one_hot(token_ids, tokenizer.vocab_size).to(torch.float64)
-    charges = (1, 2) if charge >= 3 else (1,)
+    charges = fragment_charges(charge)
     nterm_tokens = torch.zeros(tokenizer.vocab_size, dtype=torch.bool)
     nterm_tokens[tokenizer.n_terminal_ids] = True
     pred_mz, pred_mask = theoretical_peaks(

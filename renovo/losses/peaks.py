@@ -13,7 +13,9 @@ from typing import NamedTuple, Sequence
 
 import torch
 
-from renovo.chem.constants import H2O_MASS_DA, PROTON_MASS_DA
+from renovo.chem.constants import H2O_MASS_DA
+from renovo.chem.fragments import b_ion_mass_da, y_ion_mass_da
+from renovo.chem.mass import mz_from_mass
 from renovo.numerics import no_autocast
 
 MASS_MODES = ("expected", "straight_through")
@@ -140,12 +142,12 @@ def theoretical_fragments(
             b_m, b_v, y_m, y_v = last_m, last_v, first_m, first_v
         else:
             b_m, b_v, y_m, y_v = first_m, first_v, last_m, last_v
-        b_neutral = b_m  # b ion: residues only (its charge carrier is added below)
-        y_neutral = y_m + H2O_MASS_DA
+        b_neutral = b_ion_mass_da(b_m)  # b ion: residues only (its charge carrier is added below)
+        y_neutral = y_ion_mass_da(y_m)
 
         mz_parts, var_parts, mask_parts = [], [], []
         for z in charges:
-            mz_parts += [(b_neutral + z * PROTON_MASS_DA) / z, (y_neutral + z * PROTON_MASS_DA) / z]
+            mz_parts += [mz_from_mass(b_neutral, z), mz_from_mass(y_neutral, z)]
             var_parts += [b_v / z**2, y_v / z**2]
             mask_parts += [b_valid, y_valid]
         mz = torch.cat(mz_parts, dim=-1)  # (batch, peaks)

@@ -7,7 +7,8 @@ measured one (``batch["precursor_mass_da"]``) or the label's
 teaches the model to hallucinate, e.g., deamidation (+0.984 Da); with
 ``isotope_offsets=k`` the loss compares with the nearest of
 target - n · ISOTOPE_SPACING_DA, n = 0..k (a ``(lo, hi)`` pair gives
-n = lo..hi, as Casanovo's isotope error range).
+n = lo..hi, as Casanovo's isotope error range). Either becomes the offsets
+tuple decoding uses too (`renovo.chem.isotope_offsets`).
 
 Spectra whose target is not finite (NaN for unlabeled spectra) or, for the
 ppm loss, not positive, get loss 0 and are left out of ``"mean"``.
@@ -19,34 +20,36 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from renovo.chem.constants import ISOTOPE_SPACING_DA
+from renovo.chem.mass import isotope_offsets as as_isotope_offsets
+from renovo.chem.mass import isotope_shift_da
 from renovo.losses.peaks import _compute_dtype
 from renovo.losses.spectral import REDUCTIONS
 from renovo.numerics import no_autocast
 
 
-def _isotope_range(isotope_offsets: int | Sequence[int]) -> tuple[int, int]:
+def _isotope_offsets(isotope_offsets: int | Sequence[int]) -> tuple[int, ...]:
+    """The losses' spelling, k or a (lo, hi) pair (Casanovo's range, bounds included), as the offsets."""
     if isinstance(isotope_offsets, int):
         lo, hi = 0, isotope_offsets
     else:
         lo, hi = (int(n) for n in isotope_offsets)
     if hi < lo or (isinstance(isotope_offsets, int) and isotope_offsets < 0):
         raise ValueError(f"isotope_offsets must be k >= 0 or (lo, hi) with lo <= hi, got {isotope_offsets!r}")
-    return lo, hi
+    return as_isotope_offsets(range(lo, hi + 1))
 
 
 class _PrecursorLoss(nn.Module):
     def __init__(self, isotope_offsets: int | Sequence[int] = 0) -> None:
         super().__init__()
-        self.isotope_range = _isotope_range(isotope_offsets)
+        self.isotope_offsets = _isotope_offsets(isotope_offsets)
+        self.isotope_range = (self.isotope_offsets[0], self.isotope_offsets[-1])  # (lo, hi), for the repr
 
     def _error_da(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """|pred - nearest isotope-corrected target| in Da, (batch,)."""
-        lo, hi = self.isotope_range
-        if lo == hi == 0:
+        if self.isotope_offsets == (0,):
             return (pred - target).abs()
-        n = torch.arange(lo, hi + 1, dtype=pred.dtype, device=pred.device)  # (isotopes,)
-        candidates = target.unsqueeze(-1) - n * ISOTOPE_SPACING_DA  # (batch, isotopes)
+        n = torch.tensor(self.isotope_offsets, dtype=pred.dtype, device=pred.device)  # (isotopes,)
+        candidates = target.unsqueeze(-1) - isotope_shift_da(n)  # (batch, isotopes)
         return (pred.unsqueeze(-1) - candidates).abs().min(dim=-1).values
 
     def _valid(self, target: torch.Tensor) -> torch.Tensor:

@@ -47,7 +47,18 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import nn
 
-from renovo.chem import CO_MASS_DA, H2O_MASS_DA, ISOTOPE_SPACING_DA, NH3_MASS_DA, PROTON_MASS_DA, Tokenizer
+from renovo.chem import (
+    H2O_MASS_DA,
+    NH3_MASS_DA,
+    Tokenizer,
+    a_ion_mass_da,
+    b_ion_mass_da,
+    fragment_charge_allowed,
+    isotope_offsets as as_isotope_offsets,
+    isotope_shift_da,
+    mz_from_mass,
+    y_ion_mass_da,
+)
 from renovo.numerics import no_autocast
 
 # exp(-Δ²/(4σ²)) < 1.3e-4 beyond 6σ: those peaks are not visited.
@@ -75,8 +86,10 @@ class IonEvidenceConfig:
     isotope_offsets: tuple[int, ...] = (0, 1)
 
     def __post_init__(self):
-        for name in ("widths_da", "widths_ppm", "charges", "isotope_offsets"):
+        for name in ("widths_da", "widths_ppm", "charges"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        # A count, a range or the offsets, as decoding and the precursor losses read them.
+        object.__setattr__(self, "isotope_offsets", as_isotope_offsets(self.isotope_offsets))
         if not self.widths_da and not self.widths_ppm:
             raise ValueError("ion evidence needs at least one kernel width (widths_da or widths_ppm)")
         if any(w <= 0 for w in self.widths_da + self.widths_ppm):
@@ -163,16 +176,18 @@ class IonEvidence(nn.Module):
         residue = self.token_mass_da(device)[cleaving]  # (V',)
         decoded = prefix_mass_da[:, :, None] + residue[None, None, :]  # (B, T, V') residues on the decoded side
         total = precursor_mass_da.to(device=device, dtype=f64)[:, None, None, None]  # (B, 1, 1, 1)
-        offsets = torch.tensor(c.isotope_offsets, dtype=f64, device=device) * ISOTOPE_SPACING_DA  # (K,)
+        offsets = isotope_shift_da(torch.tensor(c.isotope_offsets, dtype=f64, device=device))  # (K,)
         # Neutral masses (without charge protons): the decoded-side ion and its complement per offset.
+        # The complement is the precursor less the decoded side, taken from M (one rounding fewer than
+        # summing the other side's residues, which are not known yet).
         if self.reverse:  # decoded side = C-terminal: y ion; complement = b ion
-            near, far = [decoded + H2O_MASS_DA], [total - offsets - H2O_MASS_DA - decoded[..., None]]
+            near, far = [y_ion_mass_da(decoded)], [total - offsets - H2O_MASS_DA - decoded[..., None]]
         else:  # decoded side = N-terminal: b ion; complement = y ion
-            near, far = [decoded], [total - offsets - decoded[..., None]]
+            near, far = [b_ion_mass_da(decoded)], [total - offsets - decoded[..., None]]
         kinds = [("near", 0), ("far", 0)]
         if c.a_ions:  # a = b − CO, on whichever side the b ion is
             side = far if self.reverse else near
-            side.append(side[0] - CO_MASS_DA)
+            side.append(a_ion_mass_da(side[0]))
             kinds.append(("far" if self.reverse else "near", len(side) - 1))
         if c.neutral_losses:
             for name, side in (("near", near), ("far", far)):
@@ -180,10 +195,10 @@ class IonEvidence(nn.Module):
                 side += [base - H2O_MASS_DA, base - NH3_MASS_DA]
                 kinds += [(name, len(side) - 2), (name, len(side) - 1)]
         charges = torch.tensor(c.charges, dtype=f64, device=device)  # (Z,)
-        near_mz = (torch.stack(near, -1)[:, :, :, None] + charges[:, None] * PROTON_MASS_DA) / charges[:, None]
-        far_mz = (torch.stack(far, -2)[:, :, :, None] + charges[:, None, None] * PROTON_MASS_DA) / charges[:, None, None]
-        # Fragment charge z > 1 only when the precursor carries more than z charges.
-        charge_ok = (precursor_charge.to(device)[:, None].long() > charges.long()[None, :]) | (charges == 1)[None, :]
+        near_mz = mz_from_mass(torch.stack(near, -1)[:, :, :, None], charges[:, None])  # (B, T, V', Z, kn)
+        far_mz = mz_from_mass(torch.stack(far, -2)[:, :, :, None], charges[:, None, None])  # (B, T, V', Z, kf, K)
+        # Fragment charge z > 1 only when the precursor carries more than z charges. # (B, Z)
+        charge_ok = fragment_charge_allowed(precursor_charge.to(device)[:, None].long(), charges.long()[None, :])
         near_ok = charge_ok[:, None, None, :, None] & torch.isfinite(near_mz) & (near_mz > 0)
         far_ok = charge_ok[:, None, None, :, None, None] & torch.isfinite(far_mz) & (far_mz > 0)
         order = [index if name == "near" else len(near) + index for name, index in kinds]

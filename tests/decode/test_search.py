@@ -89,7 +89,7 @@ def test_mass_constraint_steers_to_the_precursor():
         [[prediction]] = decode()
         assert prediction.peptide == "GPEK"
         assert prediction.precursor_match is True
-        assert abs(prediction.mass_error_ppm) < 1e-6
+        assert abs(prediction.uncorrected_error_ppm) < 1e-6
 
 
 def test_isotope_offset_accepts_a_precursor_one_isotope_up():
