@@ -33,6 +33,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--no-mass-constraint", action="store_true", help="decode without the precursor-mass constraint")
     parser.add_argument("--isotope-offsets", default="0,1",
                         help="isotope peaks the precursor may have been picked at, comma-separated (default 0,1)")
+    parser.add_argument("--min-peaks", type=int, default=20,
+                        help="skip (and count) spectra with fewer peaks after preprocessing (default 20, Casanovo's; "
+                        "at least 1: a spectrum with no peak left is never sequenced)")
+    parser.add_argument("--max-charge", type=int, default=None,
+                        help="skip (and count) spectra of a higher precursor charge (default: the model's largest "
+                        "charge embedding, 10 for the presets; higher charges are always skipped)")
     parser.add_argument("--batch-size", type=int, default=32, help="spectra per batch (default 32)")
     parser.add_argument("--max-length", type=int, default=60, help="most residues per peptide (default 60)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
@@ -207,6 +213,7 @@ def _run(args: argparse.Namespace, log) -> int:
         max_length=args.max_length, batch_size=args.batch_size,
         precursor_tolerance_ppm=None if args.no_mass_constraint else float(args.precursor_tolerance_ppm),
         isotope_offsets=parse_isotopes(args.isotope_offsets), scorer=scorer,
+        min_peaks=args.min_peaks, max_charge=args.max_charge,
     )
     settings.check()
     column_map = parse_column_map(args.column_map)
@@ -234,6 +241,7 @@ def _run(args: argparse.Namespace, log) -> int:
         "precursor_tolerance_ppm": settings.precursor_tolerance_ppm,
         "isotope_offsets": ",".join(map(str, settings.isotope_offsets)), "max_length": settings.max_length,
         "batch_size": settings.batch_size, "device": device, "seed": args.seed,
+        "min_peaks": settings.min_peaks, "max_charge": settings.max_charge,
         "rerank": scorer is not None,
         "scorer": str(Path(args.scorer or scorer_path(args.model)).resolve()) if scorer is not None else None,
         "vocabulary": " ".join(model.tokenizer.tokens[3:]),
