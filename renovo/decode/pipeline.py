@@ -225,15 +225,29 @@ def rerank(batch: dict, results: list[list[Prediction]], tokenizer, settings: Se
     return ranked
 
 
+#: Subtracted from a fallback PSM's score (model score or calibrated probability, both in [0, 1]).
+FALLBACK_PENALTY = 1.0
+
+
+def probability_of(psm: PSM) -> float:
+    """A PSM's score with a fallback's penalty undone: the calibrated probability when reranked."""
+    return psm.score + FALLBACK_PENALTY if psm.precursor_match is False else psm.score
+
+
 def _psm(record, path, prediction: Prediction, rank: int, offsets, probability: float | None,
          features: dict[str, float] | None) -> PSM:
+    score = prediction.score if probability is None else probability
+    if prediction.precursor_match is False:
+        # A fallback (nothing fitted the precursor) sorts below every mass-matched PSM, as in Casanovo 4.x:
+        # its score − 1, in [−1, 0). `assign_q_values` and `evaluate` read the probability as score + 1.
+        score -= FALLBACK_PENALTY
     error_ppm, offset = isotope_corrected_error_ppm(prediction.mass_da, record.precursor_mz, record.precursor_charge,
                                                     offsets)
     return PSM(
         source_file=record.source_file or str(path),
         index=record.index,
         peptide=prediction.peptide,
-        score=prediction.score if probability is None else probability,
+        score=score,
         residue_scores=list(prediction.residue_scores),
         rank=rank,
         charge=record.precursor_charge,
@@ -254,5 +268,5 @@ def assign_q_values(psms: Sequence[PSM]) -> None:
     """Set ``q_value`` of every rank-1 PSM (in place) from the calibrated probabilities of all rank-1 PSMs:
     the estimated FDR among the PSMs scoring at least as high (`renovo.decode.scorer.q_values`)."""
     first = [psm for psm in psms if psm.rank == 1]
-    for psm, q in zip(first, q_values([psm.score for psm in first])):
+    for psm, q in zip(first, q_values([probability_of(psm) for psm in first], [psm.score for psm in first])):
         psm.q_value = float(q)
