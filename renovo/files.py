@@ -47,6 +47,11 @@ def output_error(path: str | Path, error: OSError) -> OutputError:
     return OutputError(f"cannot write {path}: {reason}")
 
 
+def is_write_failure(error: BaseException) -> bool:
+    """True for an OSError that means an output cannot be written (no space, read-only, no permission)."""
+    return isinstance(error, OSError) and error.errno in _WRITE_ERRNOS
+
+
 def _pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
@@ -138,7 +143,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
         # Only errors that mean "cannot write here"; any other OSError (e.g. reading an input while writing)
         # keeps its own message.
-        if error.errno in _WRITE_ERRNOS:
+        if is_write_failure(error):
             raise output_error(path, error) from None
         raise
     except BaseException:
@@ -176,6 +181,30 @@ def write_json(path: str | Path, value: Any, **dumps_kwargs: Any) -> Path:
     """Write ``value`` as JSON (``indent=2`` unless given, newline-terminated) to ``path`` atomically."""
     dumps_kwargs.setdefault("indent", 2)
     return write_text(path, json.dumps(value, **dumps_kwargs) + "\n")
+
+
+def _identity(path: Path):
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+@contextmanager
+def all_or_nothing(paths: Iterable[str | Path | None]) -> Iterator[None]:
+    """Remove the files of ``paths`` this block wrote when it fails (a full disk after the first of
+    several outputs, Ctrl-C), so a run leaves all its outputs or none of them, never the data without
+    its sidecar. A file the block did not replace is left alone."""
+    paths = [Path(p) for p in paths if p is not None]
+    before = {p: _identity(p) for p in paths}
+    try:
+        yield
+    except BaseException:
+        for path in paths:
+            if path.is_file() and _identity(path) != before[path]:
+                path.unlink(missing_ok=True)
+        raise
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -218,5 +247,5 @@ def add_force_argument(parser) -> None:
     parser.add_argument("-f", "--force", action="store_true", help="overwrite existing output files")
 
 
-__all__ = ["TEMP_SUFFIX", "OutputError", "add_force_argument", "output_error", "sweep_stale_temporaries", "atomic_open", "atomic_path", "check_outputs", "write_bytes",
+__all__ = ["TEMP_SUFFIX", "OutputError", "add_force_argument", "all_or_nothing", "is_write_failure", "output_error", "sweep_stale_temporaries", "atomic_open", "atomic_path", "check_outputs", "write_bytes",
            "write_json", "write_text"]
