@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not getattr(args, "command", None) else 2
     try:
         return int(args.handler(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        print(str(interrupt) or "interrupted", file=sys.stderr)  # a command may say where it stopped
         return 130
     except RenovoError as error:
         print(f"renovo {args.command}: error: {error}", file=sys.stderr)
