@@ -59,11 +59,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not getattr(args, "command", None) else 2
     try:
         return int(args.handler(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        print(str(interrupt) or "interrupted", file=sys.stderr)  # a command may say where it stopped
         return 130
     except RenovoError as error:
         print(f"renovo {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        # A read-only folder, a full disk or a missing permission is the user's to fix, not a bug: one line
+        # naming the path, whichever writer (renovo's own, Lightning's, matplotlib's) met it.
+        from renovo.files import output_error, is_write_failure
+
+        if not is_write_failure(error):
+            raise
+        where = error.filename if error.filename is not None else "an output"
+        print(f"renovo {args.command}: error: {output_error(where, error)}", file=sys.stderr)
         return 2
 
 

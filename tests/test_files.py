@@ -95,3 +95,25 @@ def test_check_outputs_existing_needs_force(tmp_path):
 def test_check_outputs_refuses_two_equal_outputs(tmp_path):
     with pytest.raises(RenovoError, match="two outputs are the same file"):
         check_outputs([], [tmp_path / "a.mztab", tmp_path / "." / "a.mztab"])
+
+
+def test_temporary_names_carry_the_writer_pid(tmp_path):
+    with atomic_path(tmp_path / "c.parquet") as tmp:
+        assert f".{os.getpid()}." in tmp.name and tmp.name.startswith(".c.") and tmp.name.endswith(".tmp.parquet")
+
+
+def test_stale_temporaries_of_dead_writers_are_swept_on_the_next_write(tmp_path):
+    """A SIGKILLed writer's temporary (9 MB of half-written Parquet) used to stay forever; the next write to the
+    folder removes it. Temporaries of a live process and files that only look similar are left alone."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead = tmp_path / f".c.{child.pid}.ab12cd_3.tmp.parquet"
+    live = tmp_path / f".c.{os.getpid()}.zz99yy_1.tmp.parquet"
+    other = tmp_path / ".notes.tmp"
+    for path in (dead, live, other):
+        path.write_bytes(b"x" * 100)
+    write_text(tmp_path / "out.txt", "hello")
+    assert not dead.exists() and live.exists() and other.exists()

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from renovo.commands.sequence import parse_column_map
     from renovo.data import SkipCounter, check_spectrum_files, count_spectra, expand_inputs, read_spectra, write_parquet
     from renovo.errors import RenovoError
-    from renovo.files import check_outputs, write_json
+    from renovo.files import all_or_nothing, check_outputs, write_json
 
     output = Path(args.output)
     if output.suffix.lower() != ".parquet":
@@ -81,11 +81,12 @@ def run(args: argparse.Namespace) -> int:
                 per_file[str(path)] = file_skips.as_dict()
                 skips.merge(file_skips)
 
-    count = write_parquet(records(), output)
+    with all_or_nothing([output, sidecar]):  # a full disk at the sidecar leaves no Parquet without it
+        count = write_parquet(records(), output)
+        summary = {"command": "convert", "inputs": [str(p) for p in inputs], "labels": args.labels,
+                   "centroid": not args.no_centroid, "on_unknown_mod": args.on_unknown_mod,
+                   "output": str(output), "spectra": count, "per_file": per_file, "total": skips.as_dict()}
+        write_json(sidecar, summary)  # after the data: it never describes a file that is not there
     print(f"wrote {count} spectra to {output}")
     print(skips.report())
-    summary = {"command": "convert", "inputs": [str(p) for p in inputs], "labels": args.labels,
-               "centroid": not args.no_centroid, "on_unknown_mod": args.on_unknown_mod,
-               "output": str(output), "spectra": count, "per_file": per_file, "total": skips.as_dict()}
-    write_json(sidecar, summary)  # after the data: it never describes a file that is not there
     return 0

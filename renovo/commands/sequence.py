@@ -33,6 +33,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--no-mass-constraint", action="store_true", help="decode without the precursor-mass constraint")
     parser.add_argument("--isotope-offsets", default="0,1",
                         help="isotope peaks the precursor may have been picked at, comma-separated (default 0,1)")
+    parser.add_argument("--min-peaks", type=int, default=20,
+                        help="skip (and count) spectra with fewer peaks after preprocessing (default 20, Casanovo's; "
+                        "at least 1: a spectrum with no peak left is never sequenced)")
+    parser.add_argument("--max-charge", type=int, default=None,
+                        help="skip (and count) spectra of a higher precursor charge (default: the model's largest "
+                        "charge embedding, 10 for the presets; higher charges are always skipped)")
     parser.add_argument("--batch-size", type=int, default=32, help="spectra per batch (default 32)")
     parser.add_argument("--max-length", type=int, default=60, help="most residues per peptide (default 60)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
@@ -195,8 +201,7 @@ def _run(args: argparse.Namespace, log) -> int:
     from renovo.data import check_spectrum_files, expand_inputs
     from renovo.decode import SequencingSettings, assign_q_values, scorer_path
     from renovo.errors import RenovoError
-    from renovo.evaluate.io import ms_runs_of, write_csv, write_mztab
-    from renovo.files import check_outputs, write_json
+    from renovo.files import all_or_nothing, check_outputs
     from renovo.model.checkpoint import load_model
 
     if not Path(args.model).is_file():
@@ -207,6 +212,7 @@ def _run(args: argparse.Namespace, log) -> int:
         max_length=args.max_length, batch_size=args.batch_size,
         precursor_tolerance_ppm=None if args.no_mass_constraint else float(args.precursor_tolerance_ppm),
         isotope_offsets=parse_isotopes(args.isotope_offsets), scorer=scorer,
+        min_peaks=args.min_peaks, max_charge=args.max_charge,
     )
     settings.check()
     column_map = parse_column_map(args.column_map)
@@ -228,23 +234,35 @@ def _run(args: argparse.Namespace, log) -> int:
     if scorer is not None:
         assign_q_values(psms)
 
-    output.parent.mkdir(parents=True, exist_ok=True)
     recorded = {
         "model": str(Path(args.model).resolve()), "beam": settings.beam, "top_k": settings.top_k,
         "precursor_tolerance_ppm": settings.precursor_tolerance_ppm,
         "isotope_offsets": ",".join(map(str, settings.isotope_offsets)), "max_length": settings.max_length,
         "batch_size": settings.batch_size, "device": device, "seed": args.seed,
+        "min_peaks": settings.min_peaks, "max_charge": settings.max_charge,
         "rerank": scorer is not None,
         "scorer": str(Path(args.scorer or scorer_path(args.model)).resolve()) if scorer is not None else None,
         "vocabulary": " ".join(model.tokenizer.tokens[3:]),
     }
+    settings_path = _settings_path(output)
+    with all_or_nothing([output, args.csv, settings_path]):  # a full disk at the CSV leaves no lone mzTab
+        _write(args, output, psms, counts, model, settings, recorded, files, column_map, elapsed, settings_path)
+    _report(args, output, files, settings, counts, elapsed, settings_path)
+    return 0
+
+
+def _write(args, output, psms, counts, model, settings, recorded, files, column_map, elapsed, settings_path) -> None:
+    from pathlib import Path
+
+    from renovo.evaluate.io import ms_runs_of, write_csv, write_mztab
+    from renovo.files import write_json
+
     if output.suffix.lower() == ".csv":
         write_csv(output, psms)
     else:
         empty_inputs = [f for f, n in counts.per_input.items() if n == 0]
         write_mztab(output, psms, ms_runs_of(psms, empty_inputs), model.tokenizer.vocabulary, settings=recorded)
     if args.csv:
-        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
         write_csv(args.csv, psms)
     summary = {
         "command": "sequence", "files": [str(f.resolve()) for f in files], "output": str(output.resolve()),
@@ -252,7 +270,4 @@ def _run(args: argparse.Namespace, log) -> int:
         "isotope_offsets": list(settings.isotope_offsets), "column_map": column_map,
         "model_config": getattr(model, "config_dict", {}) or {}, "counts": counts.as_dict(), "seconds": round(elapsed, 3),
     }
-    settings_path = _settings_path(output)
     write_json(settings_path, summary, default=str)  # after the predictions it describes
-    _report(args, output, files, settings, counts, elapsed, settings_path)
-    return 0

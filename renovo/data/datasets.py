@@ -215,7 +215,7 @@ class ParquetSpectra(IterableDataset):
 
     def _read_unit(self, unit: tuple[int, int, int]) -> Iterator[SpectrumRecord]:
         from renovo.data.builder import RecordBuilder
-        from renovo.data.parquet import open_parquet, records_from_table
+        from renovo.data.parquet import open_parquet, records_from_table, unreadable_row_group
 
         file_index, group, _ = unit
         path = self.paths[file_index]
@@ -226,7 +226,7 @@ class ParquetSpectra(IterableDataset):
         try:
             table = open_parquet(path).read_row_group(group)
         except (OSError, pa.ArrowException) as error:  # corrupt pages
-            raise MalformedFileError(path, None, f"row group {group} is unreadable: {error}") from None
+            raise unreadable_row_group(path, group, error) from None
         builder = (
             RecordBuilder(path, vocabulary=self.vocabulary, skips=self.skips) if self.validate else None
         )

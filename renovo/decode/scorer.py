@@ -108,17 +108,19 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def q_values(probabilities: Sequence[float]) -> np.ndarray:
+def q_values(probabilities: Sequence[float], scores: Sequence[float] | None = None) -> np.ndarray:
     """Estimated FDR of each PSM's score threshold from calibrated probabilities: the expected share of wrong
     PSMs among all PSMs scoring at least as high, Σ(1 − p) / n, made monotone (the smallest FDR of any
-    threshold at or below the PSM's score), as target–decoy q-values are. # (N,) in the input's order"""
+    threshold at or below the PSM's score), as target–decoy q-values are. ``scores`` (default: the
+    probabilities) orders the thresholds, e.g. fallback PSMs' probability − 1. # (N,) in the input's order"""
     p = np.asarray(probabilities, dtype=np.float64)
     if p.size == 0:
         return p.copy()
-    order = np.argsort(-p, kind="stable")
+    key = p if scores is None else np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-key, kind="stable")
     ranked = p[order]
-    # Ties share one threshold: every PSM with the same probability gets the FDR of the whole tie.
-    ends = np.r_[np.flatnonzero(np.diff(ranked) != 0), len(ranked) - 1]
+    # Ties share one threshold: every PSM with the same score gets the FDR of the whole tie.
+    ends = np.r_[np.flatnonzero(np.diff(key[order]) != 0), len(ranked) - 1]
     fdr_at_end = np.cumsum(1.0 - ranked)[ends] / (ends + 1)
     fdr = np.repeat(fdr_at_end, np.diff(np.r_[-1, ends]))
     q_sorted = np.minimum.accumulate(fdr[::-1])[::-1]

@@ -194,7 +194,8 @@ def evaluate_peptides(
     spectra whose target is None are left out (counted in ``n_unlabelled``).
     ``scores`` (higher = more confident; None where no prediction) adds the
     precision–coverage ``auc``; ``return_curve`` adds its ``coverage`` and
-    ``precision`` lists; scores in [0, 1] (read as probabilities) add ``calibration`` (`calibration`). Keys: aa_precision, aa_recall, peptide_recall,
+    ``precision`` lists; scores in [−1, 1] (read as probabilities, a negative one as a fallback's
+    probability − 1) add ``calibration`` (`calibration`). Keys: aa_precision, aa_recall, peptide_recall,
     peptide_precision, n_spectra, n_predicted, n_peptides_correct, n_aa_pred,
     n_aa_true, n_aa_matched, n_unlabelled, confusions ({"I/L": n, ...}: aligned
     residue pairs that the tolerances count as matches though the residues differ).
@@ -244,8 +245,10 @@ def evaluate_peptides(
         coverage, precision = precision_coverage(correct, kept_scores)
         result["auc"] = area_under_curve(coverage, precision)
         scored = [(c, s) for c, s in zip(correct, kept_scores) if s is not None and np.isfinite(s)]
-        if scored and all(0.0 <= s <= 1.0 for _, s in scored):  # scores that can be read as probabilities
-            result["calibration"] = calibration([c for c, _ in scored], [s for _, s in scored])
+        # Scores that can be read as probabilities; a score in [−1, 0) is a fallback PSM's probability − 1
+        # (renovo sequence and Casanovo 4.x sort PSMs that miss the precursor below every matched one).
+        if scored and all(-1.0 <= s <= 1.0 for _, s in scored):
+            result["calibration"] = calibration([c for c, _ in scored], [s + 1.0 if s < 0 else s for _, s in scored])
         if return_curve:
             result["coverage"] = coverage.tolist()
             result["precision"] = precision.tolist()

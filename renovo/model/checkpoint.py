@@ -42,14 +42,61 @@ def read_checkpoint(path: str | Path, *, require_renovo: bool = True) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated zip, garbage bytes, or a forbidden (code-running) pickle global
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        # In renovo's words: PyTorch's own message advises weights_only=False, the one thing never to do here.
+        if "unsupported global" in str(error).lower():
+            raise CheckpointError(
+                f"{path}: not a loadable renovo checkpoint: it holds objects other than tensors and plain values, "
+                "which a weights-only load refuses (loading them could run code)"
+            ) from None
         raise CheckpointError(
-            f"{path}: not a loadable renovo checkpoint (corrupted, truncated, or holding objects a "
-            f"weights-only load refuses): {reason[:300]}"
+            f"{path}: not a loadable renovo checkpoint: the file is damaged (truncated or corrupted) or "
+            f"not a renovo checkpoint at all ({type(error).__name__})"
         ) from None
     if require_renovo:
         check_renovo_checkpoint(checkpoint, path)
+    verify_state_dict_hash(checkpoint, path)
     return checkpoint
+
+
+#: ``checkpoint["renovo"][HASH_KEY]``: SHA-256 of the state dict's tensors, written with every checkpoint.
+HASH_KEY = "state_dict_sha256"
+
+
+def state_dict_sha256(state_dict: Mapping) -> str:
+    """SHA-256 over the state dict's names, dtypes, shapes and tensor bytes, in name order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        value = state_dict[name]
+        digest.update(str(name).encode() + b"\0")
+        if torch.is_tensor(value):
+            tensor = value.detach().cpu().contiguous()
+            digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+        else:
+            digest.update(repr(value).encode())
+    return digest.hexdigest()
+
+
+def add_state_dict_hash(checkpoint: Any) -> None:
+    """Store the state dict's content hash in ``checkpoint["renovo"]`` (in place), when both are there."""
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("renovo"), dict) \
+            and isinstance(checkpoint.get("state_dict"), Mapping):
+        checkpoint["renovo"][HASH_KEY] = state_dict_sha256(checkpoint["state_dict"])
+
+
+def verify_state_dict_hash(checkpoint: Any, path: str | Path) -> None:
+    """`CheckpointError` when the stored content hash does not match the weights: the zip container has no
+    check of its own, so flipped bytes inside a tensor would load and change the predictions. A checkpoint
+    without a hash (written before renovo stored one) loads unchecked."""
+    meta = checkpoint.get("renovo") if isinstance(checkpoint, Mapping) else None
+    stored = meta.get(HASH_KEY) if isinstance(meta, Mapping) else None
+    if stored is None or not isinstance(checkpoint.get("state_dict"), Mapping):
+        return
+    if state_dict_sha256(checkpoint["state_dict"]) != stored:
+        raise CheckpointError(f"{path}: damaged: its weights do not match the content hash stored when it was "
+                              "saved (the file changed after it was written)")
 
 
 def check_renovo_checkpoint(checkpoint: Any, path: str | Path) -> None:

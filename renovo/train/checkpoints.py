@@ -26,7 +26,10 @@ def atomic_torch_save(obj: Any, path: str | Path) -> Path:
     """``torch.save`` to ``path`` through a fsync'ed temporary file and ``os.replace``."""
     from renovo.files import atomic_open
 
+    from renovo.model.checkpoint import add_state_dict_hash
+
     path = Path(path)
+    add_state_dict_hash(obj)  # verified by read_checkpoint: flipped bytes in the weights are caught on load
     with atomic_open(path, "wb") as f:
         torch.save(obj, f)
     return path

@@ -49,11 +49,29 @@ def check_values(config: Mapping, schema: Mapping) -> None:
     problem = first_problem(config, schema)
     if problem:
         raise ConfigError(problem)
+    _check_attention_width(config.get("model") or {})
     if "vocabulary" in config:
         try:
             vocabulary_from_config(config["vocabulary"])
         except ValueError as error:  # UnknownModificationError is a ValueError too
             raise ConfigError(f"config key vocabulary: {error}") from None
+
+
+def _check_attention_width(model: Mapping) -> None:
+    """model.d_model must split evenly over model.n_heads (each head gets d_model / n_heads dimensions); checked
+    here, with the preset's value for a null key, so a bad pair stops before any work instead of as an
+    assertion inside the attention layer."""
+    from renovo.model.presets import PRESETS
+
+    preset = PRESETS.get(model.get("preset") or "small")
+    if preset is None:
+        return  # an unknown preset is refused where the model is built, with the presets listed
+    d_model = model.get("d_model") or preset.d_model
+    n_heads = model.get("n_heads") or preset.n_heads
+    if d_model % n_heads:
+        raise ConfigError(f"config keys model.d_model = {d_model} and model.n_heads = {n_heads}: d_model must be a "
+                          f"multiple of n_heads (preset {model.get('preset') or 'small'} has "
+                          f"{preset.d_model} and {preset.n_heads})")
 
 
 def _yaml_load(text: str):

@@ -126,3 +126,18 @@ class EarlyStop(EarlyStopping):
                 print(f"stopping: {self.monitor} did not improve for {self.patience} validations "
                       f"(best {float(self.best_score):.4f}) at step {trainer.global_step} "
                       "(trainer.early_stopping_patience)", flush=True)
+
+
+class InterruptCheckpoint(L.Callback):
+    """Ctrl-C saves ``last.ckpt`` at the step reached, so the run can be resumed from there (Lightning alone
+    saved nothing, printed nothing and exited 1). ``step`` is set once the checkpoint is written."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.step: int | None = None
+
+    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        if not isinstance(exception, KeyboardInterrupt) or trainer.sanity_checking:
+            return
+        trainer.save_checkpoint(self.path)  # every rank takes part; the IO writes on the main one
+        self.step = int(trainer.global_step)

@@ -29,7 +29,7 @@ from renovo.train.epochs import size_to_data
 from renovo.train.module import RenovoModule
 from renovo.train.monitors import DivergenceMonitor, GradientFlowMonitor, NaNGuard, SpeedMonitor
 from renovo.train.progress import ProgressLines, StepProgressBar, quiet_lightning
-from renovo.train.stopping import (FinalCheckpoint, EarlyStop, StopAt, best_checkpoint,  # noqa: F401  (re-exported)
+from renovo.train.stopping import (FinalCheckpoint, EarlyStop, InterruptCheckpoint, StopAt, best_checkpoint,  # noqa: F401  (re-exported)
                                    check_monitor)
 
 
@@ -109,6 +109,7 @@ def _callbacks(config: Mapping, run_dir: Path, extra_callbacks: Sequence[L.Callb
         checkpoints,
         last,
         FinalCheckpoint(run_dir / "checkpoints" / "last.ckpt", ckpt_every),
+        InterruptCheckpoint(run_dir / "checkpoints" / "last.ckpt"),
         ElapsedTime(),
     ]
     if t.get("early_stopping_patience"):
@@ -292,6 +293,14 @@ def _fit(trainer: L.Trainer, module: RenovoModule, data: RenovoDataModule, run_d
         try:
             start = resume or init_from
             trainer.fit(module, datamodule=data, ckpt_path=str(start) if start else None)
+        except SystemExit as exit_:
+            # Lightning turns Ctrl-C into sys.exit(1) after its on_exception hooks; renovo says where the run
+            # stopped and how to go on, and the CLI exits 130 like every other command.
+            saved = next((c for c in trainer.callbacks if isinstance(c, InterruptCheckpoint)), None)
+            if saved is None or saved.step is None:
+                raise
+            raise KeyboardInterrupt(f"interrupted at step {saved.step}; resume with "
+                                    f"`renovo train --resume {saved.path}`") from exit_
         finally:
             if previous is not None:
                 merge_metrics(previous, metrics_path)

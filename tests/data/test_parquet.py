@@ -71,3 +71,24 @@ def test_foreign_parquet_is_malformed(tmp_path):
     (tmp_path / "junk.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(MalformedFileError, match="junk.parquet"):
         open_parquet(tmp_path / "junk.parquet")
+
+
+def test_flipped_bytes_in_a_column_chunk_are_an_error_naming_the_file(tmp_path):
+    """renovo's Parquet carries page checksums: bytes flipped inside the m/z column chunk used to be read (and
+    sequenced) silently as other m/z values; now reading stops with one line naming the file."""
+    import pyarrow.parquet as pq
+
+    from renovo.data import read_spectra, write_parquet
+    from renovo.data.records import MalformedFileError
+    from renovo.data.simulate import simulate_records
+
+    path = tmp_path / "c.parquet"
+    write_parquet(list(simulate_records(200, seed=1)), path)
+    chunk = pq.ParquetFile(str(path)).metadata.row_group(0).column(0)
+    assert chunk.path_in_schema.startswith("mz")
+    data = bytearray(path.read_bytes())
+    start = chunk.data_page_offset + chunk.total_compressed_size // 2
+    data[start:start + 64] = bytes(b ^ 0xFF for b in data[start:start + 64])
+    path.write_bytes(bytes(data))
+    with pytest.raises(MalformedFileError, match="c.parquet.*checksum"):
+        list(read_spectra(path, labels=False))

@@ -43,8 +43,10 @@ def test_sequence_real_file_reports_counts(tmp_path, checkpoint, shared_data, ca
                  "--max-length", "6", "--no-mass-constraint", "--batch-size", "64"])
     assert code == 0
     rows = mztab.MzTab(str(out), table_format="dict").spectrum_match_table["rows"]
-    assert len(rows) == 128
-    assert "read 128 spectra" in capsys.readouterr().out
+    assert len(rows) == 127  # one spectrum keeps 14 peaks after preprocessing: under the default min-peaks 20
+    printed = capsys.readouterr().out
+    assert "read 127 spectra" in printed and "skipped 1" in printed
+    assert "1  fewer than 20 peaks after preprocessing" in printed and "kept 127 spectra" in printed
 
 
 def test_sequence_errors_are_one_line(tmp_path, checkpoint, capsys):

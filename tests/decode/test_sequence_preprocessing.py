@@ -42,7 +42,8 @@ def test_sequencing_preprocesses_as_training_did(tmp_path, shared_data, monkeypa
 
     monkeypatch.setattr(SpectrumTransformer, "encode", recording_encode)
     code = main(["sequence", str(real), "--model", str(checkpoint), "-o", str(tmp_path / "pred.mztab"),
-                 "--beam", "1", "--max-length", "3", "--no-mass-constraint", "--batch-size", "128", "--device", "cpu"])
+                 "--beam", "1", "--max-length", "3", "--no-mass-constraint", "--batch-size", "128", "--device", "cpu",
+                 "--min-peaks", "1"])
     assert code == 0 and seen
     mz, intensity, mask = seen[0]
     assert mask.shape[0] == 128

@@ -145,3 +145,13 @@ def test_metrics_are_bounded(prediction, target):
         assert 0.0 <= result[key] <= 1.0 and math.isfinite(result[key])
     if match.peptide_match:
         assert match.n_pred == match.n_true
+
+
+def test_fallback_scores_shifted_by_minus_one_are_calibrated_as_their_probability():
+    """A fallback PSM's score is its probability − 1 (it sorts below every mass-matched one); calibration reads
+    it back as the probability instead of dropping the calibration of the whole run."""
+    result = evaluate_peptides(["PEK", "GGR", "PEK"], ["PEK", "GGR", "AAK"], scores=[0.9, -0.2, 0.1])
+    assert "calibration" in result
+    rows = [r for r in result["calibration"]["reliability"] if r["psms"]]
+    assert sum(r["psms"] for r in rows) == 3
+    assert result["auc"] is not None

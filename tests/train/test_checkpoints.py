@@ -184,3 +184,40 @@ def test_pickle_payload_is_never_executed(good, tmp_path, capsys):
 def test_atomic_torch_save_creates_folders(tmp_path):
     path = atomic_torch_save({"x": torch.ones(2)}, tmp_path / "a" / "b" / "x.pt")
     assert torch.equal(torch.load(path, weights_only=True)["x"], torch.ones(2))
+
+
+@pytest.mark.parametrize("kind", ["truncated", "garbage", "empty"])
+def test_unloadable_checkpoint_message_is_renovos_own(kind, good, tmp_path):
+    """Before, the message quoted PyTorch's advice ('weights_only=False will likely succeed'), cut mid-sentence."""
+    path = BAD[kind][0](good, tmp_path)
+    with pytest.raises(CheckpointError) as info:
+        load_model(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and "damaged" in message and "not a renovo checkpoint" in message
+    assert "weights_only" not in message and "likely succeed" not in message and "\n" not in message
+
+
+def test_checkpoints_store_a_content_hash_verified_on_load(good, tmp_path):
+    """Flipped bytes inside the weights used to load silently (4 of 5 predictions changed); now the stored
+    SHA-256 of the state-dict tensors does not match and loading stops with one line naming the file."""
+    checkpoint = torch.load(good, weights_only=True)
+    assert len(checkpoint["renovo"]["state_dict_sha256"]) == 64
+    data = bytearray(good.read_bytes())
+    name = next(k for k, v in checkpoint["state_dict"].items() if v.numel() > 1000)
+    raw = checkpoint["state_dict"][name].numpy().tobytes()
+    at = bytes(data).find(raw[:64])
+    assert at > 0
+    data[at + 16:at + 48] = bytes(b ^ 0xFF for b in data[at + 16:at + 48])
+    damaged = tmp_path / "damaged.ckpt"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="damaged.ckpt.*content hash") as info:
+        load_model(damaged)
+    assert "\n" not in str(info.value)
+
+
+def test_checkpoint_without_a_hash_still_loads(good, tmp_path):
+    checkpoint = torch.load(good, weights_only=True)
+    del checkpoint["renovo"]["state_dict_sha256"]
+    older = tmp_path / "older.ckpt"
+    torch.save(checkpoint, older)
+    assert not load_model(older).training

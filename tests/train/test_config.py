@@ -124,3 +124,20 @@ def test_bad_vocabulary_entry_is_a_config_error():
     with pytest.raises(ConfigError) as info:  # unquoted brackets: a one-line hint, not YAML's multi-line report
         load_config(None, ["vocabulary.variable=[S[Phospho]]"])
     assert "\n" not in str(info.value) and "quote" in str(info.value)
+
+
+@pytest.mark.parametrize("overrides", [["model.d_model=100", "model.n_heads=3"], ["model.preset=tiny", "model.n_heads=3"],
+                                       ["model.preset=small", "model.d_model=130"]])
+def test_d_model_not_divisible_by_n_heads_is_one_config_error(overrides):
+    """Before, the model's attention asserted it (a traceback) when training started; now the config says so."""
+    with pytest.raises(ConfigError, match=r"model\.d_model .* model\.n_heads"):
+        load_config(None, overrides)
+
+
+def test_d_model_not_divisible_by_n_heads_stops_renovo_train(tmp_path, capsys):
+    from renovo.cli import main
+
+    assert main(["train", "--out", str(tmp_path / "run"), "--set", "model.preset=tiny", "--set", "model.n_heads=3"]) == 2
+    err = capsys.readouterr().err
+    assert "model.d_model" in err and "model.n_heads" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
