@@ -62,6 +62,9 @@ def _run(args: argparse.Namespace, log) -> int:
                   [out / "metrics.json", out / "precision_coverage.png", out / "accuracy_by_length.png",
                    out / "reliability.png"], args.force)
     psms = read_predictions(args.predictions)
+    if not psms:
+        # Zero predictions would score 0 everywhere, which reads as a model that is always wrong.
+        raise RenovoError(f"no predictions in {args.predictions} (no PSM rows); nothing to score")
     vocabulary = None
     if args.vocabulary:
         from renovo.chem.vocabulary import vocabulary_from_config

@@ -211,3 +211,21 @@ def test_unreadable_predictions_count_as_wrong_and_are_reported(tmp_path, labell
     assert metrics["auc"] < 0.5  # ranked first by score, and wrong
     printed = capsys.readouterr().out
     assert "4 prediction(s) could not be read" in printed and "PEPXZK" in printed and "count as wrong" in printed
+
+
+def test_evaluate_out_that_is_a_file_is_a_one_line_error(tmp_path, labelled, capsys):
+    path, peptides = labelled
+    write_csv(tmp_path / "p.csv", [PSM(source_file=str(path), index=i, peptide=p, score=0.5) for i, p in enumerate(peptides)])
+    (tmp_path / "taken").write_text("mine")
+    assert main(["evaluate", str(tmp_path / "p.csv"), "--labels", str(path), "-o", str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "taken" in err and "not a folder" in err
+    assert (tmp_path / "taken").read_text() == "mine"
+
+
+def test_evaluate_of_an_empty_mztab_is_an_error(tmp_path, labelled, capsys):
+    path, _ = labelled
+    _casanovo_mztab(tmp_path / "none.mztab", path, [])
+    assert main(["evaluate", str(tmp_path / "none.mztab"), "--labels", str(path), "-o", str(tmp_path / "e")]) == 2
+    err = capsys.readouterr().err
+    assert "none.mztab" in err and "no predictions" in err and not (tmp_path / "e").exists()
