@@ -126,10 +126,14 @@ def read_label_table(path: str | Path) -> LabelTable:
     counted rather than silently unlabeled.
     """
     path = Path(path)
+    from renovo.data.textfile import decode_text
+
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as error:
         raise MalformedFileError(path, None, f"cannot read label table: {error}") from None
+    # By byte-order mark: Excel writes UTF-8 CSV with one, which made the first column "\ufefftitle".
+    text = decode_text(data, path, "label table")
     lines = text.splitlines()
     if not lines:
         raise MalformedFileError(path, 1, "empty label table")

@@ -107,3 +107,22 @@ def test_label_table_matching_few_spectra_warns(tmp_path, capsys):
     table.write_text("title\tpeptide\na\tPEPTIDEK\nb\tACDK\nc\tACDK\nd\tACDK\n")
     list(read_spectra(spectra, labels=table))
     assert capsys.readouterr().err == ""
+
+
+def test_label_table_with_a_byte_order_mark_is_read(tmp_path):
+    """Excel writes UTF-8 CSV with a BOM: the first column was '\\ufefftitle', "no title column"."""
+    path = tmp_path / "labels.csv"
+    path.write_bytes(b"\xef\xbb\xbftitle,peptide\nscan=1,PEPTIDEK\n")
+    assert read_label_table(path)["scan=1"].text == "PEPTIDEK"
+    path.write_bytes("title\tpeptide\nscan=1\tPEPTIDEK\n".encode("utf-16"))
+    assert read_label_table(path)["scan=1"].text == "PEPTIDEK"
+
+
+def test_label_table_in_an_unreadable_encoding_names_it(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_bytes("title,peptide\nscan=1,PEPTIDEK\n".encode("utf-16-le"))
+    with pytest.raises(MalformedFileError, match="labels.csv:1: label table looks like UTF-16 without a byte-order mark"):
+        read_label_table(path)
+    path.write_bytes(b"title,peptide\nr\xe9sum\xe9,PEPTIDEK\n")
+    with pytest.raises(MalformedFileError, match=r"labels.csv:2: label table is not valid UTF-8 text"):
+        read_label_table(path)

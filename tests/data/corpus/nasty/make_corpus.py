@@ -158,6 +158,9 @@ def main() -> None:
     )
     files["unicode_titles.msp"] = text(MSP_ENTRY.replace("Mods=0", 'Mods=0 Protein="蛋白质 ü 🧪"') + MSP_ENTRY.replace("PEPTIDEK", "PEPTÏDEK"))
     files["bom.mgf"] = b"\xef\xbb\xbf" + text(GOOD)
+    # UTF-16 as Windows tools write it: with a byte-order mark it is read; without one it is named
+    files["utf16.mgf"] = b"\xff\xfe" + GOOD.encode("utf-16-le")
+    files["utf16_no_bom.mgf"] = GOOD.encode("utf-16-le")
 
     # ---- a decimal comma in PEPMASS, a fractional mzML charge
     files["decimal_comma.mgf"] = text(GOOD + block("TITLE=comma\nPEPMASS=500,25\nCHARGE=2+\n") + GOOD)
