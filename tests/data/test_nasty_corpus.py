@@ -101,6 +101,8 @@ EXPECTED = {
     # a decimal comma is not a decimal point; a fractional charge is one bad spectrum, not a bad file
     "decimal_comma.mgf": kept(2, BAD_PRECURSOR=1),
     "fractional_charge.mzML": kept(2, BAD_CHARGE=1),
+    "bad_binary.mzML": error(None, kept_before=1, words="spectrum 1, id scan=2): cannot decode its m/z array"),
+    "unequal_arrays.mzML": kept(1, PEAK_LENGTHS=1),
 }
 
 

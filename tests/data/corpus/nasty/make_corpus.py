@@ -164,6 +164,11 @@ def main() -> None:
 
     # ---- a decimal comma in PEPMASS, a fractional mzML charge
     files["decimal_comma.mgf"] = text(GOOD + block("TITLE=comma\nPEPMASS=500,25\nCHARGE=2+\n") + GOOD)
+    # binary arrays: one that cannot be decoded (named by its spectrum), two of different lengths (a skip said as such)
+    two = mzml(spectra[:3])
+    start = two.index("<binary>", two.index('id="scan=2"')) + len("<binary>")
+    files["bad_binary.mzML"] = text(two[:start] + "@@@@" + two[start + 4:])
+    files["unequal_arrays.mzML"] = text(mzml(spectra[:1] + [("uneq", 500.25, 2, [100.0, 200.0, 300.0], [1.0, 2.0])]))
     files["fractional_charge.mzML"] = text(mzml(spectra[:1] + [("half", 500.25, 2.5, [100.0], [1.0])] + spectra[1:2]))
 
     # ---- odd but legal, and long lines
