@@ -37,7 +37,11 @@ def load_simulator_config(path: str | None):
         with open(path) as handle:
             values = yaml.safe_load(handle) or {}
         return SimulatorConfig.from_dict(values.get("simulator", values))
-    except (OSError, ValueError, TypeError, yaml.YAMLError) as error:
+    except yaml.YAMLError as error:
+        from renovo.errors import yaml_error_message
+
+        raise RenovoError("simulator config " + yaml_error_message(path, error)) from None
+    except (OSError, ValueError, TypeError) as error:
         raise RenovoError(f"simulator config {path}: {error}") from None
 
 

@@ -124,3 +124,16 @@ def test_bad_vocabulary_entry_is_a_config_error():
     with pytest.raises(ConfigError) as info:  # unquoted brackets: a one-line hint, not YAML's multi-line report
         load_config(None, ["vocabulary.variable=[S[Phospho]]"])
     assert "\n" not in str(info.value) and "quote" in str(info.value)
+
+
+def test_broken_yaml_config_names_the_file_and_line(tmp_path):
+    """The YAML error said '<unicode string>' instead of the file, and ran over several lines."""
+    from renovo.train.config import ConfigError, load_config
+
+    path = tmp_path / "mine.yaml"
+    path.write_text("training:\n  lr: [1\n  steps: 3\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(str(path))
+    message = str(error.value)
+    assert "unicode string" not in message and "\n" not in message
+    assert message.startswith(f"{path}:") and "not valid YAML" in message
