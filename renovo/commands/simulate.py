@@ -98,5 +98,9 @@ def run(args: argparse.Namespace) -> int:
         "simulator": config.to_dict(),
     }
     write_json(config_path, resolved)  # after the data: it never claims spectra that are not written
+    if args.count == 0:
+        import sys
+
+        print(f"warning: 0 spectra simulated (-n 0); {', '.join(written)} holds none", file=sys.stderr)
     print(f"wrote {args.count} simulated spectra to {', '.join(written) if len(written) <= 3 else f'{len(written)} shards'}; settings in {config_path}")
     return 0
