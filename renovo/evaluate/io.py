@@ -9,7 +9,8 @@ modifications as ``position-UNIMOD:n`` (0 = N-terminus). ``spectra_ref`` is
 from (for a renovo Parquet made from several MGFs, each source MGF) and ``i``
 the 0-based position of the spectrum there, so every reference is unique and
 resolvable. ``opt_global_cv_MS:1003057_scan_number`` holds
-``ms_run[r]:scan=n`` when the file gave a scan number. m/z, retention time
+``ms_run[r]:scan=n`` when the file gave a numeric scan number (another scan
+text goes to ``opt_global_scan``); an empty value is ``null``. m/z, retention time
 (seconds) and scores are written at full float64 precision;
 ``opt_global_mass_error_ppm`` is measured against the precursor corrected by
 ``opt_global_isotope_offset``. The settings of the run go to
@@ -51,7 +52,7 @@ PSM_COLUMNS = [
     "sequence", "PSM_ID", "accession", "unique", "database", "database_version", "search_engine",
     "search_engine_score[1]", "modifications", "retention_time", "charge", "exp_mass_to_charge",
     "calc_mass_to_charge", "spectra_ref", "pre", "post", "start", "end",
-    "opt_global_aa_scores", PROFORMA_COLUMN, SCAN_COLUMN,
+    "opt_global_aa_scores", PROFORMA_COLUMN, SCAN_COLUMN, "opt_global_scan",
     "opt_global_rank", "opt_global_mass_error_ppm", "opt_global_isotope_offset", "opt_global_precursor_match",
     "opt_global_title", "opt_global_q_value", "opt_global_model_score",
 ]
@@ -107,8 +108,9 @@ def bare_sequence(peptide: str, vocabulary: Vocabulary | None = None) -> str:
 
 
 def _value(value) -> str:
-    """mzTab cell: null for missing, 1/0 for booleans, floats at full (repr) precision."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    """mzTab cell: null for missing or empty (mzTab has no empty cells), 1/0 for booleans, floats at full
+    (repr) precision."""
+    if value is None or value == "" or (isinstance(value, float) and not math.isfinite(value)):
         return "null"
     if isinstance(value, bool):
         return "1" if value else "0"
@@ -239,7 +241,10 @@ def write_mztab(
             "end": None,
             "opt_global_aa_scores": ",".join(f"{s:.5f}" for s in psm.residue_scores) or None,
             PROFORMA_COLUMN: psm.peptide or None,
-            SCAN_COLUMN: f"ms_run[{run}]:scan={psm.scan}" if psm.scan not in (None, "") else None,
+            # Only a numeric scan in the PSI-MS scan-number column, as Casanovo writes it; another
+            # (an MGF's SCANS=F1:2478) is kept, as the file gave it, in opt_global_scan.
+            SCAN_COLUMN: f"ms_run[{run}]:scan={psm.scan}" if str(psm.scan or "").isdigit() else None,
+            "opt_global_scan": psm.scan if psm.scan not in (None, "") and not str(psm.scan).isdigit() else None,
             "opt_global_rank": psm.rank,
             "opt_global_mass_error_ppm": float(psm.mass_error_ppm),
             "opt_global_isotope_offset": psm.isotope_offset,

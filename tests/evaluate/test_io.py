@@ -262,3 +262,23 @@ def test_bom_mztab_and_csv_are_read(tmp_path):
     write_csv(tmp_path / "p.csv", psms)
     (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + (tmp_path / "p.csv").read_bytes())
     assert len(read_predictions(tmp_path / "bom.csv")) == len(psms)
+
+
+def test_mztab_empty_title_is_null_and_only_numeric_scans_in_the_scan_column(tmp_path):
+    """mzTab requires null for an empty cell (an empty title was written as ''), and Casanovo puts only
+    numeric scans in the scan-number column (a scan like F1:2478 was written there)."""
+    from renovo.evaluate.io import PSM_COLUMNS
+
+    mgf = str(tmp_path / "a.mgf")
+    psms = [PSM(source_file=mgf, index=0, peptide="PEK", score=0.5, charge=2, title="", scan="F1:2478"),
+            PSM(source_file=mgf, index=1, peptide="PEK", score=0.5, charge=2, title="t", scan="17")]
+    write_mztab(tmp_path / "x.mztab", psms)
+    lines = (tmp_path / "x.mztab").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("PSH")).split("\t")
+    rows = [dict(zip(header, line.split("\t"))) for line in lines if line.startswith("PSM\t")]
+    assert all(value != "" for row in rows for value in row.values())
+    assert rows[0]["opt_global_title"] == "null" and rows[0][SCAN_COLUMN] == "null"
+    assert rows[0]["opt_global_scan"] == "F1:2478" and rows[1][SCAN_COLUMN] == "ms_run[1]:scan=17"
+    back = read_mztab(tmp_path / "x.mztab")
+    assert [p.scan for p in back] == ["F1:2478", "17"] and back[0].title is None
+    assert "opt_global_scan" in PSM_COLUMNS
