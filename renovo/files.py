@@ -238,6 +238,11 @@ def check_outputs(
         for other in outputs[:i]:
             if _same_file(output, other):
                 raise RenovoError(f"two outputs are the same file: {output}")
+        blocking = next((p for p in output.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            # Else the first write meets FileExistsError / NotADirectoryError, after the work.
+            raise RenovoError(f"{blocking} is a file, not a folder: {what} {output} cannot be written there; "
+                              "choose another path")
         if not force and output.exists() and not (output.is_dir() and not any(output.iterdir())):
             raise RenovoError(f"{what} {output} already exists; use -f/--force to overwrite it")
 

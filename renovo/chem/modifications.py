@@ -71,6 +71,9 @@ KNOWN_MODIFICATIONS: tuple[Modification, ...] = (
     Modification("Carboxymethyl", 6, _delta("C2H2O2"), ("C",)),
     Modification("Dioxidation", 425, _delta("O2"), ("M", "W", "C")),
     Modification("Formyl", 122, _delta("CO"), (), "n-term"),
+    # Casanovo's "carbamylation and NH3 loss" N-terminal token (no Unimod entry): Casanovo 5.x writes it
+    # [+25.980265]-, 4.x +43.006-17.027, InstaNovo <= 1.0 (+25.98).
+    Modification("Carbamyl+Ammonia-loss", None, _delta("HCNO") + _loss("NH3"), (), "n-term"),
 )
 
 

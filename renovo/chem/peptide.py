@@ -3,9 +3,13 @@ one canonical ProForma form.
 
 Accepted: ProForma names (``M[Oxidation]``, ``[Acetyl]-PEPTIDE``), Unimod
 accessions (``M[UNIMOD:35]``, ``[UNIMOD:1]-``), mass deltas (``M+15.995``,
-``C+57.021``, ``M[+15.995]``, ``+42.011PEPTIDE`` as Casanovo writes them) and
-pyro-glu written on the residue (``Q[Gln->pyro-Glu]``). Output: canonical
-tokens, e.g. ``[Acetyl]-PEPC[Carbamidomethyl]M[Oxidation]K``.
+``C+57.021``, ``M[+15.995]``, ``+42.011PEPTIDE`` as Casanovo writes them),
+InstaNovo ≤ 1.0's parentheses (``M(ox)``, ``C(+57.02)``, ``N(+.98)``,
+``(+42.01)PEPTIDE``) and pyro-glu written on the residue
+(``Q[Gln->pyro-Glu]``). Several N-terminal modifications in a row (Casanovo
+4.x's ``+43.006-17.027``, ``[Carbamyl][Ammonia-loss]-``) are one modification
+of their summed mass (Casanovo 5.x writes that one ``[+25.980265]-``).
+Output: canonical tokens, e.g. ``[Acetyl]-PEPC[Carbamidomethyl]M[Oxidation]K``.
 """
 from __future__ import annotations
 
@@ -20,8 +24,12 @@ from renovo.chem.vocabulary import Vocabulary, shared_default_vocabulary
 #: Mass-delta notation matches a known modification within this many Da.
 DELTA_TOLERANCE_DA = 0.01
 
-_N_TERM = re.compile(r"^(?:\[([^\[\]]+)\]-?|([+-]\d+(?:\.\d*)?))")
-_RESIDUE = re.compile(r"([A-Z])(?:\[([^\[\]]+)\]|([+-]\d+(?:\.\d*)?))?")
+# A modification: [name], (name) as InstaNovo <= 1.0 writes it, or a bare mass delta (+.98 included).
+_DELTA = r"[+-](?:\d+(?:\.\d*)?|\.\d+)"
+_MOD = rf"\[([^\[\]]+)\]|\(([^()]+)\)|({_DELTA})"
+_N_TERM_PART = re.compile(_MOD)
+_N_TERM = re.compile(rf"^(?:(?:{_MOD}))+-?")
+_RESIDUE = re.compile(rf"([A-Z])(?:{_MOD})?")
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ def _resolve(text: str, vocabulary: Vocabulary, residue: str | None, n_terminal:
         except ValueError:
             raise PeptideParseError(f"bad Unimod accession {text!r} in {peptide!r}") from None
         matches = [m for m in candidates if m.unimod_id == accession]
-    elif re.fullmatch(r"[+-]?\d+(\.\d*)?", stripped):
+    elif re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", stripped):
         delta = float(stripped)
         matches = [m for m in candidates if abs(m.delta_da - delta) <= DELTA_TOLERANCE_DA]
     else:
@@ -91,14 +99,22 @@ def _parse(text: str, vocabulary: Vocabulary) -> Peptide:
     position = 0
     match = _N_TERM.match(sequence)
     if match:
-        modification = _resolve(match.group(1) or match.group(2), vocabulary, None, True, text)
+        parts = [next(g for g in part.groups() if g is not None)
+                 for part in _N_TERM_PART.finditer(sequence, 0, match.end())]
+        if len(parts) == 1:
+            modification = _resolve(parts[0], vocabulary, None, True, text)
+        else:
+            # Stacked N-terminal modifications are one of their summed mass (Casanovo's carbamylation + NH3 loss).
+            total = sum(_resolve(part, vocabulary, None, True, text).delta_da for part in parts)
+            modification = _resolve(f"{total:+.6f}", vocabulary, None, True, text)
         n_term_token = modification.token()
         position = match.end()
     while position < len(sequence):
         match = _RESIDUE.match(sequence, position)
         if not match:
             raise PeptideParseError(f"cannot read {sequence[position:position + 10]!r} at position {position} of {text!r}")
-        residue, bracket, delta = match.groups()
+        residue, bracket, parenthesis, delta = match.groups()
+        bracket = bracket if bracket is not None else parenthesis
         position = match.end()
         if residue not in "GASPVTCLINDQKEMHFRYW":
             raise PeptideParseError(f"unknown residue {residue!r} in {text!r}")

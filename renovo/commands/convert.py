@@ -27,6 +27,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--column-map", metavar="RENOVO=FILE,…",
                         help="Parquet inputs in another layout: renovo column = file column, e.g. "
                         "mz=masses,intensity=intensities,precursor_mz=pmz,precursor_charge=z,peptide=label")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="write the Parquet even when no spectrum is kept (by default that is an error: "
+                        "an empty training file is almost never what was meant)")
     add_force_argument(parser)
     parser.set_defaults(handler=run)
     return parser
@@ -81,12 +84,23 @@ def run(args: argparse.Namespace) -> int:
                 per_file[str(path)] = file_skips.as_dict()
                 skips.merge(file_skips)
 
+    import itertools
+    import sys
+
+    stream = records()
+    first = next(stream, None)  # before anything is written: a run that keeps nothing leaves no file
+    if first is None and not args.allow_empty:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in skips.counts.most_common(3)) or "the inputs hold no spectra"
+        raise RenovoError(f"no spectra kept from {len(inputs)} input file(s) ({reasons}); nothing written "
+                          f"(--allow-empty writes an empty {output.name})")
     with all_or_nothing([output, sidecar]):  # a full disk at the sidecar leaves no Parquet without it
-        count = write_parquet(records(), output)
+        count = write_parquet(itertools.chain([first] if first is not None else [], stream), output)
         summary = {"command": "convert", "inputs": [str(p) for p in inputs], "labels": args.labels,
                    "centroid": not args.no_centroid, "on_unknown_mod": args.on_unknown_mod,
                    "output": str(output), "spectra": count, "per_file": per_file, "total": skips.as_dict()}
         write_json(sidecar, summary)  # after the data: it never describes a file that is not there
+    if count == 0:
+        print(f"warning: 0 spectra kept; {output} is empty", file=sys.stderr)
     print(f"wrote {count} spectra to {output}")
     print(skips.report())
     return 0

@@ -62,6 +62,9 @@ def _run(args: argparse.Namespace, log) -> int:
                   [out / "metrics.json", out / "precision_coverage.png", out / "accuracy_by_length.png",
                    out / "reliability.png"], args.force)
     psms = read_predictions(args.predictions)
+    if not psms:
+        # Zero predictions would score 0 everywhere, which reads as a model that is always wrong.
+        raise RenovoError(f"no predictions in {args.predictions} (no PSM rows); nothing to score")
     vocabulary = None
     if args.vocabulary:
         from renovo.chem.vocabulary import vocabulary_from_config
@@ -109,8 +112,8 @@ def _run(args: argparse.Namespace, log) -> int:
     if info["predictions_without_labelled_spectrum"]:
         print(f"note: {info['predictions_without_labelled_spectrum']} prediction(s) matched no labelled spectrum")
     if info["predictions_unreadable"]:
-        print(f"note: {info['predictions_unreadable']} prediction(s) use residues or modifications outside "
-              "renovo's vocabulary and count as no prediction")
+        print(f"note: {info['predictions_unreadable']} prediction(s) could not be read (residues or modifications "
+              f"renovo does not know, e.g. {info['predictions_unreadable_example']!r}) and count as wrong")
     if skips.total:
         print(f"note: {skips.total} spectra of the label files were skipped by the reader:\n{skips.report()}")
     print("wrote " + ", ".join(str(p) for p in written))

@@ -83,8 +83,12 @@ def run(args: argparse.Namespace) -> int:
 
         output = Path(args.output) if args.output else _default(args.predictions, "mass_error")
         path, counts = plot_mass_error(psms, output, args.tolerance_ppm, title=Path(args.predictions).name)
-        print(f"{counts['predictions']} rank-1 predictions with a mass error, "
-              f"{counts.get('within_tolerance', 0)} within {args.tolerance_ppm:g} ppm; wrote {path}")
+        computed = (f" ({counts['computed_from_mz']} computed from exp/calc m/z, isotope-corrected)"
+                    if counts["computed_from_mz"] else "")
+        outside = (f"; {counts['outside_axis']} outside the plotted ±{counts['axis_ppm']:g} ppm"
+                   if counts.get("outside_axis") else "")
+        print(f"{counts['predictions']} rank-1 predictions with a mass error{computed}, "
+              f"{counts.get('within_tolerance', 0)} within {args.tolerance_ppm:g} ppm{outside}; wrote {path}")
         return 0
 
     from renovo.chem.vocabulary import reading_vocabulary

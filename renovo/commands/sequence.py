@@ -183,6 +183,11 @@ def _report(args, output, files, settings, counts, elapsed, settings_path) -> No
 
     skips = counts.skips
     print(f"read {counts.read} spectra from {len(files)} file(s); skipped {skips.total}")
+    if counts.read == 0:
+        import sys
+
+        # An mzML of MS1 scans only, or a file of skipped spectra: an empty output, said so.
+        print(f"warning: 0 spectra to sequence in {len(files)} file(s); {output} holds no predictions", file=sys.stderr)
     if skips.total:
         print(skips.report())
     rate = counts.read / elapsed if elapsed > 0 else math.inf

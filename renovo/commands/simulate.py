@@ -37,7 +37,11 @@ def load_simulator_config(path: str | None):
         with open(path) as handle:
             values = yaml.safe_load(handle) or {}
         return SimulatorConfig.from_dict(values.get("simulator", values))
-    except (OSError, ValueError, TypeError, yaml.YAMLError) as error:
+    except yaml.YAMLError as error:
+        from renovo.errors import yaml_error_message
+
+        raise RenovoError("simulator config " + yaml_error_message(path, error)) from None
+    except (OSError, ValueError, TypeError) as error:
         raise RenovoError(f"simulator config {path}: {error}") from None
 
 
@@ -94,5 +98,9 @@ def run(args: argparse.Namespace) -> int:
         "simulator": config.to_dict(),
     }
     write_json(config_path, resolved)  # after the data: it never claims spectra that are not written
+    if args.count == 0:
+        import sys
+
+        print(f"warning: 0 spectra simulated (-n 0); {', '.join(written)} holds none", file=sys.stderr)
     print(f"wrote {args.count} simulated spectra to {', '.join(written) if len(written) <= 3 else f'{len(written)} shards'}; settings in {config_path}")
     return 0

@@ -7,6 +7,12 @@ precursor charge. A peprec row's modifications are ``position|Name`` pairs,
 written as ProForma (``6|Carbamidomethyl`` → ``C[Carbamidomethyl]`` at residue
 6; ``0|Acetyl`` → ``[Acetyl]-``; ``1|Pyro_glu`` → ``Q[Pyro_glu]``, which the
 chemistry parser turns into the N-terminal ``[Gln->pyro-Glu]-``).
+
+One title with two different labels is an error naming the title and both
+lines (which one is right cannot be guessed). A table read from a file is a
+:class:`LabelTable`, which counts how many spectra looked for a label and how
+many found one, so :func:`renovo.data.read_spectra` can refuse a join that
+matched nothing and warn about one that matched few.
 """
 from __future__ import annotations
 
@@ -30,6 +36,42 @@ class Label:
     text: str | None
     charge: int | None = None
     error: PeptideParseError | None = None
+
+
+#: A join of a label table to a spectrum file that labels under this fraction of its spectra is warned about.
+LOW_MATCH_FRACTION = 0.5
+
+
+class LabelTable(dict):
+    """{title: Label} read from ``path``, counting look-ups (``looked_up``) and hits (``matched``).
+
+    Readers ask ``title in table`` (then ``table[title]``) or ``table.get(title)``;
+    both count once per spectrum.
+    """
+
+    def __init__(self, *args, path: str | Path = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.path = str(path)
+        self.looked_up = 0
+        self.matched = 0
+        self.missed_example: str | None = None
+
+    def _count(self, key, hit: bool) -> bool:
+        self.looked_up += 1
+        self.matched += hit
+        if not hit and self.missed_example is None:
+            self.missed_example = str(key)
+        return hit
+
+    def __contains__(self, key) -> bool:
+        return self._count(key, dict.__contains__(self, key))
+
+    def get(self, key, default=None):
+        return dict.get(self, key, default) if self._count(key, dict.__contains__(self, key)) else default
+
+    def reset(self) -> None:
+        self.looked_up = self.matched = 0
+        self.missed_example = None
 
 
 def peprec_to_proforma(peptide: str, modifications: str) -> str:
@@ -75,7 +117,7 @@ def _pick(header: list[str], choices: tuple[str, ...], path: Path, what: str, re
     return None
 
 
-def read_label_table(path: str | Path) -> dict[str, Label]:
+def read_label_table(path: str | Path) -> LabelTable:
     """Read a peprec / TSV / CSV label table into {title: Label}.
 
     The delimiter is sniffed (tab, comma or spaces). A peprec (a
@@ -84,10 +126,14 @@ def read_label_table(path: str | Path) -> dict[str, Label]:
     counted rather than silently unlabeled.
     """
     path = Path(path)
+    from renovo.data.textfile import decode_text
+
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as error:
         raise MalformedFileError(path, None, f"cannot read label table: {error}") from None
+    # By byte-order mark: Excel writes UTF-8 CSV with one, which made the first column "\ufefftitle".
+    text = decode_text(data, path, "label table")
     lines = text.splitlines()
     if not lines:
         raise MalformedFileError(path, 1, "empty label table")
@@ -103,7 +149,8 @@ def read_label_table(path: str | Path) -> dict[str, Label]:
     peptide_col = _pick(header, PEPTIDE_COLUMNS, path, "peptide")
     mods_col = _pick(header, ("modifications",), path, "modifications", required=False)
     charge_col = _pick(header, CHARGE_COLUMNS, path, "charge", required=False)
-    labels: dict[str, Label] = {}
+    labels = LabelTable(path=path)
+    lines_of: dict[str, int] = {}
     for line_number, row in enumerate(rows[1:], start=2):
         if not row or all(not cell.strip() for cell in row):
             continue
@@ -119,7 +166,16 @@ def read_label_table(path: str | Path) -> dict[str, Label]:
         peptide = row[peptide_col].strip()
         try:
             text_label = peprec_to_proforma(peptide, row[mods_col]) if mods_col is not None else peptide
-            labels[title] = Label(text_label or None, charge)
+            label = Label(text_label or None, charge)
         except PeptideParseError as error:
-            labels[title] = Label(peptide, charge, error)
+            label = Label(peptide, charge, error)
+        if dict.__contains__(labels, title):
+            before = dict.__getitem__(labels, title)
+            if (before.text, before.charge) != (label.text, label.charge):
+                # The last row used to win silently; which one is right cannot be guessed.
+                raise MalformedFileError(path, line_number, f"title {title!r} is labelled {label.text!r} here and "
+                                         f"{before.text!r} on line {lines_of[title]}; one title, one label")
+            continue
+        labels[title] = label
+        lines_of[title] = line_number
     return labels

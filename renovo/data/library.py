@@ -15,7 +15,9 @@ modification notation, written as canonical ProForma for the chemistry parser:
 - NIST/MSP: ``_n(pos,res,name)(…)`` after the charge on the Name line, else
   ``Mods=n/pos,res,name/…`` in ``Comment:``. A Name may also mark modified
   residues with a tag (``IETM(O)R/2``, NIST's notation): the ``Mods=`` comment
-  then says which modification each is (without one, short tags ``O``,
+  then says which modification each is, and is authoritative — it may list
+  more than the Name tags (BSA's ``CCTKPESERM(O)PC…`` with three CAM Cs in
+  ``Mods=`` only), but every tag must be listed (without one, short tags ``O``,
   ``Cam``, ``p`` or a modification name are read). Positions are 0-based residue
   indices (NIST); an N-terminal modification (Acetyl, Carbamyl, pyro-Glu, …)
   is written at position 0 on the first residue, and position -1 is also read
@@ -299,12 +301,14 @@ def _nist_inline(sequence: str, comment_mods: str | None, vocabulary: Vocabulary
         residues.append(residue)
     plain = "".join(residues)
     if comment_mods is not None:
+        # Mods= is authoritative: NIST's BSA library tags only M(O) in the Name and lists the carbamidomethyl
+        # Cs in Mods= alone. A tag must still be one of the listed modifications (0- or 1-based).
         mods = parse_msp_mods(comment_mods)
-        listed = sorted(max(p, 0) for p, _, _ in mods)
+        listed = {max(p, 0) for p, _, _ in mods}
         marked = sorted(p for p, _, _ in tagged)
-        if listed != marked and sorted(p + 1 for p in marked) != listed:
-            raise PeptideParseError(f"the modified residues of {where!r} (positions {marked}) are not those its "
-                                    f"Mods= lists ({listed})")
+        if not set(marked) <= listed and not {p + 1 for p in marked} <= listed:
+            raise PeptideParseError(f"the modified residues of {where!r} (positions {marked}) are not among those "
+                                    f"its Mods= lists ({sorted(listed)})")
         return _apply_mods(plain, mods, vocabulary, where)
     mods = [(position, residue, _NIST_TAGS.get(tag.lower(), tag)) for position, residue, tag in tagged]
     return _apply_mods(plain, mods, vocabulary, where)

@@ -74,6 +74,37 @@ def _retention_time_s(spectrum: dict) -> float | None:
     return value * 60.0 if unit in ("minute", "min") else value
 
 
+def _peak_arrays(spectrum: dict, path: Path, where: str):
+    """(m/z, intensity) decoded here rather than by pyteomics while parsing, so that an array that cannot be
+    decoded (bad base64, a wrong compression or precision) is an error naming the spectrum, not one with no
+    spectrum in it. None for a missing array."""
+    arrays = []
+    for name in ("m/z array", "intensity array"):
+        value = spectrum.get(name)
+        if value is not None and hasattr(value, "decode"):
+            if isinstance(value.data, dict) or not value.data:  # an empty <binary/>, as pyteomics reads it
+                arrays.append(np.zeros(0, dtype=np.float64))
+                continue
+            try:
+                value = value.decode()
+            except Exception as error:  # binascii, zlib, numpy: whatever the codec raises
+                raise MalformedFileError(path, None, f"{where}: cannot decode its {name} "
+                                         f"({type(error).__name__}: {error})") from None
+        arrays.append(value)
+    return arrays
+
+
+def _skip_bad_arrays(builder: RecordBuilder, where: str, mz, intensity) -> bool:
+    """Count a spectrum whose arrays are missing (no peaks) or of different lengths (said as such); True if skipped."""
+    if mz is None or intensity is None:
+        builder.skips.skip(R.NO_PEAKS, where, "no " + ("m/z" if mz is None else "intensity") + " array")
+        return True
+    if len(mz) != len(intensity):
+        builder.skips.skip(R.PEAK_LENGTHS, where, f"{len(mz)} m/z values, {len(intensity)} intensities")
+        return True
+    return False
+
+
 def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label] | None = None) -> Iterator[SpectrumRecord]:
     """Records of the MS2 spectra of an mzML file."""
     from lxml.etree import XMLSyntaxError
@@ -83,7 +114,7 @@ def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label]
     path = Path(path)
     try:
         source = open_binary(path) if is_gzip(path) else str(path)
-        reader = mzml.MzML(source, use_index=False, decode_binary=True, cv=_psi_ms_vocabulary())
+        reader = mzml.MzML(source, use_index=False, decode_binary=False, cv=_psi_ms_vocabulary())
     except (OSError, XMLSyntaxError, PyteomicsError) as error:
         raise MalformedFileError(path, getattr(error, "lineno", None), f"cannot read mzML: {error}") from None
     # pyteomics converts "charge state" to int while parsing, so one charge="2.5" aborted the
@@ -102,7 +133,7 @@ def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label]
                 raise MalformedFileError(path, getattr(error, "lineno", None), f"malformed mzML: {error}") from None
             native_id = spectrum.get("id")
             title = spectrum.get("spectrum title") or native_id
-            where = f"{path.name} (spectrum {index}, {native_id})"
+            where = f"{path.name} (spectrum {index}, id {native_id})"
             this_index = index
             index += 1
             level = spectrum.get("ms level")
@@ -110,10 +141,8 @@ def read_mzml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label]
                 builder.skips.skip(R.NOT_MS2, where, f"ms level {level}")
                 continue
             precursor_mz, charge, charge_reason = _precursor(spectrum)
-            mz = spectrum.get("m/z array")
-            intensity = spectrum.get("intensity array")
-            if mz is None or intensity is None or len(mz) != len(intensity):
-                builder.skips.skip(R.NO_PEAKS, where, "missing or mismatched binary arrays")
+            mz, intensity = _peak_arrays(spectrum, path, where)
+            if _skip_bad_arrays(builder, where, mz, intensity):
                 continue
             label = labels.get(title) if labels is not None else None
             scan = None
@@ -155,7 +184,7 @@ def read_mzxml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label
     path = Path(path)
     try:
         source = open_binary(path) if is_gzip(path) else str(path)
-        reader = mzxml.MzXML(source, use_index=False, decode_binary=True)
+        reader = mzxml.MzXML(source, use_index=False, decode_binary=False)
     except (OSError, XMLSyntaxError, PyteomicsError) as error:
         raise MalformedFileError(path, getattr(error, "lineno", None), f"cannot read mzXML: {error}") from None
     index = 0
@@ -178,10 +207,8 @@ def read_mzxml(path: str | Path, builder: RecordBuilder, labels: dict[str, Label
                 builder.skips.skip(R.NOT_MS2, where, f"ms level {level}")
                 continue
             precursor_mz, charge = _mzxml_precursor(scan)
-            mz = scan.get("m/z array")
-            intensity = scan.get("intensity array")
-            if mz is None or intensity is None or len(mz) != len(intensity):
-                builder.skips.skip(R.NO_PEAKS, where, "missing or mismatched peak arrays")
+            mz, intensity = _peak_arrays(scan, path, where)
+            if _skip_bad_arrays(builder, where, mz, intensity):
                 continue
             retention = scan.get("retentionTime")
             retention_s = None

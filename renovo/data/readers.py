@@ -6,7 +6,7 @@ from typing import Iterable, Iterator, Mapping
 
 from renovo.chem import Vocabulary
 from renovo.data.builder import RecordBuilder
-from renovo.data.labels import Label, read_label_table
+from renovo.data.labels import LOW_MATCH_FRACTION, Label, LabelTable, read_label_table
 from renovo.data.records import MalformedFileError, SkipCounter, SpectrumRecord
 
 MGF_SUFFIXES = (".mgf",)
@@ -113,6 +113,24 @@ def _guarded(path: Path, records: Iterator[SpectrumRecord]) -> Iterator[Spectrum
         raise MalformedFileError(path, None, f"compressed file is damaged or truncated ({error})") from None
 
 
+def _checked_join(path: Path, table: LabelTable, records: Iterator[SpectrumRecord]) -> Iterator[SpectrumRecord]:
+    """``records``; then a label table that labelled none of the file's spectra is an error (every spectrum
+    came out unlabelled without a word), and one that labelled under LOW_MATCH_FRACTION of them is warned about."""
+    import sys
+
+    table.reset()
+    yield from records
+    if not table.looked_up or not len(table):
+        return
+    if table.matched == 0:
+        raise MalformedFileError(table.path, None, f"none of the {len(table)} titles of this label table matches a "
+                                 f"spectrum of {path} ({table.looked_up} spectra, e.g. {table.missed_example!r}, vs "
+                                 f"{next(iter(table))!r} in the table); is it the table of this file?")
+    if table.matched < LOW_MATCH_FRACTION * table.looked_up:
+        print(f"warning: label table {table.path} labels only {table.matched} of {table.looked_up} spectra of {path} "
+              f"(e.g. no label for {table.missed_example!r})", file=sys.stderr)
+
+
 def find_sibling_labels(path: str | Path) -> Path | None:
     """``<stem>.peprec`` next to ``path``, if there is one."""
     path = Path(path)
@@ -168,6 +186,11 @@ def read_spectra(
     suffix = format_suffix(path)
     if is_compressed(path) and suffix in PARQUET_SUFFIXES:
         raise MalformedFileError(path, None, "a Parquet file cannot be gzip-compressed (Parquet compresses its own pages)")
+    records = _read(path, suffix, builder, table, column_map)
+    return _checked_join(path, table, records) if isinstance(table, LabelTable) else records
+
+
+def _read(path: Path, suffix: str, builder: RecordBuilder, table, column_map) -> Iterator[SpectrumRecord]:
     if suffix in MGF_SUFFIXES:
         from renovo.data.mgf import read_mgf
 

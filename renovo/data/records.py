@@ -119,7 +119,7 @@ class SkipCounter:
 
     def report(self) -> str:
         lines = [
-            f"kept {self.kept} spectra, skipped {self.total}"
+            f"kept {self.kept} of {self.kept + self.total} spectra, skipped {self.total}"
             + (f" ({self.centroided} profile-mode spectra centroided)" if self.centroided else "")
         ]
         for reason, count in self.counts.most_common():

@@ -114,7 +114,7 @@ def load_labelled_dataset(
     when every path is Parquet (a file or a folder of them) and ``stream``, else a
     `RecordList` read whole.
 
-    Skips are printed to stderr as "<what>: skipped …"; a file set with no usable
+    Skips are printed to stderr as "<what>: kept k of n spectra, skipped …"; a file set with no usable
     spectrum raises `RenovoError`.
     """
     paths = [Path(p) for p in paths]
@@ -131,7 +131,7 @@ def load_labelled_dataset(
 def usable_records(records, tokenizer: Tokenizer, max_length: int, what: str, skips: SkipCounter | None = None,
                    source: str = "the records given") -> RecordList:
     """The records training can use (`fits`) as a `RecordList`; the others are counted as skips and
-    printed to stderr as "<what>: skipped …"; `RenovoError` when none is left."""
+    printed to stderr as "<what>: kept k of n spectra, skipped …"; `RenovoError` when none is left."""
     skips = skips if skips is not None else SkipCounter()
     kept = []
     for record in records:
@@ -140,8 +140,10 @@ def usable_records(records, tokenizer: Tokenizer, max_length: int, what: str, sk
             kept.append(record)
         else:
             skips.skip(reason, record.where())
+    # The reader counted every record here as kept; those `fits` refused are skips now.
+    skips.kept = len(kept)
     if skips.total:
-        print(f"{what}: skipped {skips.report()}", file=sys.stderr)
+        print(f"{what}: {skips.report()}", file=sys.stderr)
     if not kept:
         raise RenovoError(f"{what}: no usable labelled spectra in {source}")
     return RecordList(kept)

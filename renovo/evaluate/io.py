@@ -9,7 +9,8 @@ modifications as ``position-UNIMOD:n`` (0 = N-terminus). ``spectra_ref`` is
 from (for a renovo Parquet made from several MGFs, each source MGF) and ``i``
 the 0-based position of the spectrum there, so every reference is unique and
 resolvable. ``opt_global_cv_MS:1003057_scan_number`` holds
-``ms_run[r]:scan=n`` when the file gave a scan number. m/z, retention time
+``ms_run[r]:scan=n`` when the file gave a numeric scan number (another scan
+text goes to ``opt_global_scan``); an empty value is ``null``. m/z, retention time
 (seconds) and scores are written at full float64 precision;
 ``opt_global_mass_error_ppm`` is measured against the precursor corrected by
 ``opt_global_isotope_offset``. The settings of the run go to
@@ -51,7 +52,7 @@ PSM_COLUMNS = [
     "sequence", "PSM_ID", "accession", "unique", "database", "database_version", "search_engine",
     "search_engine_score[1]", "modifications", "retention_time", "charge", "exp_mass_to_charge",
     "calc_mass_to_charge", "spectra_ref", "pre", "post", "start", "end",
-    "opt_global_aa_scores", PROFORMA_COLUMN, SCAN_COLUMN,
+    "opt_global_aa_scores", PROFORMA_COLUMN, SCAN_COLUMN, "opt_global_scan",
     "opt_global_rank", "opt_global_mass_error_ppm", "opt_global_isotope_offset", "opt_global_precursor_match",
     "opt_global_title", "opt_global_q_value", "opt_global_model_score",
 ]
@@ -107,8 +108,9 @@ def bare_sequence(peptide: str, vocabulary: Vocabulary | None = None) -> str:
 
 
 def _value(value) -> str:
-    """mzTab cell: null for missing, 1/0 for booleans, floats at full (repr) precision."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    """mzTab cell: null for missing or empty (mzTab has no empty cells), 1/0 for booleans, floats at full
+    (repr) precision."""
+    if value is None or value == "" or (isinstance(value, float) and not math.isfinite(value)):
         return "null"
     if isinstance(value, bool):
         return "1" if value else "0"
@@ -239,7 +241,10 @@ def write_mztab(
             "end": None,
             "opt_global_aa_scores": ",".join(f"{s:.5f}" for s in psm.residue_scores) or None,
             PROFORMA_COLUMN: psm.peptide or None,
-            SCAN_COLUMN: f"ms_run[{run}]:scan={psm.scan}" if psm.scan not in (None, "") else None,
+            # Only a numeric scan in the PSI-MS scan-number column, as Casanovo writes it; another
+            # (an MGF's SCANS=F1:2478) is kept, as the file gave it, in opt_global_scan.
+            SCAN_COLUMN: f"ms_run[{run}]:scan={psm.scan}" if str(psm.scan or "").isdigit() else None,
+            "opt_global_scan": psm.scan if psm.scan not in (None, "") and not str(psm.scan).isdigit() else None,
             "opt_global_rank": psm.rank,
             "opt_global_mass_error_ppm": float(psm.mass_error_ppm),
             "opt_global_isotope_offset": psm.isotope_offset,
@@ -337,9 +342,18 @@ def read_mztab(path: str | Path) -> list[PSM]:
     runs: dict[int, str] = {}
     header: list[str] | None = None
     psms: list[PSM] = []
-    with open(path, encoding="utf-8") as handle:
+    with _open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             fields = line.rstrip("\r\n").split("\t")
+            if not line.strip():
+                continue
+            if fields[0] not in _MZTAB_PREFIXES:
+                # A space-delimited or foreign file would otherwise read as zero PSMs and score 0.
+                first = line.split(None, 1)[0] if line.split() else ""
+                hint = (" (the fields are separated by spaces; mzTab separates them by tabs)"
+                        if first in _MZTAB_PREFIXES else "")
+                raise RenovoError(f"{path}:{number}: not a tab-separated mzTab line (it should start with one of "
+                                  f"{', '.join(sorted(_MZTAB_PREFIXES))} and a tab){hint}")
             if fields[0] == "MTD" and len(fields) >= 3:
                 match = re.fullmatch(r"ms_run\[(\d+)\]-location", fields[1])
                 if match:
@@ -352,6 +366,9 @@ def read_mztab(path: str | Path) -> list[PSM]:
             elif fields[0] == "PSM":
                 if header is None:
                     raise RenovoError(f"{path}:{number}: PSM line before the PSH header")
+                if len(fields) - 1 != len(header):
+                    raise RenovoError(f"{path}:{number}: PSM row has {len(fields) - 1} fields, the PSH header "
+                                      f"{len(header)} (a truncated or damaged row)")
                 row = dict(zip(header, fields[1:]))
                 ref = _SPECTRA_REF.fullmatch(row.get("spectra_ref", "").strip())
                 index_match = _INDEX_REF.search(ref.group(2)) if ref else None
@@ -387,12 +404,14 @@ def read_mztab(path: str | Path) -> list[PSM]:
                     ))
                 except ValueError as error:
                     raise RenovoError(f"{path}:{number}: unreadable PSM row ({error})") from None
-    return _rank_in_order(psms, header is not None and "opt_global_rank" in header)
+    if header is None:
+        raise RenovoError(f"{path}: no PSM section (no PSH header line): not an mzTab of peptide-spectrum matches")
+    return _rank_in_order(psms, "opt_global_rank" in header)
 
 
 def read_csv(path: str | Path) -> list[PSM]:
     """PSMs of a renovo CSV (``file``, ``index``, ``predictions`` at least) or of InstaNovo's CSV."""
-    with open(path, newline="", encoding="utf-8") as handle:
+    with _open_text(path, newline="") as handle:
         reader = csv.DictReader(handle)
         names = [_CSV_ALIASES.get(n, n) for n in (reader.fieldnames or [])]
         if "file" not in names and "predictions" in names and ({"experiment_name", "spectrum_id"} & set(names)):
@@ -403,6 +422,7 @@ def read_csv(path: str | Path) -> list[PSM]:
                               "not InstaNovo's (experiment_name or spectrum_id, scan_number, predictions)")
         psms: list[PSM] = []
         for number, raw in enumerate(reader, start=2):
+            _check_csv_row(path, reader, raw)
             row = {_CSV_ALIASES.get(k, k): v for k, v in raw.items()}
             retention = _float(row.get("retention_time_s"))
             try:
@@ -444,12 +464,13 @@ def read_instanovo_csv(path: str | Path) -> list[PSM]:
     ``predictions`` is ProForma with Unimod accessions (``M[UNIMOD:35]``).
     """
     psms: list[PSM] = []
-    with open(path, newline="", encoding="utf-8") as handle:
+    with _open_text(path, newline="") as handle:
         reader = csv.DictReader(handle)
         fields = set(reader.fieldnames or [])
         score_column = next((c for c in _INSTANOVO_SCORES if c in fields), None)
         token_column = next((c for c in _INSTANOVO_TOKEN_SCORES if c in fields), None)
         for number, row in enumerate(reader, start=2):
+            _check_csv_row(path, reader, row)
             name, scan = row.get("experiment_name"), row.get("scan_number")
             if row.get("spectrum_id") and (not name or scan in (None, "")):
                 name, _, scan = row["spectrum_id"].rpartition(":")
@@ -474,11 +495,50 @@ def read_instanovo_csv(path: str | Path) -> list[PSM]:
     return psms
 
 
+#: mzTab 1.0 line prefixes (metadata, the four sections' headers and rows, comments).
+_MZTAB_PREFIXES = frozenset({"MTD", "PRH", "PRT", "PEH", "PEP", "PSH", "PSM", "SMH", "SML", "COM"})
+
+
+class _open_text:
+    """A prediction file opened as text: UTF-8, a byte-order mark (as Excel writes) skipped; bytes that are not
+    UTF-8 or a NUL byte are one-line errors naming the file, not a UnicodeDecodeError from deep in a reader."""
+
+    def __init__(self, path: str | Path, newline: str | None = None):
+        self.path = Path(path)
+        self.handle = open(self.path, encoding="utf-8-sig", newline=newline)
+
+    def __enter__(self):
+        return self.handle
+
+    def __exit__(self, kind, error, traceback):
+        self.handle.close()
+        if isinstance(error, UnicodeDecodeError):
+            raise RenovoError(f"{self.path}: not a text file (byte {error.start} of a chunk is not UTF-8); "
+                              "predictions are a tab-separated mzTab or a CSV") from None
+        if isinstance(error, csv.Error):
+            raise RenovoError(f"{self.path}: not a readable CSV ({error})") from None
+        return False
+
+
+def _check_csv_row(path: Path, reader: csv.DictReader, row: Mapping) -> None:
+    """A row with fewer or more cells than the header is damaged (truncated), not a row of empty values."""
+    if None in row or None in row.values():
+        cells = sum(v is not None for k, v in row.items() if k is not None) + len(row.get(None) or ())
+        raise RenovoError(f"{path}:{reader.line_num}: row has {cells} fields, the header {len(reader.fieldnames)} "
+                          "(a truncated or damaged row)")
+
+
 def read_predictions(path: str | Path) -> list[PSM]:
-    """PSMs from an ``.mztab`` (renovo, Casanovo) or ``.csv`` (renovo, InstaNovo) file."""
+    """PSMs from an ``.mztab`` (renovo, Casanovo) or ``.csv`` (renovo, InstaNovo) file.
+
+    An empty file, one that is not text, a space-separated mzTab or a row cut short are one-line errors
+    naming the file (and line): each used to read as zero predictions, or fewer, and score as a bad model.
+    """
     path = Path(path)
     if not path.is_file():
         raise RenovoError(f"no predictions file {path}")
+    if path.stat().st_size == 0:
+        raise RenovoError(f"{path}: empty predictions file")
     if path.suffix.lower() == ".csv":
         return read_csv(path)
     return read_mztab(path)

@@ -15,9 +15,14 @@ that residue rather than as a residue of its own.
 Amino-acid precision = matched / predicted residues; recall = matched / true
 residues. Peptide recall = matched peptides / all labelled spectra; peptide
 precision = matched peptides / spectra with a prediction.
+
+A prediction renovo cannot read (:class:`UnreadablePrediction`) is a
+prediction, and a wrong one: leaving it out of the precision denominator would
+reward a tool for writing what renovo cannot parse.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -33,6 +38,15 @@ CONFUSION_PAIRS: dict[str, frozenset[str]] = {
     "K/Q": frozenset({"K", "Q"}),
     "F/M[Oxidation]": frozenset({"F", "M[Oxidation]"}),
 }
+
+
+class UnreadablePrediction(str):
+    """A predicted peptide renovo cannot parse: scored as predicted and wrong, never as "no prediction"."""
+
+    @property
+    def n_residues(self) -> int:
+        """Its residue letters outside brackets/parentheses: the residues it predicts, none of them matched."""
+        return sum(c.isupper() for c in re.sub(r"\[[^\]]*\]|\([^)]*\)", "", self))
 
 
 @dataclass(frozen=True)
@@ -106,8 +120,12 @@ def match_peptide(
     residue_tolerance_da: float = 0.1,
 ) -> PeptideMatch:
     """Align a predicted peptide with its label (prefix pass, then suffix pass)."""
-    pred_tokens, pred = _residues(prediction, vocabulary)
     true_tokens, true = _residues(target, vocabulary)
+    if isinstance(prediction, UnreadablePrediction):
+        n_pred = prediction.n_residues
+        return PeptideMatch(matches=np.zeros(max(n_pred, len(true)), dtype=bool), n_pred=n_pred,
+                            n_true=len(true), aligned=())
+    pred_tokens, pred = _residues(prediction, vocabulary)
     matches = np.zeros(max(len(pred), len(true)), dtype=bool)
     pairs: list[tuple[int, int]] = []
     if len(pred):

@@ -131,24 +131,59 @@ def plot_aa_precision_coverage(coverage: np.ndarray, precision: np.ndarray, path
     return Path(path)
 
 
+#: Isotope peaks a mass error computed from the m/z columns is corrected for: Casanovo's default
+#: isotope_error_range [0, 1] (its mzTab has no isotope column of its own).
+MZ_ISOTOPE_OFFSETS = (0, 1)
+
+
+def _mass_error_ppm(psm: PSM) -> tuple[float, bool]:
+    """(isotope-corrected error in ppm, whether it was computed here): renovo's own column when the file has
+    it, else from ``exp_mass_to_charge`` and ``calc_mass_to_charge`` (Casanovo's mzTab), else NaN."""
+    if math.isfinite(psm.mass_error_ppm):
+        return psm.mass_error_ppm, False
+    if psm.charge and psm.charge > 0 and math.isfinite(psm.precursor_mz) and math.isfinite(psm.calc_mz):
+        from renovo.chem.constants import PROTON_MASS_DA
+        from renovo.decode.psm import isotope_corrected_error_ppm
+
+        mass = (psm.calc_mz - PROTON_MASS_DA) * psm.charge
+        return isotope_corrected_error_ppm(mass, psm.precursor_mz, psm.charge, MZ_ISOTOPE_OFFSETS)[0], True
+    return math.nan, False
+
+
 def plot_mass_error(psms: Sequence[PSM], path: str | Path, tolerance_ppm: float | None = 50.0, title: str = "",
                     bins: int = 60) -> tuple[Path, dict]:
     """Histogram of the rank-1 predictions' isotope-corrected precursor mass error (ppm), the
-    tolerance marked; returns the path and counts (finite, within tolerance)."""
+    tolerance marked; returns the path and counts (``predictions`` with an error, ``within_tolerance``,
+    ``computed_from_mz``, ``outside_axis``, ``axis_ppm``).
+
+    The axis spans 2× the tolerance (without one, the 99th percentile of |error|), so a few far-off PSMs
+    (fallbacks outside the tolerance, at tens of thousands of ppm) cannot squash the distribution into
+    one bar; they are counted in the plot instead. The error is the file's own column, else computed
+    from its exp/calc m/z (Casanovo), corrected for the isotope peaks ``MZ_ISOTOPE_OFFSETS``.
+    """
     plt = _pyplot()
-    errors = np.array([p.mass_error_ppm for p in psms if p.rank == 1 and math.isfinite(p.mass_error_ppm)])
+    pairs = [_mass_error_ppm(p) for p in psms if p.rank == 1]
+    errors = np.array([e for e, _ in pairs if math.isfinite(e)])
     figure, axis = plt.subplots(figsize=(5, 3.6))
-    counts = {"predictions": int(errors.size)}
+    counts = {"predictions": int(errors.size), "computed_from_mz": sum(c for e, c in pairs if math.isfinite(e))}
     if errors.size:
-        limit = max(float(np.percentile(np.abs(errors), 99)), (tolerance_ppm or 0) * 1.5, 1.0)
-        clipped = np.clip(errors, -limit, limit)
-        axis.hist(clipped, bins=bins, range=(-limit, limit), color="tab:blue", alpha=0.8)
+        if tolerance_ppm:
+            limit = 2.0 * tolerance_ppm
+        else:
+            limit = max(float(np.percentile(np.abs(errors), 99)), 1.0)
+        inside = errors[np.abs(errors) <= limit]
+        outside = errors[np.abs(errors) > limit]
+        counts["outside_axis"], counts["axis_ppm"] = int(outside.size), float(limit)
+        axis.hist(inside, bins=bins, range=(-limit, limit), color="tab:blue", alpha=0.8)
         axis.set_xlim(-limit, limit)
+        if outside.size:
+            axis.text(0.98, 0.95, f"{outside.size} outside ±{limit:g} ppm\n({outside.min():+.0f} … {outside.max():+.0f})",
+                      transform=axis.transAxes, ha="right", va="top", fontsize=7, color="tab:red")
     if tolerance_ppm:
         for x in (-tolerance_ppm, tolerance_ppm):
             axis.axvline(x, color="tab:red", linestyle="--", linewidth=0.8)
         counts["within_tolerance"] = int((np.abs(errors) <= tolerance_ppm).sum())
-    axis.set_xlabel("precursor mass error (ppm, isotope-corrected; clipped at the edges)")
+    axis.set_xlabel("precursor mass error (ppm, isotope-corrected)")
     axis.set_ylabel("predictions")
     axis.set_title(title or f"precursor mass error ({errors.size} predictions)", fontsize=9)
     figure.tight_layout()

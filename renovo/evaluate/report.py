@@ -7,7 +7,7 @@ from typing import Iterable, Mapping, Sequence
 from renovo.chem.vocabulary import Vocabulary
 from renovo.errors import RenovoError
 from renovo.evaluate.io import PSM, peptide_or_none
-from renovo.evaluate.metrics import evaluate_peptides, match_peptide
+from renovo.evaluate.metrics import UnreadablePrediction, evaluate_peptides, match_peptide
 from renovo.files import atomic_path, write_json
 
 
@@ -83,24 +83,30 @@ def join_predictions(
     """Line up rank-1 predictions with labels (see :func:`join_psms`).
 
     Returns (predictions, targets, scores, info) over all labelled spectra,
-    with None where a spectrum has no (readable) prediction; predictions are
-    canonical ProForma (read as :func:`renovo.evaluate.io.peptide_or_none`
-    does with ``vocabulary``). ``info`` also counts predictions whose peptide
-    cannot be read.
+    with None where a spectrum has no prediction; predictions are canonical
+    ProForma (read as :func:`renovo.evaluate.io.peptide_or_none` does with
+    ``vocabulary``), or an :class:`UnreadablePrediction` (scored as wrong)
+    for one renovo cannot read. ``info`` counts those
+    (``predictions_unreadable``) and gives the first as an example.
     """
     pairs, info = join_psms(psms, labels, scans)
     predictions: list[str | None] = []
     targets: list[str | None] = []
     scores: list[float | None] = []
     unreadable = 0
+    example: str | None = None
     for psm, peptide in pairs:
         prediction = peptide_or_none(psm.peptide, vocabulary) if psm is not None else None
-        if psm is not None and psm.peptide and prediction is None:
+        if psm is not None and psm.peptide and psm.peptide.strip() and prediction is None:
+            # Predicted, and wrong: dropping it would leave it out of the precision denominator.
+            prediction = UnreadablePrediction(psm.peptide.strip())
             unreadable += 1
+            example = example or str(prediction)
         predictions.append(prediction)
         targets.append(peptide)
         scores.append(psm.score if prediction is not None else None)
-    return predictions, targets, scores, {**info, "predictions_unreadable": unreadable}
+    return predictions, targets, scores, {**info, "predictions_unreadable": unreadable,
+                                          "predictions_unreadable_example": example}
 
 
 def format_table(metrics: Mapping) -> str:

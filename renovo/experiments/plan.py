@@ -166,7 +166,9 @@ def _read_plan_file(name_or_path: str | Path) -> tuple[dict, str]:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise PlanError(f"{path}: not valid YAML: {error}") from None
+        from renovo.errors import yaml_error_message
+
+        raise PlanError(yaml_error_message(path, error)) from None
     if not isinstance(data, dict):
         raise PlanError(f"{path}: a plan must be a mapping")
     unknown = set(data) - PLAN_KEYS

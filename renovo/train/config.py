@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from renovo.errors import RenovoError
+from renovo.errors import RenovoError, yaml_error_message
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 DEFAULT_NAME = "default"
@@ -91,7 +91,7 @@ def _read_yaml(path: Path) -> dict:
     try:
         data = _yaml_load(path.read_text())
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        raise ConfigError(yaml_error_message(path, error)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -66,3 +66,32 @@ def test_bench_data_writes_json(tmp_path, capsys):
     rates = json.loads(out.read_text())["spectra_per_s"]
     assert set(rates) == {"simulate", "collate", "write_parquet", "stream_parquet", "read_parquet_validated"}
     assert all(value > 0 for value in rates.values())
+
+
+def _ms1_only_mzml(path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_mzml import PEAKS, mzml_text, spectrum_xml
+
+    path.write_text(mzml_text([spectrum_xml(i, *PEAKS, ms_level=1) for i in range(3)]))
+    return path
+
+
+def test_convert_that_keeps_no_spectrum_fails_unless_allowed(tmp_path, capsys):
+    """An MS1-only mzML converted to an empty Parquet with exit 0 and no word."""
+    source = _ms1_only_mzml(tmp_path / "ms1.mzML")
+    out = tmp_path / "out.parquet"
+    assert main(["convert", str(source), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert err.startswith("renovo convert: error: no spectra kept") and "3 not an MS2 spectrum" in err
+    assert "--allow-empty" in err and not out.exists()
+    assert main(["convert", str(source), "-o", str(out), "--allow-empty"]) == 0
+    assert "warning: 0 spectra" in capsys.readouterr().err
+    assert out.exists() and list(read_spectra(out)) == []
+
+
+def test_simulate_zero_spectra_warns(tmp_path, capsys):
+    assert main(["simulate", "-n", "0", "-o", str(tmp_path / "none.mgf")]) == 0
+    assert "warning: 0 spectra" in capsys.readouterr().err

@@ -286,6 +286,9 @@ def test_msp_and_sptxt_round_trip(tmp_path_factory, example):
         ("IETM(O)R/2", "1/3,M,Oxidation", "IETM[Oxidation]R"),
         ("AC(Cam)DM(O)K/2", "2/1,C,CAM/3,M,Oxidation", "AC[Carbamidomethyl]DM[Oxidation]K"),
         ("A(ac)PEPK/2", "1/0,A,Acetyl", "[Acetyl]-APEPK"),
+        # NIST's BSA library: the Name tags only M(O), Mods= also lists the carbamidomethyl Cs (Mods= wins)
+        ("CCTKPESERM(O)PCTEDYLSLILNR/3", "4/0,C,CAM/1,C,CAM/9,M,Oxidation/11,C,CAM",
+         "C[Carbamidomethyl]C[Carbamidomethyl]TKPESERM[Oxidation]PC[Carbamidomethyl]TEDYLSLILNR"),
         # no Mods=: short tags are read
         ("IETM(O)R/2", None, "IETM[Oxidation]R"),
         ("AC(Cam)K/2", None, "AC[Carbamidomethyl]K"),
@@ -297,8 +300,10 @@ def test_nist_tagged_names(name, mods, expected):
 
 
 def test_nist_tags_must_agree_with_mods():
-    with pytest.raises(PeptideParseError, match="not those its Mods= lists"):
+    with pytest.raises(PeptideParseError, match="not among those its Mods= lists"):
         library_label("IETM(O)R/2", "1/2,T,Oxidation")
+    with pytest.raises(PeptideParseError, match="not among those its Mods= lists"):  # a tag Mods= does not list
+        library_label("C(Cam)IETM(O)R/2", "1/4,M,Oxidation")
 
 
 def test_msp_file_with_tagged_names_and_plain_cysteine(tmp_path):

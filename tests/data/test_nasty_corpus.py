@@ -68,6 +68,8 @@ EXPECTED = {
     "crlf.msp": kept(3),
     "cr_only.mgf": kept(1),
     "bom.mgf": kept(1),
+    "utf16.mgf": kept(1),
+    "utf16_no_bom.mgf": error(1, words="UTF-16 without a byte-order mark"),
     # missing END IONS
     "missing_end_ions.mgf": error(10, words="missing END IONS"),
     "missing_end_ions_at_eof.mgf": error(11, kept_before=1, words="no END IONS"),
@@ -99,6 +101,8 @@ EXPECTED = {
     # a decimal comma is not a decimal point; a fractional charge is one bad spectrum, not a bad file
     "decimal_comma.mgf": kept(2, BAD_PRECURSOR=1),
     "fractional_charge.mzML": kept(2, BAD_CHARGE=1),
+    "bad_binary.mzML": error(None, kept_before=1, words="spectrum 1, id scan=2): cannot decode its m/z array"),
+    "unequal_arrays.mzML": kept(1, PEAK_LENGTHS=1),
 }
 
 
@@ -167,6 +171,8 @@ def test_specific_values():
     assert [r.title for r in crlf] == ["good", "b", "good"] and crlf[0].peptide == "PEPTIDEK"
     (bom,) = read_spectra(NASTY / "bom.mgf")
     assert bom.title == "good"
+    (utf16,) = read_spectra(NASTY / "utf16.mgf")
+    assert (utf16.title, utf16.peptide, utf16.precursor_mz) == ("good", "PEPTIDEK", 500.25)
 
 
 @pytest.mark.parametrize("n", [100_000, pytest.param(1_000_000, marks=pytest.mark.slow)])

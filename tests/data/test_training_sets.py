@@ -26,7 +26,7 @@ def test_files_read_whole_keep_only_usable_labels(tmp_path, capsys):
     kept = [r for r in items[1:] if len(tokenizer.encode(r.peptide)) - 1 <= max_length]
     assert [r.peptide for r in dataset.records] == [r.peptide for r in kept]
     err = capsys.readouterr().err
-    assert "training data: skipped" in err and "unlabelled" in err and f"data.max_length={max_length}" in err
+    assert "training data: kept 6 of 12 spectra, skipped 6" in err and "unlabelled" in err and f"data.max_length={max_length}" in err
 
 
 def test_parquet_streams_and_unlabelled_parquet_is_refused(tmp_path):
@@ -102,3 +102,14 @@ def test_peak_count_is_what_the_collator_keeps():
     for record in records(5):
         width = collator([record])["mz"].shape[1]
         assert peaks_after_preprocessing(record, collator) == width
+
+
+def test_skip_report_wording():
+    """The training-set note read 'val: skipped kept 10 spectra, skipped 10'."""
+    from renovo.data import SkipCounter
+
+    skips = SkipCounter()
+    skips.kept = 10
+    for _ in range(10):
+        skips.skip("too long", "x")
+    assert skips.report().splitlines()[0] == "kept 10 of 20 spectra, skipped 10"

@@ -76,7 +76,11 @@ def _casanovo_mztab(path, mgf, rows):
     from renovo.evaluate.io import bare_sequence
 
     for i, (index, peptide, score) in enumerate(rows, start=1):
-        values = [bare_sequence(peptide), str(i)] + ["null"] * 5 + [str(score), "null", "null", "2", "500.0", "500.0",
+        try:
+            bare = bare_sequence(peptide)
+        except ValueError:  # a peptide renovo cannot read: Casanovo writes its letters all the same
+            bare = peptide
+        values = [bare, str(i)] + ["null"] * 5 + [str(score), "null", "null", "2", "500.0", "500.0",
                   f"ms_run[1]:index={index}", "null", "null", "null", "null", "0.9", peptide]
         lines.append("PSM\t" + "\t".join(values))
     path.write_text("\n".join(lines) + "\n")
@@ -168,3 +172,60 @@ def test_evaluate_outputs_are_guarded(tmp_path, labelled, capsys):
     assert (out / "metrics.json").read_bytes() == before
     assert main(["evaluate", str(tmp_path / "p.csv"), "--labels", str(path), "-o", str(out), "--force"]) == 0
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
+@pytest.mark.parametrize("n_terminal", ["[+25.980265]-", "+43.006-17.027", "[Carbamyl][Ammonia-loss]-"])
+def test_casanovo_n_terminal_notations_are_read(n_terminal):
+    """Casanovo 5.2's own N-terminal token (carbamylation and NH3 loss) and 4.x's two deltas are one modification."""
+    from renovo.evaluate.io import peptide_or_none
+
+    assert peptide_or_none(n_terminal + "PEPTIDEK") == "[Carbamyl+Ammonia-loss]-PEPTIDEK"
+
+
+@pytest.mark.parametrize("text, canonical", [
+    ("PEPM(ox)K", "PEPM[Oxidation]K"), ("PEPC(+57.02)K", "PEPC[Carbamidomethyl]K"),
+    ("PEPN(+.98)K", "PEPN[Deamidated]K"), ("(+42.01)PEPTIDEK", "[Acetyl]-PEPTIDEK"),
+    ("(+43.01)PEPK", "[Carbamyl]-PEPK"), ("(-17.03)PEPK", "[Ammonia-loss]-PEPK"),
+    ("(+25.98)PEPK", "[Carbamyl+Ammonia-loss]-PEPK"), ("PEPM(+15.99)K", "PEPM[Oxidation]K"),
+])
+def test_instanovo_1_0_notations_are_read(text, canonical):
+    from renovo.evaluate.io import peptide_or_none
+
+    assert peptide_or_none(text) == canonical
+
+
+def test_unreadable_predictions_count_as_wrong_and_are_reported(tmp_path, labelled, capsys):
+    """A prediction renovo cannot read is a prediction that is wrong, not a spectrum without one:
+    dropping it from the precision denominator inflated peptide precision."""
+    path, peptides = labelled
+    # 4 right, 4 that renovo cannot read (unknown residue letters): precision 4/8, not 4/4.
+    rows = [(i, peptides[i], 0.9) for i in range(4)] + [(i, "PEPXZK", 0.95) for i in range(4, 8)]
+    _casanovo_mztab(tmp_path / "casanovo.mztab", path, rows)
+    out = tmp_path / "e"
+    assert main(["evaluate", str(tmp_path / "casanovo.mztab"), "--labels", str(path), "-o", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_predicted"] == 8 and metrics["n_peptides_correct"] == 4
+    assert metrics["peptide_precision"] == pytest.approx(0.5)
+    assert metrics["predictions_unreadable"] == 4 and metrics["predictions_unreadable_example"] == "PEPXZK"
+    assert metrics["aa_precision"] < 1.0  # the unreadable ones' residues count as predicted, unmatched
+    assert metrics["auc"] < 0.5  # ranked first by score, and wrong
+    printed = capsys.readouterr().out
+    assert "4 prediction(s) could not be read" in printed and "PEPXZK" in printed and "count as wrong" in printed
+
+
+def test_evaluate_out_that_is_a_file_is_a_one_line_error(tmp_path, labelled, capsys):
+    path, peptides = labelled
+    write_csv(tmp_path / "p.csv", [PSM(source_file=str(path), index=i, peptide=p, score=0.5) for i, p in enumerate(peptides)])
+    (tmp_path / "taken").write_text("mine")
+    assert main(["evaluate", str(tmp_path / "p.csv"), "--labels", str(path), "-o", str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "taken" in err and "not a folder" in err
+    assert (tmp_path / "taken").read_text() == "mine"
+
+
+def test_evaluate_of_an_empty_mztab_is_an_error(tmp_path, labelled, capsys):
+    path, _ = labelled
+    _casanovo_mztab(tmp_path / "none.mztab", path, [])
+    assert main(["evaluate", str(tmp_path / "none.mztab"), "--labels", str(path), "-o", str(tmp_path / "e")]) == 2
+    err = capsys.readouterr().err
+    assert "none.mztab" in err and "no predictions" in err and not (tmp_path / "e").exists()

@@ -185,3 +185,100 @@ def test_mztab_and_csv_round_trip_exactly(tmp_path_factory, mz, rt, score, ppm, 
         assert (back.precursor_mz, back.calc_mz, back.mass_error_ppm, back.score) == (mz, mz + 1e-3, ppm, score)
         assert back.retention_time_s == rt and back.scan == scan and back.precursor_match is match
         assert back.peptide == peptide and back.index == 7
+
+
+# ---- prediction files that cannot be what they claim: one line naming the file (and line), never 0 scored
+
+
+def test_empty_predictions_file_is_an_error(tmp_path):
+    from renovo.errors import RenovoError
+
+    for name in ("empty.mztab", "empty.csv"):
+        (tmp_path / name).write_bytes(b"")
+        with pytest.raises(RenovoError, match=f"{name}: empty predictions file"):
+            read_predictions(tmp_path / name)
+
+
+def test_space_delimited_mztab_is_an_error_naming_the_line(tmp_path):
+    from renovo.errors import RenovoError
+
+    path = tmp_path / "p.mztab"
+    runs, psms = _psms(tmp_path)
+    write_mztab(path, psms, runs)
+    path.write_text(path.read_text().replace("\t", " "))
+    with pytest.raises(RenovoError, match=r"p\.mztab:1: .*tab-separated"):
+        read_mztab(path)
+
+
+def test_truncated_mztab_row_is_an_error_naming_the_line(tmp_path):
+    from renovo.errors import RenovoError
+
+    path = tmp_path / "p.mztab"
+    runs, psms = _psms(tmp_path)
+    write_mztab(path, psms, runs)
+    lines = path.read_text().splitlines()
+    last = len(lines)
+    lines[-1] = "\t".join(lines[-1].split("\t")[:9])  # cut mid-row
+    path.write_text("\n".join(lines))
+    with pytest.raises(RenovoError, match=rf"p\.mztab:{last}: PSM row has 8 fields, the PSH header \d+"):
+        read_mztab(path)
+
+
+def test_mztab_without_psm_section_is_an_error(tmp_path):
+    from renovo.errors import RenovoError
+
+    path = tmp_path / "p.mztab"
+    path.write_text("MTD\tmzTab-version\t1.0.0\nMTD\tmzTab-mode\tSummary\n")
+    with pytest.raises(RenovoError, match=r"p\.mztab: no PSM section"):
+        read_mztab(path)
+
+
+def test_truncated_csv_row_is_an_error_naming_the_line(tmp_path):
+    from renovo.errors import RenovoError
+
+    path = tmp_path / "p.csv"
+    write_csv(path, _psms(tmp_path)[1])
+    lines = path.read_text().splitlines()
+    lines[2] = ",".join(lines[2].split(",")[:4])
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RenovoError, match=r"p\.csv:3: row has 4 fields, the header \d+"):
+        read_csv(path)
+
+
+@pytest.mark.parametrize("name", ["garbage.mztab", "garbage.csv"])
+def test_binary_garbage_is_an_error_not_a_decode_traceback(tmp_path, name):
+    import random
+
+    from renovo.errors import RenovoError
+
+    path = tmp_path / name
+    path.write_bytes(bytes(random.Random(0).randrange(256) for _ in range(4096)))
+    with pytest.raises(RenovoError, match=rf"{name}.*not a text file"):
+        read_predictions(path)
+
+
+def test_bom_mztab_and_csv_are_read(tmp_path):
+    runs, psms = _psms(tmp_path)
+    write_csv(tmp_path / "p.csv", psms)
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + (tmp_path / "p.csv").read_bytes())
+    assert len(read_predictions(tmp_path / "bom.csv")) == len(psms)
+
+
+def test_mztab_empty_title_is_null_and_only_numeric_scans_in_the_scan_column(tmp_path):
+    """mzTab requires null for an empty cell (an empty title was written as ''), and Casanovo puts only
+    numeric scans in the scan-number column (a scan like F1:2478 was written there)."""
+    from renovo.evaluate.io import PSM_COLUMNS
+
+    mgf = str(tmp_path / "a.mgf")
+    psms = [PSM(source_file=mgf, index=0, peptide="PEK", score=0.5, charge=2, title="", scan="F1:2478"),
+            PSM(source_file=mgf, index=1, peptide="PEK", score=0.5, charge=2, title="t", scan="17")]
+    write_mztab(tmp_path / "x.mztab", psms)
+    lines = (tmp_path / "x.mztab").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("PSH")).split("\t")
+    rows = [dict(zip(header, line.split("\t"))) for line in lines if line.startswith("PSM\t")]
+    assert all(value != "" for row in rows for value in row.values())
+    assert rows[0]["opt_global_title"] == "null" and rows[0][SCAN_COLUMN] == "null"
+    assert rows[0]["opt_global_scan"] == "F1:2478" and rows[1][SCAN_COLUMN] == "ms_run[1]:scan=17"
+    back = read_mztab(tmp_path / "x.mztab")
+    assert [p.scan for p in back] == ["F1:2478", "17"] and back[0].title is None
+    assert "opt_global_scan" in PSM_COLUMNS

@@ -58,3 +58,39 @@ def test_plot_commands(tmp_path, shared_data, capsys):
         assert png.stat().st_size > 5000
     assert main(["plot", "mirror", str(predictions), "--spectra", str(real), "--index", "99"]) == 2
     assert main(["plot", "curves", str(tmp_path)]) == 2
+
+
+def test_mass_error_zooms_to_the_tolerance_and_counts_outliers(tmp_path):
+    """Two fallback PSMs at ±70,000 ppm made the axis span ±70,000 ppm, hiding the real distribution."""
+    from renovo.evaluate import PSM
+    from renovo.evaluate.plots import plot_mass_error
+
+    psms = [PSM(source_file="a.mgf", index=i, peptide="PEPK", score=0.5, charge=2, precursor_mz=500.0,
+                mass_error_ppm=float(i % 7 - 3)) for i in range(50)]
+    psms += [PSM(source_file="a.mgf", index=50 + i, peptide="PEPK", score=0.1, charge=2, precursor_mz=500.0,
+                 mass_error_ppm=e) for i, e in enumerate((70_000.0, -69_000.0))]
+    _, counts = plot_mass_error(psms, tmp_path / "me.png", tolerance_ppm=10.0)
+    assert counts["predictions"] == 52 and counts["within_tolerance"] == 50
+    assert counts["outside_axis"] == 2 and counts["axis_ppm"] <= 20.0
+
+
+def test_mass_error_of_a_casanovo_mztab_comes_from_its_mz_columns(tmp_path, capsys):
+    """Casanovo writes exp/calc m/z but no opt_global_mass_error_ppm: the plot was empty."""
+    from renovo.evaluate.io import PROFORMA_COLUMN
+
+    header = ["sequence", "PSM_ID", "search_engine_score[1]", "charge", "exp_mass_to_charge", "calc_mass_to_charge",
+              "spectra_ref", PROFORMA_COLUMN]
+    lines = ["MTD\tmzTab-version\t1.0.0", "MTD\tms_run[1]-location\tfile:///x/a.mgf", "PSH\t" + "\t".join(header)]
+    calc = 500.0
+    for i, ppm in enumerate((-4.0, 2.0, 3.0)):
+        lines.append("\t".join(["PSM", "PEPK", str(i), "0.9", "2", repr(calc * (1 + ppm * 1e-6)), repr(calc),
+                                f"ms_run[1]:index={i}", "PEPK"]))
+    # picked at the first isotope peak: corrected as Casanovo's default isotope range [0, 1] does
+    lines.append("\t".join(["PSM", "PEPK", "3", "0.9", "2", repr(calc + 1.0033548 / 2), repr(calc),
+                            "ms_run[1]:index=3", "PEPK"]))
+    (tmp_path / "c.mztab").write_text("\n".join(lines) + "\n")
+    assert main(["plot", "mass-error", str(tmp_path / "c.mztab"), "--tolerance-ppm", "10",
+                 "-o", str(tmp_path / "me.png")]) == 0
+    printed = capsys.readouterr().out
+    assert "4 rank-1 predictions with a mass error (4 computed from exp/calc m/z, isotope-corrected), " \
+           "4 within 10 ppm" in printed

@@ -141,3 +141,16 @@ def test_d_model_not_divisible_by_n_heads_stops_renovo_train(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "model.d_model" in err and "model.n_heads" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_broken_yaml_config_names_the_file_and_line(tmp_path):
+    """The YAML error said '<unicode string>' instead of the file, and ran over several lines."""
+    from renovo.train.config import ConfigError, load_config
+
+    path = tmp_path / "mine.yaml"
+    path.write_text("training:\n  lr: [1\n  steps: 3\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(str(path))
+    message = str(error.value)
+    assert "unicode string" not in message and "\n" not in message
+    assert message.startswith(f"{path}:") and "not valid YAML" in message

@@ -158,9 +158,17 @@ def main() -> None:
     )
     files["unicode_titles.msp"] = text(MSP_ENTRY.replace("Mods=0", 'Mods=0 Protein="蛋白质 ü 🧪"') + MSP_ENTRY.replace("PEPTIDEK", "PEPTÏDEK"))
     files["bom.mgf"] = b"\xef\xbb\xbf" + text(GOOD)
+    # UTF-16 as Windows tools write it: with a byte-order mark it is read; without one it is named
+    files["utf16.mgf"] = b"\xff\xfe" + GOOD.encode("utf-16-le")
+    files["utf16_no_bom.mgf"] = GOOD.encode("utf-16-le")
 
     # ---- a decimal comma in PEPMASS, a fractional mzML charge
     files["decimal_comma.mgf"] = text(GOOD + block("TITLE=comma\nPEPMASS=500,25\nCHARGE=2+\n") + GOOD)
+    # binary arrays: one that cannot be decoded (named by its spectrum), two of different lengths (a skip said as such)
+    two = mzml(spectra[:3])
+    start = two.index("<binary>", two.index('id="scan=2"')) + len("<binary>")
+    files["bad_binary.mzML"] = text(two[:start] + "@@@@" + two[start + 4:])
+    files["unequal_arrays.mzML"] = text(mzml(spectra[:1] + [("uneq", 500.25, 2, [100.0, 200.0, 300.0], [1.0, 2.0])]))
     files["fractional_charge.mzML"] = text(mzml(spectra[:1] + [("half", 500.25, 2.5, [100.0], [1.0])] + spectra[1:2]))
 
     # ---- odd but legal, and long lines
