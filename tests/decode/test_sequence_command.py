@@ -46,7 +46,7 @@ def test_sequence_real_file_reports_counts(tmp_path, checkpoint, shared_data, ca
     assert len(rows) == 127  # one spectrum keeps 14 peaks after preprocessing: under the default min-peaks 20
     printed = capsys.readouterr().out
     assert "read 127 spectra" in printed and "skipped 1" in printed
-    assert "1  fewer than 20 peaks after preprocessing" in printed and "kept 127 spectra" in printed
+    assert "1  fewer than 20 peaks after preprocessing" in printed and "kept 127 of 128 spectra" in printed
 
 
 def test_sequence_errors_are_one_line(tmp_path, checkpoint, capsys):
