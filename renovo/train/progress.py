@@ -54,9 +54,12 @@ class StepProgressBar(TQDMProgressBar):
 class ProgressLines(L.Callback):
     """With the progress bar off: a line per validation (step, metrics, elapsed, ETA) and a summary."""
 
-    def __init__(self, print_fn=print, monitor: str = "val/ce"):
+    def __init__(self, print_fn=print, monitor: str = "val/ce", best=None):
         self.print = print_fn
         self.monitor = monitor
+        # The best-checkpoint callback: the summary names its best, the file on disk, which spans every session
+        # of a resumed run (the best of this session's validations alone is kept for runs without one).
+        self.best_source = best
         self.better = (lambda a, b: a > b) if monitor_mode(monitor) == "max" else (lambda a, b: a < b)
         self.started = 0.0
         self.first_step = 0
@@ -88,5 +91,8 @@ class ProgressLines(L.Callback):
         elapsed = time.perf_counter() - self.started
         steps = int(trainer.global_step) - self.first_step
         rate = steps / elapsed if elapsed > 0 else math.nan
-        best = f"; best {self.monitor} {self.best[0]:.4f} at step {self.best[1]}" if self.best else ""
+        best = self.best_source.best() if self.best_source is not None else self.best
+        if best is not None and not math.isfinite(best[0]):
+            best = None  # only non-finite validations so far (saved as ±inf): no best to speak of
+        best = f"; best {self.monitor} {best[0]:.4f} at step {best[1]}" if best else ""
         self.print(f"trained {steps} steps in {_format_seconds(elapsed)} ({rate:.2f} steps/s){best}", flush=True)

@@ -3,6 +3,7 @@ validation token accuracy (a warm start), early stopping on the checkpoint monit
 checkpoint chosen on each validation's own figure."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import lightning as L
@@ -100,13 +101,80 @@ def check_monitor(config) -> None:
                           "(--val-real FILES) or monitor a val/ figure")
 
 
-def best_checkpoint(dirpath: Path, monitor: str) -> ModelCheckpoint:
+def best_checkpoint(dirpath: Path, monitor: str) -> "BestCheckpoint":
     """Keeps ``best-<step>.ckpt``, the checkpoint with the best ``monitor`` so far, judged at the end of each
     validation on the weights that validation scored. (Saving on a step interval instead judged the weights
     of step k by the figure of the validation before it: the metric was one validation stale.)"""
-    return ModelCheckpoint(dirpath=dirpath, filename="best-{step}", monitor=monitor, mode=monitor_mode(monitor),
-                           save_top_k=1, save_last=False, every_n_train_steps=0, every_n_epochs=1,
-                           auto_insert_metric_name=False, save_on_train_epoch_end=False)
+    return BestCheckpoint(dirpath, monitor)
+
+
+class BestCheckpoint(ModelCheckpoint):
+    """`best_checkpoint`'s callback. A resumed (or warm-started) run takes its record of the best from the
+    ``best-*.ckpt`` files in its own folder, each read for the figure it was saved with, not from the state
+    restored with the checkpoint it starts from: ``last.ckpt`` is written just before the validation of its own
+    step, so that state named the previous best (deleted since) and had never seen the figure of the best file on
+    disk. A run that trusted it kept two best files, judged new validations against a stale figure, and its
+    summary named checkpoints that were never written."""
+
+    STEP = re.compile(r"best-(\d+)")
+
+    def __init__(self, dirpath: Path, monitor: str):
+        super().__init__(dirpath=dirpath, filename="best-{step}", monitor=monitor, mode=monitor_mode(monitor),
+                         save_top_k=1, save_last=False, every_n_train_steps=0, every_n_epochs=1,
+                         auto_insert_metric_name=False, save_on_train_epoch_end=False)
+        self._restored = False
+
+    def load_state_dict(self, state_dict) -> None:
+        super().load_state_dict(state_dict)
+        self._restored = True
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        super().on_train_start(trainer, pl_module)
+        if self._restored:
+            self._restored = False
+            # The main process reads the folder (the others may not see it) and every process keeps its choice.
+            self._track(trainer.strategy.broadcast(self._best_on_disk() if trainer.is_global_zero else None))
+
+    def _best_on_disk(self) -> tuple[float, str] | None:
+        found = []
+        for path in sorted(Path(self.dirpath).glob("best-*.ckpt")):
+            score = self._stored_score(path)
+            if score is not None:
+                found.append((score, str(path)))
+        if not found:
+            return None
+        return (min if self.mode == "min" else max)(found)
+
+    def _stored_score(self, path: Path) -> float | None:
+        import torch
+
+        try:  # mmap: the figure is in the callback state; the weights are never read
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except Exception:  # noqa: BLE001  (an unreadable file is no candidate; renovo's loaders say why if used)
+            return None
+        state = (checkpoint.get("callbacks") or {}).get(self.state_key) or {}
+        score = state.get("current_score", state.get("best_model_score"))
+        return None if score is None else float(score)
+
+    def _track(self, best: tuple[float, str] | None) -> None:
+        import torch
+
+        if best is None:  # nothing on disk: as a fresh run (no path into another run's folder either)
+            self.best_k_models, self.best_model_path, self.best_model_score = {}, "", None
+            self.kth_best_model_path = ""
+            self.kth_value = torch.tensor(torch.inf if self.mode == "min" else -torch.inf)
+            return
+        score, path = torch.tensor(best[0]), best[1]
+        self.best_k_models = {path: score}
+        self.best_model_path = self.kth_best_model_path = path
+        self.best_model_score = self.kth_value = score
+
+    def best(self) -> tuple[float, int] | None:
+        """(figure, step) of the best checkpoint this callback keeps, if any."""
+        found = self.STEP.match(Path(self.best_model_path).name) if self.best_model_path else None
+        if found is None or self.best_model_score is None:
+            return None
+        return float(self.best_model_score), int(found.group(1))
 
 
 class EarlyStop(EarlyStopping):

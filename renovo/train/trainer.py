@@ -118,7 +118,7 @@ def _callbacks(config: Mapping, run_dir: Path, extra_callbacks: Sequence[L.Callb
         callbacks.append(StopAt(run_dir / "checkpoints" / "last.ckpt", t.get("stop_at_token_acc"),
                                 t.get("stop_at_step")))
     callbacks.append(StepProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))) if t["progress_bar"]
-                     else ProgressLines(monitor=monitor))
+                     else ProgressLines(monitor=monitor, best=checkpoints))
     callbacks.extend(extra_callbacks)
     return callbacks
 
