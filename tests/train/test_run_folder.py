@@ -126,7 +126,7 @@ def test_resume_applies_and_logs_max_steps_lr_and_batch_size(finished_run, tmp_p
 
 
 @pytest.mark.parametrize("argv, key", [
-    (["--config", "ce_only"], "--config ce_only"),
+    (["--config", "gaussian_losses"], "--config gaussian_losses"),  # the run trained the default, ce_only
     (["--set", "model.d_model=32"], "model.d_model"),
     (["--set", "loss.spectrum.sigma=0.2"], "loss.spectrum.sigma"),
     (["--set", "tokenizer.merge_il=true"], "tokenizer.merge_il"),
