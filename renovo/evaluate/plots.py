@@ -142,10 +142,10 @@ def _mass_error_ppm(psm: PSM) -> tuple[float, bool]:
     if math.isfinite(psm.mass_error_ppm):
         return psm.mass_error_ppm, False
     if psm.charge and psm.charge > 0 and math.isfinite(psm.precursor_mz) and math.isfinite(psm.calc_mz):
-        from renovo.chem.constants import PROTON_MASS_DA
+        from renovo.chem import mass_from_mz
         from renovo.decode.psm import isotope_corrected_error_ppm
 
-        mass = (psm.calc_mz - PROTON_MASS_DA) * psm.charge
+        mass = mass_from_mz(psm.calc_mz, psm.charge)
         return isotope_corrected_error_ppm(mass, psm.precursor_mz, psm.charge, MZ_ISOTOPE_OFFSETS)[0], True
     return math.nan, False
 
