@@ -216,7 +216,10 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config or (SANITY_CONFIG if args.sanity else DEFAULT_CONFIG), _overrides(args))
         run_dir = Path(args.out) if args.out else None
 
+    from renovo.evaluate.callback import check_decode_settings
     from renovo.train.trainer import default_run_dir
+
+    check_decode_settings(config)  # an invalid trainer.val_decode_* is one line before any work
 
     # DDP re-runs this command in each process: they must agree on the run folder.
     run_dir = run_dir or Path(os.environ.get("RENOVO_RUN_DIR") or default_run_dir(config))
