@@ -217,7 +217,8 @@ def _run(args: argparse.Namespace, log) -> int:
     scorer = load_scorer(args)
     # Checked here, before any file is read; an error names the option.
     settings = DecodeConfig.from_keys({
-        "beam": ("--beam", args.beam or (RERANK_BEAM if scorer is not None else DEFAULTS.beam)),
+        # `--beam 0` is an error, not the default (it used to fall through `or`).
+        "beam": ("--beam", args.beam if args.beam is not None else RERANK_BEAM if scorer is not None else DEFAULTS.beam),
         "top_k": ("--top-k", args.top_k), "max_length": ("--max-length", args.max_length),
         "batch_size": ("--batch-size", args.batch_size),
         "precursor_tolerance_ppm": ("--precursor-tolerance-ppm",
