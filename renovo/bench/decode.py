@@ -17,6 +17,8 @@ import statistics
 import time
 from pathlib import Path
 
+from renovo.decode.config import DEFAULTS
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = __doc__.split("\n\n")[0]
@@ -25,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="spectra per batch (default 32)")
     parser.add_argument("--batches", type=int, default=4, help="timed batches per mode (default 4)")
     parser.add_argument("--max-length", type=int, default=30, help="most residues decoded (default 30, training's data.max_length)")
-    parser.add_argument("--tolerance-ppm", type=float, default=50.0, help="mass-constraint tolerance, ppm (default 50)")
+    parser.add_argument("--tolerance-ppm", type=float, default=DEFAULTS.precursor_tolerance_ppm,
+                        help=f"mass-constraint tolerance, ppm (default {DEFAULTS.precursor_tolerance_ppm:g})")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--seed", type=int, default=0, help="seed for weights and simulated spectra (default 0)")
@@ -33,18 +36,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also time beam 5 without the incremental-decoding cache (one batch; slow)")
 
 
-def _time_mode(model, timed: list, options: dict, args: argparse.Namespace) -> dict:
-    """Speed of one decoding mode over the batches ``timed``."""
+def _time_mode(model, timed: list, config, use_cache: bool, args: argparse.Namespace) -> dict:
+    """Speed of one decoding mode (a `DecodeConfig`) over the batches ``timed``."""
     import torch
 
-    from renovo.decode import beam_search
+    from renovo.decode import Decoder
+
+    decoder = Decoder(model, config)
 
     seconds, cpu_seconds, lengths, matched = [], [], [], 0
     for batch in timed:
         if args.device != "cpu":
             torch.cuda.synchronize()
         start, cpu_start = time.perf_counter(), time.process_time()
-        predictions = beam_search(model, batch, max_length=args.max_length, **options)
+        predictions = decoder.search(batch, use_cache=use_cache)
         if args.device != "cpu":
             torch.cuda.synchronize()
         seconds.append(time.perf_counter() - start)
@@ -61,7 +66,7 @@ def _time_mode(model, timed: list, options: dict, args: argparse.Namespace) -> d
         # CPU seconds of this process: less sensitive to other processes on a shared machine.
         "spectra_per_cpu_s": round(n / sum(cpu_seconds), 2) if sum(cpu_seconds) > 0 else None,
         "mean_decoded_length": round(statistics.mean(lengths), 2) if lengths else 0.0,
-        **({"precursor_in_tolerance": matched} if "precursor_tolerance_ppm" in options else {}),
+        **({"precursor_in_tolerance": matched} if config.mass_constraint else {}),
     }
 
 
@@ -69,7 +74,7 @@ def run_bench(args: argparse.Namespace) -> int:
     import torch
 
     from renovo.data import simulate_records
-    from renovo.decode import beam_search
+    from renovo.decode import DecodeConfig, Decoder
     from renovo.model import build_model, model_config
     from renovo.train import collator_from_config, load_config, tokenizer_from_config
 
@@ -83,19 +88,20 @@ def run_bench(args: argparse.Namespace) -> int:
     records = list(simulate_records(args.batch_size * args.batches, seed=args.seed))
     batches = [collate(records[i : i + args.batch_size]) for i in range(0, len(records), args.batch_size)]
 
-    modes = {
-        "greedy": dict(beam_size=1),
-        "beam5": dict(beam_size=5),
-        "beam5_mass": dict(beam_size=5, precursor_tolerance_ppm=args.tolerance_ppm),
-    }
+    def mode(beam: int, tolerance: float | None = None, max_length: int = args.max_length) -> DecodeConfig:
+        return DecodeConfig(beam=beam, max_length=max_length, batch_size=args.batch_size,
+                            precursor_tolerance_ppm=tolerance)
+
+    modes = {"greedy": mode(1), "beam5": mode(5), "beam5_mass": mode(5, args.tolerance_ppm)}
     if args.uncached:
-        modes["beam5_uncached"] = dict(beam_size=5, use_cache=False)
-    beam_search(model, batches[0], beam_size=2, max_length=4)  # warm-up: allocations, feasibility table
-    beam_search(model, batches[0], beam_size=2, max_length=4, precursor_tolerance_ppm=args.tolerance_ppm)
+        modes["beam5_uncached"] = mode(5)
+    # Warm-up: allocations, feasibility table.
+    Decoder(model, mode(2, max_length=4)).search(batches[0])
+    Decoder(model, mode(2, args.tolerance_ppm, max_length=4)).search(batches[0])
     results = {}
-    for name, options in modes.items():
+    for name, config in modes.items():
         timed = batches[:1] if name == "beam5_uncached" else batches
-        results[name] = _time_mode(model, timed, options, args)
+        results[name] = _time_mode(model, timed, config, name != "beam5_uncached", args)
         print(f"{name:<16} {results[name]['spectra_per_s']:8.1f} spectra/s  "
               f"(median batch {results[name]['spectra_per_s_median_batch']:.1f}; "
               f"{results[name]['spectra_per_cpu_s']} per CPU-second; mean length {results[name]['mean_decoded_length']})")

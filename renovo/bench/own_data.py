@@ -38,7 +38,7 @@ def score_model(checkpoint, records, simulated) -> dict:
     ``simulated``."""
     import torch
 
-    from renovo.decode import SequencingSettings, decode_batches
+    from renovo.decode import DecodeConfig, Decoder
     from renovo.decode.pipeline import collator_for
     from renovo.evaluate.metrics import evaluate_peptides
     from renovo.model.checkpoint import load_model
@@ -46,7 +46,7 @@ def score_model(checkpoint, records, simulated) -> dict:
 
     model = load_model(checkpoint)
     predictions, scores = [], []
-    for _, ranked in decode_batches(model, records, SequencingSettings(beam=5)):
+    for _, ranked in Decoder(model, DecodeConfig()).decode(records):  # beam 5, the mass constraint, no reranking
         for candidates in ranked:
             predictions.append(candidates[0][0].peptide if candidates else None)
             scores.append(candidates[0][0].score if candidates else None)
@@ -69,7 +69,7 @@ def _simulated_validation(model_path, n: int) -> list:
     from renovo.model.checkpoint import load_model
 
     model = load_model(model_path)
-    config = getattr(model, "config_dict", {}) or {}
+    config = model.config_dict or {}
     data = config.get("data") or {}
     seed = int(config.get("seed", 0)) + int(data.get("val_seed_offset", 1000003))
     return list(simulate_records(n, seed, SimulatorConfig.from_dict(dict(data.get("simulator") or {})),
@@ -107,12 +107,12 @@ def _adapt_on(args, records, name, signal, seed, simulated, before, out) -> dict
     """Adapt on ``records`` with their labels hidden and score them with the labels."""
     import dataclasses
 
-    from renovo.decode import SequencingSettings
+    from renovo.decode import RERANK_BEAM, DecodeConfig
     from renovo.evaluate.callback import build_callbacks
     from renovo.experiments.adapt import AdaptSettings, adapt
 
     started = time.perf_counter()
-    settings = AdaptSettings(rounds=args.rounds, signal=signal, seed=seed, decode=SequencingSettings(beam=10),
+    settings = AdaptSettings(rounds=args.rounds, signal=signal, seed=seed, decode=DecodeConfig(beam=RERANK_BEAM),
                              overrides=[{"trainer": {"progress_bar": False}}])
     rounds = adapt(args.model, records, out / "runs" / f"adapt-{signal}-{Path(name).stem}-seed{seed}", settings,
                    extra_callbacks=build_callbacks, force=True)

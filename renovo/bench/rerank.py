@@ -70,21 +70,15 @@ def _feature(name: str) -> int:
 
 def _time_search(model, records, settings, repeats: int) -> float:
     """Best wall time over ``repeats`` of the search `renovo sequence` runs (reranking included with a scorer)."""
-    from renovo.decode import beam_search, rerank
-    from renovo.decode.pipeline import collator_for
+    from renovo.decode import Decoder
 
-    collate = collator_for(model)
+    decoder = Decoder(model, settings)
+    collate = decoder.collate
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
         for i in range(0, len(records), settings.batch_size):
-            batch = collate(records[i:i + settings.batch_size])
-            top_k = settings.beam if settings.scorer is not None else 1
-            results = beam_search(model, batch, beam_size=settings.beam, top_k=top_k,
-                                  precursor_tolerance_ppm=settings.precursor_tolerance_ppm,
-                                  isotope_offsets=settings.isotope_offsets, max_length=settings.max_length)
-            if settings.scorer is not None:
-                rerank(batch, results, model.tokenizer, settings)
+            decoder.candidates(collate(records[i:i + settings.batch_size]))
         best = min(best, time.perf_counter() - started)
     return best
 
@@ -100,7 +94,7 @@ def _datasets(args, model) -> dict[str, list]:
             raise SystemExit(f"renovo bench rerank: no file {path}")
         data[path.name] = [r for r in read_spectra(path, vocabulary=model.tokenizer.vocabulary) if r.peptide]
     if args.simulated:
-        config = getattr(model, "config_dict", {}) or {}
+        config = model.config_dict or {}
         simulator = SimulatorConfig.from_dict(dict((config.get("data") or {}).get("simulator") or {}))
         seed = int(config.get("seed", 0)) + TEST_SEED_OFFSET
         data["simulated"] = list(simulate_records(args.simulated, seed, simulator, vocabulary=model.tokenizer.vocabulary))
@@ -112,7 +106,7 @@ def _datasets(args, model) -> dict[str, list]:
 def run_bench(args: argparse.Namespace) -> int:
     import torch
 
-    from renovo.decode import SequencingSettings
+    from renovo.decode import DecodeConfig
     from renovo.errors import RenovoError
     from renovo.evaluate.calibrate import calibrate, fit_scorer, labelled_candidates, scored_top, simulated_records
     from renovo.model.checkpoint import load_model
@@ -125,11 +119,11 @@ def run_bench(args: argparse.Namespace) -> int:
     data = _datasets(args, model)
     results: dict = {"model": str(Path(args.model).resolve()), "datasets": {k: len(v) for k, v in data.items()},
                      "beams": args.beams, "fit_spectra": args.fit_spectra, "conditions": {}, "scorers": {}}
-    plain = SequencingSettings(beam=5, batch_size=args.batch_size)
+    plain = DecodeConfig(batch_size=args.batch_size)  # beam 5, what `renovo sequence --no-rerank` runs
     tables = {(name, 5): labelled_candidates(model, records, plain) for name, records in data.items()}
     scorers = {}
     for beam in args.beams:
-        settings = SequencingSettings(beam=beam, batch_size=args.batch_size)
+        settings = DecodeConfig(beam=beam, batch_size=args.batch_size)
         print(f"fitting the beam-{beam} scorer on {args.fit_spectra} simulated spectra", flush=True)
         scorers[beam], check = calibrate(model, args.model, simulated_records(model, args.fit_spectra), settings,
                                          f"{args.fit_spectra} simulated spectra")
@@ -145,7 +139,7 @@ def run_bench(args: argparse.Namespace) -> int:
             p, right, _ = scored_top(tables[(name, beam)], scorers[beam])
             key = f"beam{beam}_reranked"
             conditions[key] = _metrics(right, p, len(records))
-            settings = SequencingSettings(beam=beam, batch_size=args.batch_size, scorer=scorers[beam])
+            settings = DecodeConfig(beam=beam, batch_size=args.batch_size, scorer=scorers[beam])
             conditions[key]["seconds"] = _time_search(model, records, settings, args.repeats)
         for key, condition in conditions.items():
             condition["spectra_per_s"] = len(records) / condition["seconds"] if condition.get("seconds") else None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from renovo.decode.config import DEFAULTS, RERANK_BEAM
 from renovo.files import add_force_argument
 
 
@@ -29,8 +30,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--mix-simulated", type=float, default=0.5,
                         help="share of simulated spectra in every batch, against forgetting (default 0.5)")
     parser.add_argument("--epochs", type=int, default=20, help="passes over the accepted spectra per round, early stopping on held-out ones (default 20)")
-    parser.add_argument("--beam", type=int, default=10, help="beam size of the decoding (default 10)")
-    parser.add_argument("--precursor-tolerance-ppm", type=float, default=50.0, help="default 50")
+    parser.add_argument("--beam", type=int, default=RERANK_BEAM, help=f"beam size of the decoding (default {RERANK_BEAM})")
+    parser.add_argument("--precursor-tolerance-ppm", type=float, default=DEFAULTS.precursor_tolerance_ppm,
+                        help=f"default {DEFAULTS.precursor_tolerance_ppm:g}")
     parser.add_argument("--min-cosine", type=float, default=0.3,
                         help="least Gaussian spectral cosine (σ 0.01 Da) to accept (default 0.3)")
     parser.add_argument("--min-ion-fraction", type=float, default=0.3,
@@ -55,7 +57,7 @@ def _run(args: argparse.Namespace, log) -> int:
     from pathlib import Path
 
     from renovo.data import expand_inputs, read_spectra
-    from renovo.decode import CandidateScorer, SequencingSettings, scorer_path
+    from renovo.decode import CandidateScorer, DecodeConfig, scorer_path
     from renovo.errors import RenovoError
     from renovo.evaluate.callback import build_callbacks
     from renovo.experiments.adapt import AcceptanceRule, AdaptSettings, adapt
@@ -83,7 +85,9 @@ def _run(args: argparse.Namespace, log) -> int:
     settings = AdaptSettings(
         rounds=args.rounds, signal=args.signal, mix_simulated=args.mix_simulated, max_epochs=args.epochs,
         seed=args.seed, rule=AcceptanceRule(args.min_cosine, args.min_ion_fraction, args.min_probability),
-        decode=SequencingSettings(beam=args.beam, precursor_tolerance_ppm=args.precursor_tolerance_ppm))
+        decode=DecodeConfig.from_keys({"beam": ("--beam", args.beam),
+                                       "precursor_tolerance_ppm": ("--precursor-tolerance-ppm",
+                                                                   args.precursor_tolerance_ppm)}))
     print(f"adapting {args.model} to {len(records)} spectra of {len(files)} file(s): {args.rounds} round(s), signal "
           f"{args.signal}" + (f", first round reranked with {beside}" if scorer is not None else ""))
     rounds = adapt(args.model, records, out, settings, scorer=scorer, extra_callbacks=build_callbacks, force=args.force)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from renovo.decode.config import DEFAULTS, RERANK_BEAM
 from renovo.files import add_force_argument
 
 
@@ -24,9 +25,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "beside them, e.g. database-search results); default: simulated spectra")
     parser.add_argument("--spectra", type=int, default=2000,
                         help="simulated spectra to fit on (default 2000; ignored with --labels)")
-    parser.add_argument("--beam", type=int, default=10, help="beam size of the search to calibrate (default 10)")
-    parser.add_argument("--precursor-tolerance-ppm", type=float, default=50.0, help="as renovo sequence (default 50)")
-    parser.add_argument("--batch-size", type=int, default=32, help="spectra per batch (default 32)")
+    parser.add_argument("--beam", type=int, default=RERANK_BEAM, help=f"beam size of the search to calibrate (default {RERANK_BEAM})")
+    parser.add_argument("--precursor-tolerance-ppm", type=float, default=DEFAULTS.precursor_tolerance_ppm,
+                        help=f"as renovo sequence (default {DEFAULTS.precursor_tolerance_ppm:g})")
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size,
+                        help=f"spectra per batch (default {DEFAULTS.batch_size})")
     parser.add_argument("-o", "--output", metavar="SCORER.json", help="where to write (default CKPT.scorer.json)")
     parser.add_argument("--seed", type=int, default=None, help="simulation seed (default: the model's seed + an offset)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
@@ -62,7 +65,7 @@ def _run(args: argparse.Namespace, log) -> int:
 
     from renovo.commands.sequence import resolve_device
     from renovo.data import expand_inputs, read_spectra
-    from renovo.decode import SequencingSettings, scorer_path
+    from renovo.decode import DecodeConfig, scorer_path
     from renovo.errors import RenovoError
     from renovo.evaluate.calibrate import simulated_records
     from renovo.files import check_outputs
@@ -72,9 +75,9 @@ def _run(args: argparse.Namespace, log) -> int:
         raise RenovoError(f"no checkpoint {args.model}")
     if args.spectra < 1:
         raise RenovoError(f"--spectra must be ≥ 1, not {args.spectra}")
-    settings = SequencingSettings(beam=args.beam, top_k=1, batch_size=args.batch_size,
-                                  precursor_tolerance_ppm=args.precursor_tolerance_ppm)
-    settings.check()
+    settings = DecodeConfig.from_keys({"beam": ("--beam", args.beam), "batch_size": ("--batch-size", args.batch_size),
+                                       "precursor_tolerance_ppm": ("--precursor-tolerance-ppm",
+                                                                   args.precursor_tolerance_ppm)})
     output = Path(args.output) if args.output else scorer_path(args.model)
     files = expand_inputs(args.labels) if args.labels else []
     check_outputs([*files, args.model], [output], args.force)

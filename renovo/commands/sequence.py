@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from renovo.decode.config import DEFAULTS, RERANK_BEAM
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -21,26 +23,32 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="file to write: .mztab, or .csv for CSV")
     parser.add_argument("--csv", metavar="OUT.csv", help="also write the predictions as CSV")
     parser.add_argument("--beam", type=int, default=None,
-                        help="beam size; 1 = greedy (default 10 when reranking with a scorer, else 5)")
+                        help=f"beam size; 1 = greedy (default {RERANK_BEAM} when reranking with a scorer, "
+                        f"else {DEFAULTS.beam})")
     parser.add_argument("--scorer", metavar="SCORER.json",
                         help="candidate scorer to rerank with (default: CKPT.scorer.json beside the model, when it "
                         "exists; fitted by renovo train or renovo calibrate)")
     parser.add_argument("--no-rerank", action="store_true",
                         help="rank candidates by the model's score alone, even when a scorer exists")
-    parser.add_argument("--top-k", type=int, default=1, help="predictions per spectrum (≤ beam; default 1)")
-    parser.add_argument("--precursor-tolerance-ppm", type=float, default=50.0,
-                        help="precursor-mass constraint tolerance in ppm (default 50, Casanovo's)")
+    parser.add_argument("--top-k", type=int, default=DEFAULTS.top_k,
+                        help=f"predictions per spectrum (≤ beam; default {DEFAULTS.top_k})")
+    parser.add_argument("--precursor-tolerance-ppm", type=float, default=DEFAULTS.precursor_tolerance_ppm,
+                        help=f"precursor-mass constraint tolerance in ppm (default {DEFAULTS.precursor_tolerance_ppm:g}, "
+                        "Casanovo's)")
     parser.add_argument("--no-mass-constraint", action="store_true", help="decode without the precursor-mass constraint")
-    parser.add_argument("--isotope-offsets", default="0,1",
-                        help="isotope peaks the precursor may have been picked at, comma-separated (default 0,1)")
-    parser.add_argument("--min-peaks", type=int, default=20,
-                        help="skip (and count) spectra with fewer peaks after preprocessing (default 20, Casanovo's; "
-                        "at least 1: a spectrum with no peak left is never sequenced)")
-    parser.add_argument("--max-charge", type=int, default=None,
+    parser.add_argument("--isotope-offsets", default=",".join(map(str, DEFAULTS.isotope_offsets)),
+                        help="isotope peaks the precursor may have been picked at, comma-separated (default "
+                        f"{','.join(map(str, DEFAULTS.isotope_offsets))})")
+    parser.add_argument("--min-peaks", type=int, default=DEFAULTS.min_peaks,
+                        help=f"skip (and count) spectra with fewer peaks after preprocessing (default "
+                        f"{DEFAULTS.min_peaks}, Casanovo's; at least 1: a spectrum with no peak left is never sequenced)")
+    parser.add_argument("--max-charge", type=int, default=DEFAULTS.max_charge,
                         help="skip (and count) spectra of a higher precursor charge (default: the model's largest "
                         "charge embedding, 10 for the presets; higher charges are always skipped)")
-    parser.add_argument("--batch-size", type=int, default=32, help="spectra per batch (default 32)")
-    parser.add_argument("--max-length", type=int, default=60, help="most residues per peptide (default 60)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size,
+                        help=f"spectra per batch (default {DEFAULTS.batch_size})")
+    parser.add_argument("--max-length", type=int, default=DEFAULTS.max_length,
+                        help=f"most residues per peptide (default {DEFAULTS.max_length})")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     parser.add_argument("--vocabulary", metavar="CONFIG.yaml",
                         help="a config whose vocabulary the model must have (a mismatch stops before decoding)")
@@ -100,11 +108,6 @@ def resolve_device(name: str) -> str:
     return name
 
 
-#: Beam sizes: reranking needs candidates to choose among (measured: docs/results/rerank/).
-RERANK_BEAM = 10
-PLAIN_BEAM = 5
-
-
 def load_scorer(args):
     """The scorer to rerank with: ``--scorer``, else the one beside the checkpoint; None with --no-rerank or none."""
     from pathlib import Path
@@ -160,7 +163,7 @@ def _decode(args, model, files, settings, column_map):
     from tqdm import tqdm
 
     from renovo.data import count_spectra
-    from renovo.decode import SequencingCounts, sequence_files
+    from renovo.decode import Decoder, SequencingCounts
 
     counts = SequencingCounts()
     sizes = [count_spectra(f) for f in files] if not args.no_progress else [None]
@@ -172,8 +175,8 @@ def _decode(args, model, files, settings, column_map):
 
     started = time.perf_counter()
     with tqdm(total=total, unit="spectra", desc="sequencing", dynamic_ncols=True, disable=args.no_progress) as progress:
-        psms = list(sequence_files(model, files, settings, counts=counts, on_batch=advance,
-                                   read_options={"column_map": column_map} if column_map else None))
+        psms = list(Decoder(model, settings).sequence(files, counts=counts, on_batch=advance,
+                                                      read_options={"column_map": column_map} if column_map else None))
         advance(0)
     return psms, counts, time.perf_counter() - started
 
@@ -204,7 +207,7 @@ def _run(args: argparse.Namespace, log) -> int:
     import torch
 
     from renovo.data import check_spectrum_files, expand_inputs
-    from renovo.decode import SequencingSettings, assign_q_values, scorer_path
+    from renovo.decode import DecodeConfig, assign_q_values, scorer_path
     from renovo.errors import RenovoError
     from renovo.files import all_or_nothing, check_outputs
     from renovo.model.checkpoint import load_model
@@ -212,14 +215,17 @@ def _run(args: argparse.Namespace, log) -> int:
     if not Path(args.model).is_file():
         raise RenovoError(f"no checkpoint {args.model}")
     scorer = load_scorer(args)
-    settings = SequencingSettings(
-        beam=args.beam or (RERANK_BEAM if scorer is not None else PLAIN_BEAM), top_k=args.top_k,
-        max_length=args.max_length, batch_size=args.batch_size,
-        precursor_tolerance_ppm=None if args.no_mass_constraint else float(args.precursor_tolerance_ppm),
-        isotope_offsets=parse_isotopes(args.isotope_offsets), scorer=scorer,
-        min_peaks=args.min_peaks, max_charge=args.max_charge,
-    )
-    settings.check()
+    # Checked here, before any file is read; an error names the option.
+    settings = DecodeConfig.from_keys({
+        # `--beam 0` is an error, not the default (it used to fall through `or`).
+        "beam": ("--beam", args.beam if args.beam is not None else RERANK_BEAM if scorer is not None else DEFAULTS.beam),
+        "top_k": ("--top-k", args.top_k), "max_length": ("--max-length", args.max_length),
+        "batch_size": ("--batch-size", args.batch_size),
+        "precursor_tolerance_ppm": ("--precursor-tolerance-ppm",
+                                    None if args.no_mass_constraint else args.precursor_tolerance_ppm),
+        "isotope_offsets": ("--isotope-offsets", parse_isotopes(args.isotope_offsets)),
+        "min_peaks": ("--min-peaks", args.min_peaks), "max_charge": ("--max-charge", args.max_charge),
+    }, scorer=scorer)
     column_map = parse_column_map(args.column_map)
     files = expand_inputs(args.files)
     output = Path(args.output)
@@ -273,6 +279,6 @@ def _write(args, output, psms, counts, model, settings, recorded, files, column_
         "command": "sequence", "files": [str(f.resolve()) for f in files], "output": str(output.resolve()),
         "csv": str(Path(args.csv).resolve()) if args.csv else None, **recorded,
         "isotope_offsets": list(settings.isotope_offsets), "column_map": column_map,
-        "model_config": getattr(model, "config_dict", {}) or {}, "counts": counts.as_dict(), "seconds": round(elapsed, 3),
+        "model_config": model.config_dict or {}, "counts": counts.as_dict(), "seconds": round(elapsed, 3),
     }
     write_json(settings_path, summary, default=str)  # after the predictions it describes

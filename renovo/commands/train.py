@@ -99,7 +99,7 @@ def default_scorer_spectra() -> int:
 def fit_run_scorer(run_dir: Path, spectra: int, progress: bool, say) -> None:
     """Fit the candidate scorer of RUN/checkpoints/last.ckpt on simulated spectra (renovo calibrate's way)."""
     from renovo.commands.calibrate import fit_and_write
-    from renovo.decode import SequencingSettings, scorer_path
+    from renovo.decode import RERANK_BEAM, DecodeConfig, scorer_path
     from renovo.errors import RenovoError
     from renovo.evaluate.calibrate import simulated_records
     from renovo.model.checkpoint import load_model
@@ -111,7 +111,7 @@ def fit_run_scorer(run_dir: Path, spectra: int, progress: bool, say) -> None:
     say(f"fitting the reranker of {checkpoint} on {spectra} simulated spectra (--scorer-spectra 0 skips this)")
     try:
         text = fit_and_write(model, checkpoint, simulated_records(model, spectra), spectra,
-                             SequencingSettings(beam=10), f"{spectra} simulated spectra", scorer_path(checkpoint),
+                             DecodeConfig(beam=RERANK_BEAM), f"{spectra} simulated spectra", scorer_path(checkpoint),
                              progress)
     except RenovoError as error:
         say(f"no scorer written: {error}; renovo sequence ranks by the model's score (refit later with "
@@ -216,7 +216,10 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config or (SANITY_CONFIG if args.sanity else DEFAULT_CONFIG), _overrides(args))
         run_dir = Path(args.out) if args.out else None
 
+    from renovo.evaluate.callback import check_decode_settings
     from renovo.train.trainer import default_run_dir
+
+    check_decode_settings(config)  # an invalid trainer.val_decode_* is one line before any work
 
     # DDP re-runs this command in each process: they must agree on the run folder.
     run_dir = run_dir or Path(os.environ.get("RENOVO_RUN_DIR") or default_run_dir(config))

@@ -1,9 +1,9 @@
 """Spectrum files in, peptide–spectrum matches out: what `renovo sequence` runs.
 
-``sequence_files`` checks the settings, reads every spectrum (unlabelled),
-batches them with the checkpoint's own preprocessing, decodes each batch and
-yields one :class:`PSM` per (spectrum, rank), with the isotope-corrected
-precursor-mass error.
+`Decoder` (a model and its `DecodeConfig`, checked when it was built) reads
+every spectrum (unlabelled), batches them with the checkpoint's own
+preprocessing, decodes each batch and yields one :class:`PSM` per (spectrum,
+rank), with the isotope-corrected precursor-mass error.
 
 With a scorer (`renovo.decode.scorer`), every candidate the beam keeps is scored on how well it explains
 its spectrum (`renovo.decode.features`) and the candidates are reordered by the calibrated probability
@@ -13,7 +13,6 @@ its raw model score. `assign_q_values` then gives each rank-1 PSM its estimated 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -24,45 +23,14 @@ from renovo.data import SkipCounter, SpectrumCollator, read_spectra
 from renovo.decode.features import FEATURE_NAMES, candidate_features
 from renovo.decode.psm import PSM, calc_mz, isotope_corrected_error_ppm
 from renovo.decode.scorer import CandidateScorer, q_values
-from renovo.decode.search import Prediction, beam_search
+from renovo.decode.config import DecodeConfig
+from renovo.decode.search import Prediction, search_batch
 from renovo.errors import RenovoError
+from renovo.model import SequenceModel
 
 
-@dataclass
-class SequencingSettings:
-    """Decoding settings; ``precursor_tolerance_ppm`` None decodes without the mass constraint."""
-
-    beam: int = 5
-    top_k: int = 1
-    max_length: int = 60
-    batch_size: int = 32
-    precursor_tolerance_ppm: float | None = 50.0
-    isotope_offsets: tuple[int, ...] = (0, 1)
-    #: Reorders the beam's candidates by calibrated probability when set (None: the model's score alone).
-    scorer: CandidateScorer | None = None
-    #: Spectra with fewer peaks after the model's preprocessing are skipped and counted (Casanovo's default is
-    #: 20; on the shared real files it skips 23 of 728, on simulated spectra 1 in 1000: docs/decoding.md).
-    #: At least 1: a spectrum with no peak left is never sequenced.
-    min_peaks: int = 20
-    #: Spectra of a higher precursor charge are skipped and counted; None: the model's largest charge
-    #: embedding (a charge above that one is always skipped, never given the largest one's embedding).
-    max_charge: int | None = None
-
-    def check(self) -> None:
-        """RenovoError naming the first setting out of range."""
-        for name in ("beam", "top_k", "max_length", "batch_size", "min_peaks"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise RenovoError(f"{name.replace('_', '-')} must be an integer ≥ 1, not {value!r}")
-        if self.max_charge is not None and (not isinstance(self.max_charge, int) or self.max_charge < 1):
-            raise RenovoError(f"max-charge must be an integer ≥ 1, not {self.max_charge!r}")
-        if self.top_k > self.beam:
-            raise RenovoError(f"top-k {self.top_k} exceeds beam {self.beam}")
-        tolerance = self.precursor_tolerance_ppm
-        if tolerance is not None and not (math.isfinite(tolerance) and tolerance > 0):
-            raise RenovoError(f"precursor-tolerance-ppm must be > 0, not {tolerance!r}")
-        if not self.isotope_offsets or any(int(k) != k or k < 0 for k in self.isotope_offsets):
-            raise RenovoError(f"isotope offsets must be integers ≥ 0, not {self.isotope_offsets!r}")
+#: The name `renovo sequence`'s callers knew the settings by (the same class).
+SequencingSettings = DecodeConfig
 
 
 @dataclass
@@ -96,21 +64,13 @@ def _batches(records: Iterable, size: int) -> Iterator[list]:
 def collator_for(model) -> SpectrumCollator:
     """The collator a checkpoint was trained with: spectra preprocessed exactly as in training
     (its data.preprocess and data.max_peaks)."""
-    config = getattr(model, "config_dict", {}) or {}
     try:
-        return SpectrumCollator.from_config(model.tokenizer, config if isinstance(config, dict) else {})
+        return SpectrumCollator.from_config(model.tokenizer, model.config_dict or {})
     except (TypeError, ValueError) as error:
         raise RenovoError(f"checkpoint's config {error}") from None
 
 
-def model_max_charge(model) -> int | None:
-    """The largest precursor charge the model has an embedding of (None: the model does not say)."""
-    encoder = getattr(model, "precursor_encoder", None)
-    value = getattr(encoder, "max_charge", None)
-    return int(value) if value is not None else None
-
-
-def usable_spectra(records: Iterable, settings: SequencingSettings, collate: SpectrumCollator, skips: SkipCounter,
+def usable_spectra(records: Iterable, settings: DecodeConfig, collate: SpectrumCollator, skips: SkipCounter,
                    model_charge: int | None = None) -> Iterator:
     """``records`` without the spectra the model cannot sequence, each skipped one counted in ``skips``:
     a precursor charge above ``settings.max_charge`` or above the model's largest charge embedding (the
@@ -144,72 +104,88 @@ def usable_spectra(records: Iterable, settings: SequencingSettings, collate: Spe
         yield record
 
 
-def decode_batches(model, records: Iterable, settings: SequencingSettings, collate: SpectrumCollator | None = None,
-                   ) -> Iterator[tuple[list, list[list[tuple[Prediction, float | None, dict[str, float] | None]]]]]:
-    """(records, their ranked candidates) per batch of ``settings.batch_size`` records: beam search with the
-    settings' beam, top-k, length and precursor-mass constraint, spectra preprocessed as the model was
-    trained (``collate``: the checkpoint's collator unless given). A candidate is (prediction, calibrated
-    probability, features): with ``settings.scorer`` every candidate of the beam, most probable first (`rerank`);
-    without, the beam's top-k with None for both."""
-    collate = collate or collator_for(model)
-    offsets = tuple(int(k) for k in settings.isotope_offsets)
-    for records_batch in _batches(records, settings.batch_size):
-        batch = collate(records_batch)
-        results = beam_search(
-            model, batch, beam_size=settings.beam,
-            top_k=settings.beam if settings.scorer is not None else settings.top_k,
-            max_length=settings.max_length, precursor_tolerance_ppm=settings.precursor_tolerance_ppm,
-            isotope_offsets=offsets,
-        )
-        if settings.scorer is not None:
-            yield records_batch, rerank(batch, results, model.tokenizer, settings)
-        else:
-            yield records_batch, [[(p, None, None) for p in predictions] for predictions in results]
+class Decoder:
+    """A model and its `DecodeConfig`: what every caller that decodes runs (`renovo sequence`, calibration,
+    training-time validation, fine-tuning rounds, the benches).
 
-
-def sequence_files(
-    model,
-    files: Sequence[str | Path],
-    settings: SequencingSettings | None = None,
-    *,
-    counts: SequencingCounts | None = None,
-    on_batch: Callable[[int], None] | None = None,
-    read_options: dict | None = None,
-) -> Iterator[PSM]:
-    """Decode every spectrum of ``files`` with ``model``; PSMs in file order, ranks 1..top_k.
-
-    ``counts`` (updated as the run goes) records spectra read, sequenced and
-    within tolerance, and the readers' skips; ``on_batch(n)`` is called after
-    each batch of n spectra (a progress bar). ``read_options`` go to
-    :func:`renovo.data.read_spectra` (e.g. a Parquet ``column_map``).
+    ``collate``: how records become batches (default: the checkpoint's own preprocessing, `collator_for`).
     """
-    settings = settings or SequencingSettings()
-    settings.check()
-    counts = counts if counts is not None else SequencingCounts()
-    collate = collator_for(model)
-    vocabulary = model.tokenizer.vocabulary
-    offsets = tuple(int(k) for k in settings.isotope_offsets)
-    model_charge = model_max_charge(model)
-    for path in files:
-        counts.per_input.setdefault(str(path), 0)
-        # Labels play no part in sequencing: no label table is joined, label text is not parsed.
-        records = read_spectra(path, labels=False, vocabulary=vocabulary, skips=counts.skips,
-                               on_unknown_mod="ignore", **(read_options or {}))
-        records = usable_spectra(records, settings, collate, counts.skips, model_charge)
-        for records_batch, ranked in decode_batches(model, records, settings, collate):
-            counts.read += len(records_batch)
-            counts.per_input[str(path)] += len(records_batch)
-            for record, candidates in zip(records_batch, ranked):
-                if candidates:
-                    counts.sequenced += 1
-                    counts.precursor_in_tolerance += bool(candidates[0][0].precursor_match)
-                for rank, (prediction, probability, features) in enumerate(candidates[:settings.top_k], start=1):
-                    yield _psm(record, path, prediction, rank, offsets, probability, features)
-            if on_batch is not None:
-                on_batch(len(records_batch))
+
+    def __init__(self, model: SequenceModel, config: DecodeConfig | None = None,
+                 collate: SpectrumCollator | None = None):
+        self.model = model
+        self.config = config if config is not None else DecodeConfig()
+        self._collate = collate
+
+    @property
+    def collate(self) -> SpectrumCollator:
+        if self._collate is None:
+            self._collate = collator_for(self.model)
+        return self._collate
+
+    def search(self, batch: dict, *, top_k: int | None = None, use_cache: bool = True) -> list[list[Prediction]]:
+        """The beam's predictions of a batch (the collate dict), best first: up to ``top_k`` (default the
+        config's) per spectrum."""
+        return search_batch(self.model, batch, self.config, top_k=top_k, use_cache=use_cache)
+
+    def candidates(self, batch: dict) -> list[list[tuple[Prediction, float | None, dict[str, float] | None]]]:
+        """Each spectrum's ranked candidates as (prediction, calibrated probability, features): with the
+        config's scorer every candidate of the beam, most probable first (`rerank`); without, the beam's
+        top-k with None for both."""
+        if self.config.scorer is not None:
+            return rerank(batch, self.search(batch, top_k=self.config.beam), self.model.tokenizer, self.config)
+        return [[(p, None, None) for p in predictions] for predictions in self.search(batch)]
+
+    def decode(self, records: Iterable) -> Iterator[tuple[list, list[list[tuple[Prediction, float | None,
+                                                                                   dict[str, float] | None]]]]]:
+        """(records, their ranked candidates: `candidates`) per batch of ``config.batch_size`` records."""
+        for records_batch in _batches(records, self.config.batch_size):
+            yield records_batch, self.candidates(self.collate(records_batch))
+
+    def sequence(self, files: Sequence[str | Path], *, counts: SequencingCounts | None = None,
+                 on_batch: Callable[[int], None] | None = None, read_options: dict | None = None) -> Iterator[PSM]:
+        """Decode every spectrum of ``files``; PSMs in file order, ranks 1..top_k.
+
+        ``counts`` (updated as the run goes) records spectra read, sequenced and
+        within tolerance, and the readers' skips; ``on_batch(n)`` is called after
+        each batch of n spectra (a progress bar). ``read_options`` go to
+        :func:`renovo.data.read_spectra` (e.g. a Parquet ``column_map``). Spectra
+        the model cannot sequence are skipped and counted (`usable_spectra`).
+        """
+        config, model = self.config, self.model
+        counts = counts if counts is not None else SequencingCounts()
+        vocabulary = model.tokenizer.vocabulary
+        for path in files:
+            counts.per_input.setdefault(str(path), 0)
+            # Labels play no part in sequencing: no label table is joined, label text is not parsed.
+            records = read_spectra(path, labels=False, vocabulary=vocabulary, skips=counts.skips,
+                                   on_unknown_mod="ignore", **(read_options or {}))
+            records = usable_spectra(records, config, self.collate, counts.skips, model.max_charge)
+            for records_batch, ranked in self.decode(records):
+                counts.read += len(records_batch)
+                counts.per_input[str(path)] += len(records_batch)
+                for record, candidates in zip(records_batch, ranked):
+                    if candidates:
+                        counts.sequenced += 1
+                        counts.precursor_in_tolerance += bool(candidates[0][0].precursor_match)
+                    for rank, (prediction, probability, features) in enumerate(candidates[:config.top_k], start=1):
+                        yield _psm(record, path, prediction, rank, config.isotope_offsets, probability, features)
+                if on_batch is not None:
+                    on_batch(len(records_batch))
 
 
-def rerank(batch: dict, results: list[list[Prediction]], tokenizer, settings: SequencingSettings
+def decode_batches(model, records: Iterable, settings: DecodeConfig, collate: SpectrumCollator | None = None):
+    """`Decoder.decode` of ``model`` with ``settings`` (kept for its callers)."""
+    return Decoder(model, settings, collate).decode(records)
+
+
+def sequence_files(model, files: Sequence[str | Path], settings: DecodeConfig | None = None, **options
+                   ) -> Iterator[PSM]:
+    """`Decoder.sequence` of ``model`` with ``settings`` (kept for its callers)."""
+    return Decoder(model, settings).sequence(files, **options)
+
+
+def rerank(batch: dict, results: list[list[Prediction]], tokenizer, settings: DecodeConfig
            ) -> list[list[tuple[Prediction, float, dict[str, float]]]]:
     """Each spectrum's candidates as (prediction, calibrated probability, features), most probable first."""
     scorer = settings.scorer

@@ -38,6 +38,7 @@ from typing import Sequence
 import torch
 
 from renovo.chem import H2O_MASS_DA, isotope_offsets as as_isotope_offsets, isotope_shift_da, ppm_error
+from renovo.decode.config import DEFAULTS, DecodeConfig
 from renovo.decode.mass import MassFeasibility
 
 
@@ -181,7 +182,7 @@ def _search(model, spectra, beam_size, max_length, constraint, use_cache=True):
 
     state = model.start_decoding(spectra, beams=k, use_cache=use_cache)
     # A spectrum whose beams have all stopped is written out and dropped from the work (if the state can).
-    can_drop = callable(getattr(state, "keep", None))
+    can_drop = True  # until the state says it cannot (its keep returns False)
     results = _Results(batch, k, max_length, pad, device)
     # The work: the spectra still decoding (``active``: their indices in the batch), K rows each.
     active = torch.arange(batch, device=device)  # (N,)
@@ -200,11 +201,11 @@ def _search(model, spectra, beam_size, max_length, constraint, use_cache=True):
         finished = ~live.view(-1, k).any(1)  # (N,)
         if bool(finished.all()):
             break
-        if can_drop and bool(finished.any()):
+        kept = (~finished).nonzero().squeeze(1) if can_drop and bool(finished.any()) else None  # (N',)
+        can_drop = kept is None or state.keep(kept)
+        if kept is not None and can_drop:
             results.write(active[finished], tokens, token_logp, score, mass_da, finished)
-            kept = (~finished).nonzero().squeeze(1)  # (N',)
             rows = (kept[:, None] * k + torch.arange(k, device=device)[None, :]).reshape(-1)  # (N'·K,)
-            state.keep(kept)
             active, score = active[kept], score[kept]
             tokens, token_logp, done, last = tokens[rows], token_logp[rows], done[rows], last[rows]
             mass_da, precursor_mass_da, live = mass_da[rows], precursor_mass_da[rows], live[rows]
@@ -316,40 +317,29 @@ def _ranked(tokenizer, tokens, token_logp, score, complete, mass_da, measured_ma
     return results
 
 
-def beam_search(
-    model,
-    batch: dict,
-    beam_size: int = 5,
-    top_k: int = 1,
-    max_length: int = 100,
-    precursor_tolerance_ppm: float | None = None,
-    isotope_offsets: Sequence[int] = (0, 1),
-    use_cache: bool = True,
-) -> list[list[Prediction]]:
-    """Decode a batch (the collate dict) with beam search.
-
-    Returns per spectrum up to ``top_k`` predictions, best first. ``max_length``
-    bounds the number of tokens before the stop token. With
-    ``precursor_tolerance_ppm`` the precursor-mass constraint is on (see the
-    module docstring); ``isotope_offsets`` are the isotope peaks (×1.00335 Da)
-    the measured precursor may have been picked at (a count, a range or the
-    offsets: `renovo.chem.isotope_offsets`). ``use_cache=False`` asks the
-    model to recompute its decoder over the whole prefix at every step (the
-    reference the key/value cache is tested against).
-    """
-    if beam_size < 1 or top_k < 1:
-        raise ValueError(f"beam_size and top_k must be ≥ 1, not {beam_size} and {top_k}")
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
-        model.eval()
+def search_batch(model, batch: dict, config: DecodeConfig, *, top_k: int | None = None,
+                 use_cache: bool = True) -> list[list[Prediction]]:
+    """Decode a batch (the collate dict) with beam search as ``config`` says: its beam, max_length (tokens
+    before the stop token), precursor-mass constraint (``precursor_tolerance_ppm``; None: off) and isotope
+    offsets (see the module docstring). Returns per spectrum up to ``top_k`` (default ``config.top_k``; a
+    reranker asks for the whole beam) predictions, best first. ``use_cache=False`` asks the model to
+    recompute its decoder over the whole prefix at every step (the reference the key/value cache is
+    tested against)."""
+    top_k = config.top_k if top_k is None else top_k
+    if not 1 <= top_k <= config.beam:  # the config checked its own top_k; this is a caller's override
+        raise ValueError(f"top_k must be between 1 and the beam ({config.beam}), not {top_k!r}")
+    beam_size, max_length = config.beam, config.max_length
+    was_training = model.training
+    model.eval()
     try:
         device = _model_device(model)
         spectra = {name: batch[name].to(device) for name in ("mz", "intensity", "peak_mask", "precursor_charge")}
         spectra["precursor_mass_da"] = batch["precursor_mass_da"].to(device=device, dtype=torch.float64)
         precursor_mass_da = spectra["precursor_mass_da"]
         constraint = None
-        if precursor_tolerance_ppm is not None:
-            constraint = _MassConstraint(model.tokenizer, precursor_tolerance_ppm, isotope_offsets, device)
+        if config.mass_constraint:
+            constraint = _MassConstraint(model.tokenizer, config.precursor_tolerance_ppm, config.isotope_offsets,
+                                         device)
         found = _search(model, spectra, beam_size, max_length, constraint, use_cache)
         results = _ranked(model.tokenizer, *found, precursor_mass_da, constraint, top_k, require_complete=constraint is not None)
         missing = [b for b, predictions in enumerate(results) if not predictions]
@@ -361,16 +351,36 @@ def beam_search(
                 results[b] = predictions
         return results
     finally:
-        if was_training and hasattr(model, "train"):
+        if was_training:
             model.train()
+
+
+def beam_search(
+    model,
+    batch: dict,
+    beam_size: int = DEFAULTS.beam,
+    top_k: int = DEFAULTS.top_k,
+    max_length: int = DEFAULTS.max_length,
+    precursor_tolerance_ppm: float | None = None,
+    isotope_offsets: Sequence[int] | int = DEFAULTS.isotope_offsets,
+    use_cache: bool = True,
+) -> list[list[Prediction]]:
+    """`search_batch` with the settings as keywords (the low-level entry point: the tests' and a notebook's).
+
+    The defaults are `DecodeConfig`'s, except that the precursor-mass constraint is off unless a
+    ``precursor_tolerance_ppm`` is given (a bare search asks nothing of the precursor).
+    """
+    config = DecodeConfig(beam=beam_size, top_k=top_k, max_length=max_length,
+                          precursor_tolerance_ppm=precursor_tolerance_ppm, isotope_offsets=isotope_offsets)
+    return search_batch(model, batch, config, use_cache=use_cache)
 
 
 def greedy_decode(
     model,
     batch: dict,
-    max_length: int = 100,
+    max_length: int = DEFAULTS.max_length,
     precursor_tolerance_ppm: float | None = None,
-    isotope_offsets: Sequence[int] = (0, 1),
+    isotope_offsets: Sequence[int] | int = DEFAULTS.isotope_offsets,
     use_cache: bool = True,
 ) -> list[list[Prediction]]:
     """Greedy decoding (beam search with one beam): the most probable token at each step."""

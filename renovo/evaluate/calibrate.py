@@ -17,9 +17,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from renovo.decode import (FEATURE_NAMES, CandidateScorer, SequencingSettings, beam_search, candidate_features,
-                           file_sha256)
-from renovo.decode.pipeline import collator_for
+from renovo.decode import FEATURE_NAMES, CandidateScorer, DecodeConfig, Decoder, candidate_features, file_sha256
 from renovo.errors import RenovoError
 from renovo.evaluate.metrics import fdr_at_thresholds, match_peptide
 
@@ -51,17 +49,18 @@ def simulated_records(model, n: int, seed: int | None = None) -> Iterable:
     from renovo.data import simulate_records
     from renovo.data.simulate import SimulatorConfig
 
-    config = getattr(model, "config_dict", {}) or {}
+    config = model.config_dict or {}
     base = int(config.get("seed", 0)) if seed is None else int(seed)
     simulator = SimulatorConfig.from_dict(dict((config.get("data") or {}).get("simulator") or {}))
     return simulate_records(n, base + CALIBRATION_SEED_OFFSET, simulator, vocabulary=model.tokenizer.vocabulary)
 
 
-def labelled_candidates(model, records: Iterable, settings: SequencingSettings,
+def labelled_candidates(model, records: Iterable, settings: DecodeConfig,
                         on_batch: Callable[[int], None] | None = None) -> CandidateTable:
     """Decode labelled ``records`` (unlabelled ones are skipped) as `renovo sequence` does and tabulate every
     candidate the beam keeps."""
-    collate = collator_for(model)
+    decoder = Decoder(model, settings)
+    collate = decoder.collate
     vocabulary = model.tokenizer.vocabulary
     rows, correct, spectrum, ranks, peptides = [], [], [], [], []
     batch_records: list = []
@@ -70,9 +69,7 @@ def labelled_candidates(model, records: Iterable, settings: SequencingSettings,
     def flush() -> None:
         nonlocal count
         batch = collate(batch_records)
-        results = beam_search(model, batch, beam_size=settings.beam, top_k=settings.beam,
-                              max_length=settings.max_length, precursor_tolerance_ppm=settings.precursor_tolerance_ppm,
-                              isotope_offsets=settings.isotope_offsets)
+        results = decoder.search(batch, top_k=settings.beam)
         features = candidate_features(batch, results, model.tokenizer, settings.isotope_offsets)
         for record, predictions, table in zip(batch_records, results, features):
             for j, prediction in enumerate(predictions):
@@ -202,7 +199,7 @@ def _subset(table: CandidateTable, rows: np.ndarray) -> CandidateTable:
                           spectra=len(np.unique(table.spectrum[rows])))
 
 
-def calibrate(model, checkpoint: str, records: Iterable, settings: SequencingSettings, source: str,
+def calibrate(model, checkpoint: str, records: Iterable, settings: DecodeConfig, source: str,
               on_batch: Callable[[int], None] | None = None) -> tuple[CandidateScorer, dict]:
     """Decode ``records``, fit the scorer for ``checkpoint`` on them and check it out of fold: (scorer, summary)."""
     table = labelled_candidates(model, records, settings, on_batch=on_batch)

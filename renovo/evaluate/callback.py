@@ -1,10 +1,9 @@
 """Validation metrics of decoded peptides, logged during training.
 
 Teacher-forced token accuracy flatters a model (every step sees the true
-prefix); the field scores decoded peptides. This callback decodes (greedy by
-default; ``beam_size`` and ``precursor_tolerance_ppm`` for beam search with
-the precursor-mass constraint) the first ``max_batches`` validation batches of
-each validation run and logs
+prefix); the field scores decoded peptides. This callback decodes (as its `DecodeConfig`
+says: from the run config's ``trainer.val_decode_*``, greedy by default) the
+first ``max_batches`` validation batches of each validation run and logs
 ``val/aa_precision``, ``val/aa_recall``, ``val/peptide_recall`` and
 ``val/peptide_precision`` (the standard metrics, :mod:`renovo.evaluate`), and how well the decoded
 peptides explain their spectra — labels or not — as the reranker measures it (`renovo.decode.features`):
@@ -25,7 +24,8 @@ from typing import Any, Mapping, Sequence
 import lightning as L
 
 from renovo.data import SpectrumCollator, SpectrumRecord, load_labelled_dataset
-from renovo.decode import FEATURE_NAMES, SequencingSettings, beam_search, candidate_features, decode_batches
+from renovo.decode import FEATURE_NAMES, DecodeConfig, Decoder, candidate_features
+from renovo.errors import RenovoError
 from renovo.evaluate.metrics import evaluate_peptides
 from renovo.model.checkpoint import tokenizer_from_config
 
@@ -33,20 +33,16 @@ METRICS = ("aa_precision", "aa_recall", "peptide_recall", "peptide_precision")
 
 
 class DecodedValidationMetrics(L.Callback):
-    """Greedy-decode validation batches and log the standard metrics under ``prefix``.
+    """Decode validation batches with ``decode`` and log the standard metrics under ``prefix``.
 
-    The LightningModule must hold a SequenceModel as ``.model`` (or be one).
-    ``max_batches`` bounds the decoding time (None: every batch);
-    ``max_length`` bounds the decoded length.
+    The LightningModule must hold a SequenceModel as ``.model``. ``max_batches`` bounds the decoding
+    time (None: every batch). `build_callback` makes it from a training config's ``trainer.val_decode_*``.
     """
 
-    def __init__(self, max_batches: int | None = 8, max_length: int = 40, prefix: str = "val/",
-                 beam_size: int = 1, precursor_tolerance_ppm: float | None = None):
+    def __init__(self, decode: DecodeConfig, max_batches: int | None = None, prefix: str = "val/"):
         super().__init__()
-        self.max_batches = max_batches
-        self.max_length = max_length
-        self.beam_size = beam_size
-        self.precursor_tolerance_ppm = precursor_tolerance_ppm
+        self.decode = decode
+        self.max_batches = _check_batches(max_batches, "max_batches")
         self.prefix = prefix
         self._predictions: list[str | None] = []
         self._targets: list[str | None] = []
@@ -64,9 +60,8 @@ class DecodedValidationMetrics(L.Callback):
         targets = batch.get("peptides")
         if targets is None or not any(t is not None for t in targets):
             return
-        model = getattr(pl_module, "model", pl_module)
-        results = beam_search(model, batch, beam_size=self.beam_size, max_length=self.max_length,
-                              precursor_tolerance_ppm=self.precursor_tolerance_ppm)
+        model = pl_module.model
+        results = Decoder(model, self.decode).search(batch, top_k=1)
         self._predictions.extend(r[0].peptide if r else None for r in results)
         self._targets.extend(targets)
         self._batches += 1
@@ -77,9 +72,7 @@ class DecodedValidationMetrics(L.Callback):
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or not self._targets:
             return
-        tokenizer = getattr(pl_module, "tokenizer", None) or getattr(getattr(pl_module, "model", None), "tokenizer", None)
-        metrics = evaluate_peptides(self._predictions, self._targets,
-                                    vocabulary=tokenizer.vocabulary if tokenizer is not None else None)
+        metrics = evaluate_peptides(self._predictions, self._targets, vocabulary=pl_module.model.tokenizer.vocabulary)
         logged = {f"{self.prefix}{name}": float(metrics[name]) for name in METRICS}
         if self._explained:
             logged[f"{self.prefix}decoded_ion_fraction"] = sum(e[0] for e in self._explained) / len(self._explained)
@@ -94,18 +87,17 @@ class RealSpectraValidation(L.Callback):
     preprocessed as in training)."""
 
     def __init__(self, records: Sequence[SpectrumRecord], collator: SpectrumCollator,
-                 settings: SequencingSettings | None = None, prefix: str = "val_real/"):
+                 settings: DecodeConfig | None = None, prefix: str = "val_real/"):
         super().__init__()
         self.records = list(records)
         self.collator = collator
-        self.settings = settings or SequencingSettings()
-        self.settings.check()
+        self.settings = settings if settings is not None else DecodeConfig()
         self.prefix = prefix
 
     def predictions(self, model) -> list[str | None]:
         """The best prediction of each record (None where the search found none)."""
         out: list[str | None] = []
-        for _, results in decode_batches(model, self.records, self.settings, self.collator):
+        for _, results in Decoder(model, self.settings, self.collator).decode(self.records):
             out.extend(r[0][0].peptide if r else None for r in results)
         return out
 
@@ -124,8 +116,8 @@ class RealSpectraValidation(L.Callback):
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
             return
-        model = getattr(pl_module, "model", pl_module)
-        vocabulary = getattr(getattr(model, "tokenizer", None), "vocabulary", None)
+        model = pl_module.model
+        vocabulary = model.tokenizer.vocabulary
         # Every rank decodes all records (the same figure everywhere: a checkpoint monitor must agree).
         pl_module.log_dict(self.metrics(self.predictions(model), vocabulary), on_step=False, on_epoch=True,
                            sync_dist=True)
@@ -140,12 +132,11 @@ def real_validation(config: Mapping) -> RealSpectraValidation | None:
     if not paths:
         return None
     t = config["trainer"]
-    settings = SequencingSettings(beam=int(t.get("val_real_beam", 5)),
-                                  precursor_tolerance_ppm=t.get("val_real_tolerance_ppm", 50.0))
+    settings = real_decode_config(config)
     tokenizer = tokenizer_from_config(config)
     records = load_labelled_dataset(paths, tokenizer, settings.max_length, "real validation data",
                                     stream=False).records
-    limit = t.get("val_real_max_spectra")
+    limit = _check_batches(t["val_real_max_spectra"], "trainer.val_real_max_spectra")
     return RealSpectraValidation(records[:limit] if limit else records, SpectrumCollator.from_config(tokenizer, config),
                                  settings)
 
@@ -157,15 +148,45 @@ def build_callbacks(config: Mapping) -> list[L.Callback]:
     return [build_callback(config)] + ([real] if real is not None else [])
 
 
-def build_callback(config: Mapping | None = None) -> DecodedValidationMetrics:
-    """The callback `renovo train` adds: ``trainer.val_decode_*`` settings, up to ``data.max_length`` + 10 tokens."""
-    if config is None:
-        return DecodedValidationMetrics()
+def _check_batches(value, key: str) -> int | None:
+    """A count of batches (or spectra) to decode: an integer ≥ 0, or None for all; else one line naming ``key``."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise RenovoError(f"{key} must be an integer ≥ 0 or null (all), not {value!r}")
+    return value
+
+
+def validation_decode_config(config: Mapping) -> DecodeConfig:
+    """The `DecodeConfig` of a run's decoded validation (``trainer.val_decode_beam``,
+    ``trainer.val_decode_tolerance_ppm``; up to ``data.max_length`` + 10 tokens, so a model that overshoots
+    a label's length is scored, not cut); an invalid value is one line naming its key."""
     t = config["trainer"]
-    tolerance = t.get("val_decode_tolerance_ppm")
-    return DecodedValidationMetrics(
-        max_batches=t.get("val_decode_batches", 8),
-        max_length=int(config["data"]["max_length"]) + 10,
-        beam_size=int(t.get("val_decode_beam", 1)),
-        precursor_tolerance_ppm=None if tolerance is None else float(tolerance),
-    )
+    return DecodeConfig.from_keys({
+        "beam": ("trainer.val_decode_beam", t["val_decode_beam"]),
+        "precursor_tolerance_ppm": ("trainer.val_decode_tolerance_ppm", t["val_decode_tolerance_ppm"]),
+    }, max_length=int(config["data"]["max_length"]) + 10)
+
+
+def real_decode_config(config: Mapping) -> DecodeConfig:
+    """The `DecodeConfig` of ``data.val_real``'s decoding (``trainer.val_real_beam``,
+    ``trainer.val_real_tolerance_ppm``; otherwise `renovo sequence`'s settings)."""
+    t = config["trainer"]
+    return DecodeConfig.from_keys({
+        "beam": ("trainer.val_real_beam", t["val_real_beam"]),
+        "precursor_tolerance_ppm": ("trainer.val_real_tolerance_ppm", t["val_real_tolerance_ppm"]),
+    })
+
+
+def check_decode_settings(config: Mapping) -> None:
+    """Every ``trainer.val_decode_*`` / ``val_real_*`` setting of a run config, checked before any training:
+    one line naming the first invalid key."""
+    validation_decode_config(config)
+    _check_batches(config["trainer"]["val_decode_batches"], "trainer.val_decode_batches")
+    real_decode_config(config)
+    _check_batches(config["trainer"]["val_real_max_spectra"], "trainer.val_real_max_spectra")
+
+
+def build_callback(config: Mapping) -> DecodedValidationMetrics:
+    """The callback `renovo train` adds: decoded metrics of the first ``trainer.val_decode_batches`` validation
+    batches, decoded as `validation_decode_config` says."""
+    return DecodedValidationMetrics(validation_decode_config(config),
+                                    _check_batches(config["trainer"]["val_decode_batches"], "trainer.val_decode_batches"))

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from renovo.data import SpectrumRecord
-from renovo.decode import FEATURE_NAMES, SequencingSettings, beam_search, candidate_features, rerank
-from renovo.decode.pipeline import collator_for
+from renovo.decode import FEATURE_NAMES, RERANK_BEAM, DecodeConfig, Decoder, candidate_features, rerank
 from renovo.errors import RenovoError
 from renovo.evaluate.metrics import match_peptide
 
@@ -63,20 +62,18 @@ class AdaptRound:
     extra: dict = field(default_factory=dict)
 
 
-def accepted_predictions(model, records: Sequence[SpectrumRecord], settings: SequencingSettings,
+def accepted_predictions(model, records: Sequence[SpectrumRecord], settings: DecodeConfig,
                          rule: AcceptanceRule) -> list[tuple[SpectrumRecord, str, dict[str, float], float | None]]:
     """Decode ``records`` (their labels unread) and return (record, predicted peptide, features, probability) for
     every rank-1 prediction ``rule`` accepts. With ``settings.scorer`` the beam is reranked first."""
-    collate = collator_for(model)
+    decoder = Decoder(model, settings)
+    collate = decoder.collate
     hidden = [dataclasses.replace(r, peptide=None) for r in records]  # labels play no part in decoding
     chosen = []
     for start in range(0, len(hidden), settings.batch_size):
         chunk = hidden[start:start + settings.batch_size]
         batch = collate(chunk)
-        results = beam_search(model, batch, beam_size=settings.beam,
-                              top_k=settings.beam if settings.scorer is not None else 1,
-                              max_length=settings.max_length, precursor_tolerance_ppm=settings.precursor_tolerance_ppm,
-                              isotope_offsets=settings.isotope_offsets)
+        results = decoder.search(batch, top_k=settings.beam if settings.scorer is not None else 1)
         if settings.scorer is not None:
             ranked = rerank(batch, results, model.tokenizer, settings)
             tops = [candidates[0] if candidates else None for candidates in ranked]
@@ -129,7 +126,7 @@ class AdaptSettings:
     rounds: int = 3
     signal: str = "pseudo"
     rule: AcceptanceRule = field(default_factory=AcceptanceRule)
-    decode: SequencingSettings = field(default_factory=lambda: SequencingSettings(beam=10))
+    decode: DecodeConfig = field(default_factory=lambda: DecodeConfig(beam=RERANK_BEAM))
     mix_simulated: float = 0.5
     max_epochs: int = 20
     seed: int = 0

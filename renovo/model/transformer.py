@@ -101,6 +101,9 @@ class SpectrumTransformer(nn.Module):
         self.head = nn.Linear(d, vocab)
         # Python floats, not a buffer: a module-wide dtype cast must not round masses.
         self.token_masses_da: tuple[float, ...] = tuple(tokenizer.residue_masses_da.tolist())
+        # The run's resolved config (spectra preprocessed as in training); `load_model` sets it, a model built
+        # here has none, and its spectra are then preprocessed with the defaults.
+        self.config_dict: dict = {}
 
         self.ion_evidence: IonEvidence | None = None
         if config.ion_evidence is not None:
@@ -197,6 +200,11 @@ class SpectrumTransformer(nn.Module):
         )
         return self.decode(batch["tokens"][:, :-1], memory, memory_mask, batch)
 
+    @property
+    def max_charge(self) -> int:
+        """The largest precursor charge with an embedding of its own (a higher one would get this one's)."""
+        return int(self.precursor_encoder.max_charge)
+
     def start_decoding(self, batch: Mapping, beams: int = 1, use_cache: bool = True) -> "DecodingState":
         """Encode ``batch`` and return the state of ``beams`` decoders per spectrum (row = spectrum·beams + beam)."""
         memory, memory_mask = self.encode(
@@ -255,9 +263,9 @@ class DecodingState:
         if self.beams > 1:
             self.caches = [{k: v[source] for k, v in cache.items()} for cache in self.caches]
 
-    def keep(self, spectra: torch.Tensor) -> None:
+    def keep(self, spectra: torch.Tensor) -> bool:
         """Only the spectra at ``spectra`` (N',) go on decoding, with all their beams (finished ones are
-        dropped: each later step then costs what the unfinished spectra need)."""
+        dropped: each later step then costs what the unfinished spectra need). True: dropped."""
         beams = torch.arange(self.beams, device=spectra.device)
         rows = (spectra[:, None] * self.beams + beams[None, :]).reshape(-1)  # (N'·K,)
         self.memory = self.memory[spectra]
@@ -268,6 +276,7 @@ class DecodingState:
         self.caches = [{name: value[rows] for name, value in cache.items()} for cache in self.caches]
         self.tokens = self.tokens[rows]
         self.prefix_mass_da = self.prefix_mass_da[rows]
+        return True
 
     def _evidence(self) -> torch.Tensor | None:
         if not self.model.has_ion_evidence:

@@ -40,6 +40,9 @@ class PrefixState:
     def reorder(self, source):
         self.prefix = self.prefix[source.cpu()]
 
+    def keep(self, spectra):
+        return False  # decodes every row to the end
+
 
 class TableModel(nn.Module):
     """Logits depend on the spectrum and the step only: ``tables[s, t]``.
@@ -52,6 +55,8 @@ class TableModel(nn.Module):
         self.tokenizer = tokenizer or Tokenizer()
         self.register_buffer("tables", tables.float())  # (spectra, steps, vocab)
         self.calls = 0
+        self.config_dict: dict = {}
+        self.max_charge = None
 
     def start_decoding(self, batch, beams=1, use_cache=True):
         memory = self.tables[batch["mz"][:, 0].long()]  # (B, steps, vocab)
@@ -73,6 +78,8 @@ class PrefixModel(nn.Module):
         self.table = {k: probabilities_to_logits(self.tokenizer, v) for k, v in table.items()}
         self.default = probabilities_to_logits(self.tokenizer, default)
         self.anchor = nn.Parameter(torch.zeros(1))
+        self.config_dict: dict = {}
+        self.max_charge = None
 
     def start_decoding(self, batch, beams=1, use_cache=True):
         def next_logits(prefix, spectrum_rows):

@@ -71,6 +71,9 @@ class _NoDropping:
     def __init__(self, state):
         self.logits, self.reorder = state.logits, state.reorder
 
+    def keep(self, spectra):
+        return False
+
 
 @pytest.mark.parametrize("ion_evidence", [False, True])
 def test_dropping_finished_spectra_changes_no_prediction(ion_evidence, monkeypatch):

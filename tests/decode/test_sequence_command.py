@@ -57,6 +57,25 @@ def test_sequence_errors_are_one_line(tmp_path, checkpoint, capsys):
     assert main(["sequence", str(spectra), "--model", str(checkpoint), "-o", str(tmp_path / "x.mztab"), "--beam", "2", "--top-k", "3"]) == 2
 
 
+@pytest.mark.parametrize("option, message", [
+    (["--beam", "0"], "--beam must be an integer ≥ 1, not 0"),
+    (["--batch-size", "-3"], "--batch-size must be an integer ≥ 1, not -3"),
+    (["--precursor-tolerance-ppm", "0"], "--precursor-tolerance-ppm must be a number > 0 (ppm) or unset, not 0.0"),
+    (["--beam", "2", "--top-k", "3"], "--top-k must be ≤ beam (2), not 3"),
+])
+def test_invalid_decode_settings_are_one_line_naming_the_option(option, message, tmp_path, checkpoint, capsys):
+    spectra = tmp_path / "sim.mgf"
+    write_mgf(simulate_records(1, seed=1), spectra)
+    assert main(["sequence", str(spectra), "--model", str(checkpoint), "-o", str(tmp_path / "x.mztab"), *option]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith(message) and not (tmp_path / "x.mztab").exists()
+    # A non-number is argparse's own one line, naming the option.
+    with pytest.raises(SystemExit):
+        main(["sequence", str(spectra), "--model", str(checkpoint), "-o", str(tmp_path / "x.mztab"),
+              "--precursor-tolerance-ppm", "abc"])
+    assert "--precursor-tolerance-ppm" in capsys.readouterr().err
+
+
 def test_sequence_every_input_kind(tmp_path, checkpoint, capsys):
     """An mzXML, a folder, a .gz MGF and an InstaNovo Parquet sequenced in one run."""
     import gzip

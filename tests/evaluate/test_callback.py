@@ -8,10 +8,13 @@ from torch.utils.data import DataLoader
 
 from renovo.chem import Tokenizer
 from renovo.evaluate import DecodedValidationMetrics
+from renovo.decode import DecodeConfig
 from renovo.evaluate.callback import build_callback
+from renovo.train import load_config
 from renovo.evaluate import evaluate_peptides
 from tests.decode.standins import TableModel, make_batch, script_tables
 
+GREEDY = DecodeConfig(beam=1, max_length=40, precursor_tolerance_ppm=None)
 PEK = [{"K": 0.9}, {"E": 0.9}, {"P": 0.9}, {"<eos>": 0.9}]
 
 
@@ -31,7 +34,7 @@ def test_callback_logs_metrics_of_greedy_predictions(tmp_path):
     loader = DataLoader([batch], batch_size=None, collate_fn=lambda x: x)
     trainer = L.Trainer(
         accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, callbacks=[DecodedValidationMetrics(max_batches=2)], default_root_dir=tmp_path,
+        enable_model_summary=False, callbacks=[DecodedValidationMetrics(GREEDY, max_batches=2)], default_root_dir=tmp_path,
     )
     trainer.validate(Wrapper(model), dataloaders=loader, verbose=False)
     expected = evaluate_peptides(["PEK"] * 3, batch["peptides"])
@@ -45,9 +48,29 @@ def test_callback_logs_metrics_of_greedy_predictions(tmp_path):
 
 
 def test_build_callback_reads_the_training_config():
-    callback = build_callback({"data": {"max_length": 25}, "trainer": {}})
-    assert isinstance(callback, DecodedValidationMetrics) and callback.max_length == 35
-    assert callback.beam_size == 1 and callback.precursor_tolerance_ppm is None and callback.max_batches == 8
-    callback = build_callback({"data": {"max_length": 25}, "trainer": {
-        "val_decode_beam": 5, "val_decode_tolerance_ppm": 20, "val_decode_batches": 2}})
-    assert (callback.beam_size, callback.precursor_tolerance_ppm, callback.max_batches) == (5, 20.0, 2)
+    callback = build_callback(load_config(None, ["data.max_length=25"]))
+    assert isinstance(callback, DecodedValidationMetrics) and callback.decode.max_length == 35
+    assert callback.decode.beam == 1 and callback.decode.precursor_tolerance_ppm is None and callback.max_batches == 8
+    callback = build_callback(load_config(None, ["data.max_length=25", "trainer.val_decode_beam=5",
+                                                 "trainer.val_decode_tolerance_ppm=20", "trainer.val_decode_batches=2"]))
+    assert (callback.decode.beam, callback.decode.precursor_tolerance_ppm, callback.max_batches) == (5, 20.0, 2)
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("trainer.val_decode_beam=0", "trainer.val_decode_beam must be an integer ≥ 1, not 0"),
+    ("trainer.val_decode_tolerance_ppm=abc", "trainer.val_decode_tolerance_ppm must be a number > 0 (ppm) or unset, "
+                                             "not 'abc'"),
+    ("trainer.val_decode_batches=-3", "trainer.val_decode_batches must be an integer ≥ 0 or null (all), not -3"),
+])
+def test_invalid_decode_settings_of_a_training_config_are_one_line_naming_the_key(setting, message, tmp_path, capsys):
+    from renovo.cli import main
+    from renovo.errors import RenovoError
+
+    with pytest.raises(RenovoError) as error:
+        build_callback(load_config(None, [setting]))
+    assert str(error.value) == message
+    # `renovo train` refuses it before any work: no run folder, one line.
+    out = tmp_path / "run"
+    assert main(["train", "--set", setting, "--max-steps", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(message) and not out.exists()

@@ -6,7 +6,7 @@ Usage (with the tool's own Python)::
 
 The tool's CLI runs unchanged in this process; this script only adds one
 Lightning callback to every ``Trainer`` the tool builds (and, for renovo's
-decoder, which does not use Lightning, wraps ``renovo.decode.beam_search``):
+decoder, which does not use Lightning, wraps ``renovo.decode.pipeline.search_batch``, the batch search of ``renovo.decode.Decoder``):
 
 * training: the time of every optimizer step's end (``train_batch_end``);
   ``--max-steps`` and ``--budget-s`` stop training (``trainer.should_stop``);
@@ -186,16 +186,16 @@ def install(args, recorder: Recorder) -> None:
         import renovo.decode
         import renovo.decode.pipeline
 
-        beam_search = renovo.decode.beam_search
+        search_batch = renovo.decode.pipeline.search_batch
 
-        def timed_beam_search(model, batch, *a, **kw):
-            result = beam_search(model, batch, *a, **kw)
+        def timed_search_batch(model, batch, *a, **kw):
+            result = search_batch(model, batch, *a, **kw)
             recorder.add(event="decode_batch_end", spectra=len(result))
             return result
 
-        # `renovo sequence` calls the pipeline module's own reference (imported by name there): patch both.
-        renovo.decode.beam_search = timed_beam_search
-        renovo.decode.pipeline.beam_search = timed_beam_search
+        # `renovo sequence` runs `renovo.decode.Decoder`, which searches through the pipeline module's own
+        # reference (imported by name there): patch that one.
+        renovo.decode.pipeline.search_batch = timed_search_batch
 
 
 def main() -> int:
