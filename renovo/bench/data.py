@@ -33,6 +33,7 @@ from pathlib import Path
 
 from renovo.bench.common import default_collator
 from renovo.bench.streaming import make_shards, stream_epoch
+from renovo.files import write_json
 
 #: Target: a million spectra stream in under 2 GB of memory, flat.
 PEAK_RSS_TARGET_BYTES = 2 * 2**30
@@ -223,6 +224,6 @@ def run_bench(args: argparse.Namespace) -> int:
     print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2, default=str))
+        write_json(args.json, report, default=str)  # atomic, as every renovo output
         print(f"wrote {args.json}")
     return 0

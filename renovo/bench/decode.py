@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from renovo.decode.config import DEFAULTS
+from renovo.files import write_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +126,6 @@ def run_bench(args: argparse.Namespace) -> int:
     }
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        write_json(args.json, report)  # atomic, as every renovo output
         print(f"wrote {args.json}")
     return 0

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+from renovo.files import write_json
+
 LOSSES = ("grid", "analytic", "multiscale", "variance_aware", "huber")
 DEFAULTS = {
     "n_pred": 100,  # the proposal's shape: 100 predicted, 150 observed peaks
@@ -122,8 +124,7 @@ def run_bench(args: argparse.Namespace) -> int:
             "results": results,
             "analytic_vs_grid": ratios,
         }
-        with open(args.json, "w") as handle:
-            json.dump(report, handle, indent=2)
+        write_json(args.json, report)  # atomic, as every renovo output
         print(f"\nwrote {args.json}")
     return 0 if all("error" not in r for r in results) else 1
 
