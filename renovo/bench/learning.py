@@ -17,7 +17,6 @@ folder (config.yaml, metrics.csv, checkpoints) and the real-file predictions.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -168,15 +167,14 @@ def read_curve(run_dir: Path) -> list[dict]:
         return []
     keys = {"val/token_acc": "token_acc", "val/aa_precision": "aa_precision", "val/peptide_recall": "peptide_recall",
             "val/ce": "ce", "time/elapsed_s": "elapsed_s"}
-    by_step: dict[int, dict] = {}
-    with path.open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            values = {name: float(row[key]) for key, name in keys.items() if row.get(key) not in (None, "")}
-            if not values:
-                continue
-            step = int(float(row["step"]))
-            by_step.setdefault(step, {"step": step + 1}).update(values)
-    return [by_step[s] for s in sorted(by_step)]
+    from renovo.train.metrics_log import read_metrics  # the one metrics.csv reader
+
+    curve = []
+    for step, row in read_metrics(path).items():
+        values = {name: row[key] for key, name in keys.items() if key in row}
+        if values:
+            curve.append({"step": step + 1, **values})
+    return curve
 
 
 def _best(curve: list[dict], key: str):
