@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from renovo.bench.common import default_collator
+from renovo.files import write_json
 
 MANIFEST = "manifest.json"
 
@@ -81,7 +82,7 @@ def make_shards(out: Path, n_spectra: int, shard_size: int, seed: int, workers: 
         if previous != settings:  # other spectra: start over rather than mix
             for stale in out.glob("shard_*.parquet"):
                 stale.unlink()
-    manifest_path.write_text(json.dumps({"settings": settings, "n_spectra": n_spectra, "complete": False}, indent=2))
+    write_json(manifest_path, {"settings": settings, "n_spectra": n_spectra, "complete": False})
     n_shards = max(1, math.ceil(n_spectra / shard_size))
     tasks, reused, paths = [], 0, []
     for shard in range(n_shards):
@@ -108,7 +109,7 @@ def make_shards(out: Path, n_spectra: int, shard_size: int, seed: int, workers: 
         bar.update(counter.value - bar.n)
         bar.close()
     seconds = time.perf_counter() - t0
-    manifest_path.write_text(json.dumps({"settings": settings, "n_spectra": n_spectra, "complete": True}, indent=2))
+    write_json(manifest_path, {"settings": settings, "n_spectra": n_spectra, "complete": True})
     return {
         "paths": paths,
         "shards": n_shards,
