@@ -174,7 +174,9 @@ def _read_plan_file(name_or_path: str | Path) -> tuple[dict, str]:
     unknown = set(data) - PLAN_KEYS
     if unknown:
         raise PlanError(f"{path}: unknown plan keys {sorted(unknown)}; valid: {sorted(PLAN_KEYS)}")
-    return data, str(path)
+    # A shipped plan is named by its place in the package, not this checkout's absolute path, so a committed
+    # plan.resolved.yaml reads the same from every clone.
+    return data, (f"renovo/configs/plans/{path.name}" if text in available_plans() else str(path))
 
 
 def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: Sequence[str] = ()) -> Plan:
@@ -511,7 +513,7 @@ def _same_plan(resolved_path: Path, plan: Plan) -> bool:
         stored = yaml.safe_load(resolved_path.read_text()) or {}
     except (OSError, yaml.YAMLError):
         return False
-    ignore = ("command", "written_at", "runs")
+    ignore = ("command", "written_at", "runs", "source")  # where the plan file lies is not a setting
     mine = yaml.safe_load(yaml.safe_dump(plan.to_dict(), allow_unicode=True))
     return {k: v for k, v in stored.items() if k not in ignore} == {k: v for k, v in mine.items() if k not in ignore}
 
