@@ -513,7 +513,9 @@ def _same_plan(resolved_path: Path, plan: Plan) -> bool:
         stored = yaml.safe_load(resolved_path.read_text()) or {}
     except (OSError, yaml.YAMLError):
         return False
-    ignore = ("command", "written_at", "runs", "source")  # where the plan file lies is not a setting
+    # Not settings: where the plan file lies, and the derived run commands, which name this machine's python
+    # (a venv elsewhere, or `python` vs `python3`, must not make a plan's own folder "another plan's").
+    ignore = ("command", "written_at", "runs", "warm_runs", "source")
     mine = yaml.safe_load(yaml.safe_dump(plan.to_dict(), allow_unicode=True))
     return {k: v for k, v in stored.items() if k not in ignore} == {k: v for k, v in mine.items() if k not in ignore}
 

@@ -151,20 +151,24 @@ def test_report_folder_is_continued_by_its_own_plan_and_guarded_from_others(tmp_
 
 
 def test_report_folder_written_from_another_checkout_is_continued(tmp_path):
-    """A committed plan folder is continued from any clone: where the plan file lay is not a setting."""
+    """A committed plan folder is continued from any clone and venv: where the plan file lay and which python ran
+    the commands are not settings."""
     import yaml
 
     from renovo.experiments.plan import check_plan_folder
 
     out = tmp_path / "out"
-    plan = load_plan("sanity", "quick", out)
-    assert plan.source == "renovo/configs/plans/sanity.yaml"  # the package path, not this checkout's
+    plan = load_plan("horizon", "quick", out)  # a plan with warm starts
+    assert plan.source == "renovo/configs/plans/horizon.yaml" and plan.warm_runs  # the package path
     run_plan(plan, out, launcher=FakeLauncher(), say=lambda _: None)
     resolved = out / "plan.resolved.yaml"
     stored = yaml.safe_load(resolved.read_text())
-    stored["source"] = "/some/other/clone/renovo/configs/plans/sanity.yaml"
+    stored["source"] = "/some/other/clone/renovo/configs/plans/horizon.yaml"
+    for warm in stored["warm_runs"].values():
+        python, rest = warm["command"].split(" ", 1)
+        warm["command"] = "/elsewhere/.venv/bin/python3 " + rest
     resolved.write_text(yaml.safe_dump(stored, sort_keys=False))
-    assert check_plan_folder(load_plan("sanity", "quick", out), out) is True
+    assert check_plan_folder(load_plan("horizon", "quick", out), out) is True
 
 
 def test_real_check_report_is_guarded(tmp_path, capsys):
