@@ -52,22 +52,6 @@ def _one_line(capsys, *words):
     assert all(w in lines[0] for w in words), lines[0]
 
 
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    import torch
-
-    from renovo.train import RenovoModule, load_config
-
-    torch.manual_seed(0)
-    module = RenovoModule(load_config(None, ["model.preset=tiny"]))
-    state = {"state_dict": module.state_dict()}
-    module.on_save_checkpoint(state)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.ckpt"
-    torch.save(state, path)
-    return path
-
-
 @pytest.fixture
 def spectra(tmp_path):
     path = tmp_path / "in" / "s.mgf"

@@ -52,7 +52,7 @@ def format_report(results: dict, command: str) -> str:
              f"Model: `{results['model']}`; files: " + ", ".join(f"{k} ({v} labelled spectra)"
                                                                 for k, v in results["files"].items())
              + f"; seeds {results['seeds']}. Every model is scored by beam 5 with the precursor-mass constraint "
-             "and its own score; before → after (mean over seeds; each seed's value in brackets).", "",
+             "and its own score; before → after (mean over seeds; per-seed values in brackets).", "",
              "## Fine-tuning, leave one file out", "",
              "Fine-tuned on the other files (a tenth of their peptides held out for validation and early stopping; a "
              "quarter of every batch simulated), scored on the left-out file.", "", header, rule]
