@@ -8,7 +8,6 @@ from renovo.decode import SequencingSettings
 from renovo.errors import RenovoError
 from renovo.experiments.adapt import AcceptanceRule, accepted_predictions, count_right, training_records
 from renovo.model.checkpoint import load_model
-from tests.decode.conftest import checkpoint  # noqa: F401  (the tiny-checkpoint fixture)
 
 
 def test_accepted_predictions_never_read_labels_and_follow_the_rule(checkpoint):
