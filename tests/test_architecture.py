@@ -166,6 +166,41 @@ def inline_proton_uses(root: Path) -> list[str]:
     return out
 
 
+#: Names that hold a run config (or a checkpoint's): loaded configs are checked and normalised once
+#: (`renovo.train.config.load_config`: a number is a float, a count an int), so nothing casts their values.
+CONFIG_NAMES = {"config", "run_config", "config_dict", "optim_config", "loss_config"}
+#: Functions whose config comes from outside a loaded config (argparse values, a plan's own file).
+CAST_ALLOWED: dict[str, str] = {}
+
+
+def _config_rooted(node, aliases: set[str]) -> bool:
+    """``config["a"]["b"]``, ``self.config["a"]``, or ``t["b"]`` with ``t = config["a"]``."""
+    if not isinstance(node, ast.Subscript):
+        return False
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+    return name in CONFIG_NAMES or name in aliases
+
+
+def config_casts(root: Path) -> list[str]:
+    """``path:line`` of every ``int(…)`` / ``float(…)`` / ``bool(…)`` of a config value at its point of use."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root.parent)
+        for function in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if f"{module_name(path, root)}.{function.name}" in CAST_ALLOWED:
+                continue
+            aliases = {t.id for n in ast.walk(function) if isinstance(n, ast.Assign) and _config_rooted(n.value, set())
+                       for t in n.targets if isinstance(t, ast.Name)}
+            out += [f"{relative}:{n.lineno}" for n in ast.walk(function)
+                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("int", "float", "bool")
+                    and len(n.args) == 1 and _config_rooted(n.args[0], aliases)]
+    return sorted(set(out))
+
+
 def benchmarks_in_libraries(root: Path) -> list[str]:
     return [str(p.relative_to(root.parent)) for package in LIBRARY for p in (root / package).rglob("bench.py")]
 
@@ -183,6 +218,10 @@ def test_no_import_cycles_even_inside_functions():
 
 def test_mz_and_mass_convert_only_through_the_mass_kernel():
     assert inline_proton_uses(ROOT) == []
+
+
+def test_no_config_value_is_cast_at_its_point_of_use():
+    assert config_casts(ROOT) == []
 
 
 def test_no_benchmark_inside_a_library_package():
@@ -215,6 +254,8 @@ def fake_tree(tmp_path) -> Path:
     (root / "chem" / "mass.py").write_text("PROTON_MASS_DA = 1.0\ndef mz(m, z):\n    return (m + z * PROTON_MASS_DA) / z\n")
     (root / "data" / "m.py").write_text("from renovo.chem import PROTON_MASS_DA\nimport renovo.chem as c\n"
                                         "mz = 1.0 + PROTON_MASS_DA\nmass = (mz - c.PROTON_MASS_DA) * 2\n")
+    (root / "train" / "cast.py").write_text("def f(config, self):\n    t = config['trainer']\n    a = int(t['max_steps'])\n"
+                                            "    b = float(self.config['optim']['lr'])\n    c = int(other['x'])\n")
     body = "\n".join(f"    x = {i}" for i in range(90))
     (root / "train" / "long.py").write_text(f"def long():\n{body}\n\n\n# long function: a table\ndef ok():\n{body}\n")
     return root
@@ -229,5 +270,6 @@ def test_checks_catch_each_violation(fake_tree):
     assert sorted(import_cycles(fake_tree)) == [["renovo.bench.d", "renovo.commands.e"], ["renovo.data.b", "renovo.data.c"]]
     assert benchmarks_in_libraries(fake_tree) == ["renovo/data/bench.py"]
     assert inline_proton_uses(fake_tree) == ["renovo/data/m.py:3", "renovo/data/m.py:4"]
+    assert config_casts(fake_tree) == ["renovo/train/cast.py:3", "renovo/train/cast.py:4"]
     lengths = unexplained_lengths(fake_tree)
     assert len(lengths) == 1 and "long.py:1 long" in lengths[0]

@@ -12,7 +12,7 @@ def plain_training_step(module, optimizer, weights: tuple[float, float], batch: 
     from renovo.train import optimizer_step, training_step
 
     _, out = training_step(module.model, module.objective, batch, weights, autocast_dtype)
-    optimizer_step(module.parameters(), optimizer, out["total"], float(module.config["optim"]["gradient_clip"]))
+    optimizer_step(module.parameters(), optimizer, out["total"], module.config["optim"]["gradient_clip"])
 
 
 def default_collator():

@@ -69,7 +69,7 @@ def _build_setups(args: argparse.Namespace, device):
         module = RenovoModule(config).to(device).train()
         if batches is None:
             collator = collator_from_config(config, module.tokenizer)
-            bucket = int(config["data"]["bucket_batches"]) if args.bucket is None else args.bucket
+            bucket = config["data"]["bucket_batches"] if args.bucket is None else args.bucket
             stream = SimulatedBatches(simulator_from_config(config, module.tokenizer), collator, args.seed, args.batch_size,
                                       bucket=bucket)
             t0 = time.perf_counter()

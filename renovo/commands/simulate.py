@@ -33,9 +33,11 @@ def load_simulator_config(path: str | None):
         return SimulatorConfig()
     import yaml
 
+    from renovo.train.config import yaml_load
+
     try:
         with open(path) as handle:
-            values = yaml.safe_load(handle) or {}
+            values = yaml_load(handle.read()) or {}
         return SimulatorConfig.from_dict(values.get("simulator", values))
     except yaml.YAMLError as error:
         from renovo.errors import yaml_error_message

@@ -9,6 +9,7 @@ never an exception inside a DataLoader worker.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -23,13 +24,16 @@ _DEFAULT = PreprocessConfig()
 def collate_spectra(
     records: Sequence[SpectrumRecord],
     tokenizer: Tokenizer,
-    max_peaks: int = 150,
+    max_peaks: int | None = None,
     preprocess_config: PreprocessConfig | None = _DEFAULT,
 ) -> dict:
-    """The batch dict; ``preprocess_config=None`` skips preprocessing (peaks are
-    then only cut to the ``max_peaks`` most intense)."""
+    """The batch dict. Peaks are cut once, to the ``max_peaks`` most intense: by preprocessing
+    (``preprocess_config.max_peaks``, or ``max_peaks`` when given, which replaces it), or — with
+    ``preprocess_config=None``, which skips preprocessing — here, when ``max_peaks`` is given."""
     import torch
 
+    if preprocess_config is not None and max_peaks is not None and max_peaks != preprocess_config.max_peaks:
+        preprocess_config = replace(preprocess_config, max_peaks=max_peaks)
     batch_size = len(records)
     peaks_list = []
     for record in records:
@@ -37,9 +41,9 @@ def collate_spectra(
             mz, intensity = preprocess(record.mz, record.intensity, record.precursor_mz, record.precursor_charge, preprocess_config)
         else:
             mz, intensity = record.mz, record.intensity
-        if mz.shape[0] > max_peaks:
-            top = np.sort(np.argpartition(-intensity, max_peaks - 1)[:max_peaks])
-            mz, intensity = mz[top], intensity[top]
+            if max_peaks is not None and mz.shape[0] > max_peaks:
+                top = np.sort(np.argpartition(-intensity, max_peaks - 1)[:max_peaks])
+                mz, intensity = mz[top], intensity[top]
         peaks_list.append((mz, intensity))
     n_peaks = max([1] + [p[0].shape[0] for p in peaks_list])
     mz_out = np.zeros((batch_size, n_peaks), dtype=np.float64)  # (batch, peaks)
@@ -89,16 +93,19 @@ def collate_spectra(
 class SpectrumCollator:
     """Picklable ``collate_fn`` for a DataLoader: ``SpectrumCollator(tokenizer)(records) -> batch``."""
 
-    def __init__(self, tokenizer: Tokenizer, preprocess: PreprocessConfig | None = _DEFAULT, max_peaks: int = 150):
+    def __init__(self, tokenizer: Tokenizer, preprocess: PreprocessConfig | None = _DEFAULT,
+                 max_peaks: int | None = None):
         self.tokenizer = tokenizer
+        if preprocess is not None and max_peaks is not None:
+            preprocess = replace(preprocess, max_peaks=max_peaks)
         self.preprocess = preprocess
-        self.max_peaks = max_peaks
+        #: The most peaks a spectrum keeps (None: all, when preprocessing is skipped and no cut was asked for).
+        self.max_peaks = preprocess.max_peaks if preprocess is not None else max_peaks
 
     @classmethod
     def from_config(cls, tokenizer: Tokenizer, config: Mapping | None) -> "SpectrumCollator":
-        """The collator a run config asks for (``PreprocessConfig.from_config``; its ``max_peaks``)."""
-        preprocess_config = PreprocessConfig.from_config(config)
-        return cls(tokenizer, preprocess_config, int(preprocess_config.max_peaks))
+        """The collator a run config asks for (``PreprocessConfig.from_config``, ``data.max_peaks`` included)."""
+        return cls(tokenizer, PreprocessConfig.from_config(config))
 
     def __call__(self, records: Sequence[SpectrumRecord]) -> dict:
-        return collate_spectra(records, self.tokenizer, self.max_peaks, self.preprocess)
+        return collate_spectra(records, self.tokenizer, None if self.preprocess else self.max_peaks, self.preprocess)

@@ -19,9 +19,6 @@ from typing import Mapping
 
 import numpy as np
 
-#: ``data.max_peaks`` when a config does not say (the shipped default).
-DEFAULT_MAX_PEAKS = 150
-
 
 @dataclass(frozen=True)
 class PreprocessConfig:
@@ -48,20 +45,24 @@ class PreprocessConfig:
     @classmethod
     def from_config(cls, config: Mapping | None) -> "PreprocessConfig":
         """The preprocessing a run config asks for: ``data.preprocess`` fields, with
-        ``max_peaks`` from ``data.max_peaks`` (its one home).
+        ``max_peaks`` from ``data.max_peaks`` (its one home in a run config).
 
         Training, sequencing, benchmarks and experiments all build their
         preprocessing here, so a model is sequenced exactly as it was trained.
-        A config without a ``data`` section (an old checkpoint) gets the defaults.
+        ``config`` is a loaded run config or a checkpoint's (migrated: older
+        checkpoints gain the ``data`` keys they were trained with); ``{}`` or None
+        (a model built without a run config) gets this class's defaults.
         Raises ValueError naming the bad key.
         """
-        data = dict((config or {}).get("data") or {})
-        values = dict(data.get("preprocess") or {})
+        if not config:
+            return cls()
+        data = config["data"]
+        values = dict(data["preprocess"])
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"data.preprocess: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
-        max_peaks = int(data.get("max_peaks", DEFAULT_MAX_PEAKS))
+        max_peaks = data["max_peaks"]
         if "max_peaks" in values and values["max_peaks"] != max_peaks:
             raise ValueError(f"data.preprocess.max_peaks={values['max_peaks']} disagrees with data.max_peaks={max_peaks}; "
                              "set data.max_peaks only")

@@ -152,11 +152,10 @@ def usable_records(records, tokenizer: Tokenizer, max_length: int, what: str, sk
 def peaks_after_preprocessing(record: SpectrumRecord, collator) -> int:
     """How many peaks of ``record`` the collator keeps (its preprocessing, then its peak cap): the batch's
     padded width is the largest of these."""
-    config = getattr(collator, "preprocess", None)
-    if config is None:
-        return min(record.n_peaks, int(getattr(collator, "max_peaks", record.n_peaks)))
-    mz, _ = preprocess(record.mz, record.intensity, record.precursor_mz, record.precursor_charge, config)
-    return min(int(mz.shape[0]), int(getattr(collator, "max_peaks", mz.shape[0])))
+    if collator.preprocess is None:
+        return record.n_peaks if collator.max_peaks is None else min(record.n_peaks, collator.max_peaks)
+    mz, _ = preprocess(record.mz, record.intensity, record.precursor_mz, record.precursor_charge, collator.preprocess)
+    return int(mz.shape[0])  # preprocessing cut it to the collator's max_peaks
 
 
 class BucketedBatchSampler(Sampler):

@@ -163,7 +163,7 @@ def validation_decode_config(config: Mapping) -> DecodeConfig:
     return DecodeConfig.from_keys({
         "beam": ("trainer.val_decode_beam", t["val_decode_beam"]),
         "precursor_tolerance_ppm": ("trainer.val_decode_tolerance_ppm", t["val_decode_tolerance_ppm"]),
-    }, max_length=int(config["data"]["max_length"]) + 10)
+    }, max_length=config["data"]["max_length"] + 10)
 
 
 def real_decode_config(config: Mapping) -> DecodeConfig:

@@ -78,6 +78,7 @@ from renovo.errors import RenovoError
 from renovo.experiments.metrics_io import log_tail, run_status
 from renovo.experiments.report import write_report
 from renovo.files import write_json, write_text
+from renovo.train.config import yaml_load
 
 PLAN_DIR = Path(__file__).resolve().parents[1] / "configs" / "plans"
 SIZES = ("quick", "cpu", "gpu")
@@ -164,7 +165,7 @@ def _read_plan_file(name_or_path: str | Path) -> tuple[dict, str]:
         if not path.is_file():
             raise PlanError(f"unknown plan {text!r}; shipped plans: {', '.join(available_plans())} (or a YAML path)")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml_load(path.read_text())
     except yaml.YAMLError as error:
         from renovo.errors import yaml_error_message
 
@@ -510,13 +511,13 @@ def _without_init_from(command: list[str]) -> list[str]:
 def _same_plan(resolved_path: Path, plan: Plan) -> bool:
     """Whether ``resolved_path`` (a report folder's plan.resolved.yaml) describes ``plan``'s settings."""
     try:
-        stored = yaml.safe_load(resolved_path.read_text()) or {}
+        stored = yaml_load(resolved_path.read_text()) or {}
     except (OSError, yaml.YAMLError):
         return False
     # Not settings: where the plan file lies, and the derived run commands, which name this machine's python
     # (a venv elsewhere, or `python` vs `python3`, must not make a plan's own folder "another plan's").
     ignore = ("command", "written_at", "runs", "warm_runs", "source")
-    mine = yaml.safe_load(yaml.safe_dump(plan.to_dict(), allow_unicode=True))
+    mine = yaml_load(yaml.safe_dump(plan.to_dict(), allow_unicode=True))
     return {k: v for k, v in stored.items() if k not in ignore} == {k: v for k, v in mine.items() if k not in ignore}
 
 

@@ -80,7 +80,7 @@ class PrecursorTerm(nn.Module):
 
 
 def _gaussian(spec: Mapping, tokenizer: Tokenizer | None = None) -> SpectrumTerm:
-    variance_aware = bool(spec["variance_aware"])
+    variance_aware = spec["variance_aware"]
     loss = GaussianSpectralLoss(sigma=spec["sigma"], bin_size=spec["bin_size"], max_mz=spec["max_mz"],
                                 render=spec["render"], sigma_weights=spec["sigma_weights"],
                                 variance_aware=variance_aware)
@@ -92,8 +92,7 @@ def _huber(spec: Mapping, tokenizer: Tokenizer | None = None) -> SpectrumTerm:
 
 
 def _gaussian_marginal(spec: Mapping, tokenizer: Tokenizer | None = None) -> SpectrumTerm:
-    if spec.get("render", "analytic") != "analytic" or spec.get("variance_aware") or \
-            spec.get("mass_mode", "expected") != "expected":
+    if spec["render"] != "analytic" or spec["variance_aware"] or spec["mass_mode"] != "expected":
         raise ValueError("gaussian_marginal renders in closed form from the probabilities themselves: "
                          "render analytic, variance_aware false, mass_mode expected")
     loss = MarginalSpectralLoss(tokenizer or Tokenizer(), sigma=spec["sigma"], sigma_weights=spec["sigma_weights"],

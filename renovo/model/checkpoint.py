@@ -21,12 +21,12 @@ from renovo.chem import Tokenizer, default_vocabulary
 from renovo.chem.modifications import KNOWN_MODIFICATIONS, Modification
 from renovo.chem.vocabulary import Vocabulary, vocabulary_from_config
 from renovo.errors import RenovoError
+from renovo.model.migrate import SchemaVersionError, migrate
 from renovo.model.presets import ModelConfig, model_config
 from renovo.model.transformer import build_model
 
 REQUIRED_KEYS = ("state_dict", "renovo")
-#: The ``model.*`` config keys that shape a model (every ModelConfig field); a key missing from an
-#: older checkpoint's config takes the preset's value.
+#: The ``model.*`` config keys that shape a model (every ModelConfig field); null takes the preset's value.
 MODEL_KEYS = tuple(f.name for f in fields(ModelConfig))
 
 
@@ -55,6 +55,11 @@ def read_checkpoint(path: str | Path, *, require_renovo: bool = True) -> dict:
     if require_renovo:
         check_renovo_checkpoint(checkpoint, path)
     verify_state_dict_hash(checkpoint, path)
+    if require_renovo:
+        try:
+            checkpoint["renovo"] = migrate(checkpoint["renovo"])  # one layout for every reader
+        except SchemaVersionError as error:
+            raise CheckpointError(f"{path}: {error}") from None
     return checkpoint
 
 
@@ -123,7 +128,7 @@ def tokenizer_from_config(config: Mapping) -> Tokenizer:
         vocabulary = vocabulary_from_config(section) if section is not None else default_vocabulary()
     except ValueError as error:
         raise RenovoError(f"config vocabulary: {error}") from None
-    return Tokenizer(vocabulary, merge_il=bool(t["merge_il"]), reverse=bool(t["reverse"]))
+    return Tokenizer(vocabulary, merge_il=t["merge_il"], reverse=t["reverse"])
 
 
 def _modification_state(modification: Modification) -> dict:
@@ -190,21 +195,12 @@ def build_model_from_config(config: Mapping, tokenizer: Tokenizer, model_state: 
     if model_state is not None:
         return build_model(ModelConfig.from_dict(dict(model_state)), tokenizer)
     m = config["model"]
-    return build_model(model_config(m["preset"], **{k: m.get(k) for k in MODEL_KEYS}), tokenizer)
+    return build_model(model_config(m["preset"], **{k: m[k] for k in MODEL_KEYS}), tokenizer)
 
 
 def checkpoint_architecture(metadata: Mapping) -> dict:
-    """The ModelConfig dict a checkpoint's ``renovo`` metadata describes.
-
-    Checkpoints written before the architecture was recorded hold the plain
-    model (ion evidence did not exist yet): their config's preset and
-    overrides, with ``ion_evidence`` off.
-    """
-    if metadata.get("model") is not None:
-        return dict(metadata["model"])
-    m = metadata["config"]["model"]
-    overrides = {k: m.get(k) for k in MODEL_KEYS if k != "ion_evidence"}
-    return model_config(m["preset"], **overrides, ion_evidence=False).to_dict()
+    """The ModelConfig dict a checkpoint's (migrated) ``renovo`` metadata records."""
+    return dict(metadata["model"])
 
 
 def load_model(ckpt_path: str | Path, map_location: str | torch.device = "cpu"):

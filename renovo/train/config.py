@@ -16,11 +16,10 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from renovo.errors import RenovoError, yaml_error_message
+from renovo.train.config_rules import SECTION_FIELDS, first_problem, normalised, section_keys
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 DEFAULT_NAME = "default"
-# Sections whose keys belong to another package's dataclass (validated there).
-FREE_FORM = {"data.preprocess", "data.simulator"}
 
 
 class _Loader(yaml.SafeLoader):
@@ -41,20 +40,28 @@ _Loader.add_implicit_resolver(
 )
 
 
-def check_values(config: Mapping, schema: Mapping) -> None:
-    """Type and range of every value (`renovo.train.config_rules`); ConfigError naming the first bad key."""
+def check_values(config: Mapping, schema: Mapping) -> dict:
+    """Type and range of every value (`renovo.train.config_rules`), and the pairs a single key's rule cannot
+    judge; ConfigError naming the first bad key. Returns the config with every value as its rule reads it
+    (`normalised`: a number is a float), so no caller casts a config value."""
     from renovo.chem.vocabulary import vocabulary_from_config
-    from renovo.train.config_rules import first_problem
+    from renovo.data import PreprocessConfig, SimulatorConfig
 
     problem = first_problem(config, schema)
     if problem:
         raise ConfigError(problem)
-    _check_attention_width(config.get("model") or {})
-    if "vocabulary" in config:
-        try:
-            vocabulary_from_config(config["vocabulary"])
-        except ValueError as error:  # UnknownModificationError is a ValueError too
-            raise ConfigError(f"config key vocabulary: {error}") from None
+    config = normalised(config)
+    _check_attention_width(config["model"])
+    try:
+        PreprocessConfig.from_config(config)
+        SimulatorConfig.from_dict(config["data"]["simulator"])
+    except ValueError as error:
+        raise ConfigError(f"config key data.preprocess / data.simulator: {error}") from None
+    try:
+        vocabulary_from_config(config["vocabulary"])
+    except ValueError as error:  # UnknownModificationError is a ValueError too
+        raise ConfigError(f"config key vocabulary: {error}") from None
+    return config
 
 
 def _check_attention_width(model: Mapping) -> None:
@@ -63,18 +70,18 @@ def _check_attention_width(model: Mapping) -> None:
     assertion inside the attention layer."""
     from renovo.model.presets import PRESETS
 
-    preset = PRESETS.get(model.get("preset") or "small")
-    if preset is None:
-        return  # an unknown preset is refused where the model is built, with the presets listed
-    d_model = model.get("d_model") or preset.d_model
-    n_heads = model.get("n_heads") or preset.n_heads
+    preset = PRESETS[model["preset"]]  # the preset's rule admits only the presets' names
+    d_model = model["d_model"] or preset.d_model
+    n_heads = model["n_heads"] or preset.n_heads
     if d_model % n_heads:
         raise ConfigError(f"config keys model.d_model = {d_model} and model.n_heads = {n_heads}: d_model must be a "
-                          f"multiple of n_heads (preset {model.get('preset') or 'small'} has "
+                          f"multiple of n_heads (preset {model['preset']} has "
                           f"{preset.d_model} and {preset.n_heads})")
 
 
-def _yaml_load(text: str):
+def yaml_load(text: str):
+    """renovo's YAML dialect (configs, plans, simulator settings): YAML 1.1 safe loading, with ``1e-3`` a
+    float as in YAML 1.2 (PyYAML alone reads it as the string '1e-3')."""
     return yaml.load(text, Loader=_Loader)
 
 
@@ -89,7 +96,7 @@ def available_configs() -> list[str]:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = _yaml_load(path.read_text())
+        data = yaml_load(path.read_text())
     except yaml.YAMLError as error:
         raise ConfigError(yaml_error_message(path, error)) from None
     if data is None:
@@ -110,13 +117,18 @@ def _merge(base: dict, overlay: Mapping, schema: dict, where: str = "") -> dict:
         if key not in schema:
             valid = ", ".join(sorted(map(str, schema)))
             raise ConfigError(f"unknown config key {path!r}; valid keys{' under ' + where[:-1] if where else ''}: {valid}")
-        if isinstance(schema[key], dict) and path not in FREE_FORM:
+        if isinstance(schema[key], dict) and path not in SECTION_FIELDS:
             if not isinstance(value, Mapping):
                 raise ConfigError(f"config key {path!r} must be a mapping, got {value!r}")
             _merge(base[key], value, schema[key], f"{path}.")
-        elif isinstance(schema[key], dict):  # free-form section: accept any mapping
+        elif isinstance(schema[key], dict):  # a section of a dataclass's fields: any subset of them
             if not isinstance(value, Mapping):
                 raise ConfigError(f"config key {path!r} must be a mapping, got {value!r}")
+            known = section_keys(path)
+            unknown = sorted(set(map(str, value)) - known)
+            if unknown:
+                raise ConfigError(f"unknown config key {path}.{unknown[0]}; valid keys under {path}: "
+                                  f"{', '.join(sorted(known))}")
             base[key] = {**base[key], **copy.deepcopy(dict(value))}
         else:
             base[key] = copy.deepcopy(value)
@@ -132,7 +144,7 @@ def parse_override(text: str) -> dict:
     if not key or any(not part for part in key.split(".")):
         raise ConfigError(f"override {text!r}: empty key")
     try:
-        value = _yaml_load(raw) if raw.strip() else None
+        value = yaml_load(raw) if raw.strip() else None
     except yaml.YAMLError as error:
         problem = " ".join(str(getattr(error, "problem", None) or error).split())
         raise ConfigError(f"override {text!r}: value is not valid YAML ({problem}); quote text with brackets, "
@@ -173,26 +185,21 @@ def load_config(
     _merge(config, overlay, schema)
     for override in overrides:
         _merge(config, parse_override(override) if isinstance(override, str) else override, schema)
-    if not config.get("name"):
+    if not config["name"]:
         config["name"] = name
-    check_values(config, schema)
-    return config
+    return check_values(config, schema)
 
 
 def merge_config(config: dict, overlay: Mapping) -> dict:
     """A copy of a resolved ``config`` with ``overlay`` merged in (validated)."""
     schema = default_config()
-    merged = _merge(copy.deepcopy(config), overlay, schema)
-    check_values(merged, schema)
-    return merged
+    return check_values(_merge(copy.deepcopy(config), overlay, schema), schema)
 
 
 def validate_config(config: Mapping) -> dict:
     """Check a complete config (e.g. read back from a run) against the schema."""
     schema = default_config()
-    merged = _merge(copy.deepcopy(schema), config, schema)
-    check_values(merged, schema)
-    return merged
+    return check_values(_merge(copy.deepcopy(schema), config, schema), schema)
 
 
 def save_config(config: Mapping, path: str | Path) -> Path:
@@ -223,7 +230,7 @@ def config_changes(old: Mapping, new: Mapping, where: str = "") -> list[tuple[st
     for key in sorted(set(old) | set(new), key=str):
         a, b = old.get(key), new.get(key)
         path = f"{where}{key}"
-        if isinstance(a, Mapping) and isinstance(b, Mapping) and path not in FREE_FORM:
+        if isinstance(a, Mapping) and isinstance(b, Mapping) and path not in SECTION_FIELDS:
             changes.extend(config_changes(a, b, f"{path}."))
         elif a != b:
             changes.append((path, a, b))

@@ -1,17 +1,24 @@
 """Type and range of every config value, checked before any work starts.
 
 Each rule says what a key accepts in words, so a bad value is one line
-``config key optim.lr = 'abc': must be a number > 0``. Keys without a rule
-of their own must keep the type of their default (a number stays a number).
-Sections read by another package's dataclass (``data.preprocess``,
-``data.simulator``) and the curriculum's stage table are checked where they
-are read.
+``config key optim.lr = 'abc': must be a number > 0``. Every key of
+``renovo/configs/default.yaml`` has a rule here (a key without one is an error
+when the config is checked, and ``tests/train/test_config_rules.py`` lists
+none); the sections whose keys are another package's dataclass fields
+(``SECTION_FIELDS``: ``data.preprocess``, ``data.simulator``) get one rule per
+field, from the field's type. A value is normalised to its rule's type when
+the config is loaded (an integer where a number is asked for becomes a float),
+so code reading a loaded config never casts it. The curriculum's stage table
+is checked where it is read.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, fields
 from typing import Any, Callable, Mapping
+
+from renovo.data import PreprocessConfig, SimulatorConfig
 
 
 @dataclass(frozen=True)
@@ -20,6 +27,8 @@ class Rule:
 
     accepts: Callable[[Any], bool]
     allowed: str
+    #: The value as code reads it (e.g. int → float for a number); called on accepted values only.
+    normalise: Callable[[Any], Any] = lambda value: value
 
 
 def _is_int(value) -> bool:
@@ -56,7 +65,8 @@ def number(low: float | None = None, high: float | None = None, low_open: bool =
         parts.append(f"{'>' if low_open else '≥'} {low:g}")
     if high is not None:
         parts.append(f"{'<' if high_open else '≤'} {high:g}")
-    return Rule(accepts, "a number" + (" " + " and ".join(parts) if parts else "") + (" or null" if null else ""))
+    return Rule(accepts, "a number" + (" " + " and ".join(parts) if parts else "") + (" or null" if null else ""),
+                lambda value: value if value is None else float(value))
 
 
 def boolean(null: bool = False) -> Rule:
@@ -81,15 +91,40 @@ def list_of(item: Rule, min_items: int = 0, length: int | None = None, null: boo
         return all(item.accepts(v) for v in value)
 
     size = f"a list of {length} values" if length is not None else ("a non-empty list" if min_items else "a list")
-    return Rule(accepts, f"{size}, each {item.allowed}" + (" (or null)" if null else ""))
+    return Rule(accepts, f"{size}, each {item.allowed}" + (" (or null)" if null else ""),
+                lambda value: value if value is None else [item.normalise(v) for v in value])
 
 
 def either(*rules: Rule) -> Rule:
-    return Rule(lambda v: any(r.accepts(v) for r in rules), " or ".join(r.allowed for r in rules))
+    def normalise(value):
+        return next(r for r in rules if r.accepts(value)).normalise(value)
+
+    return Rule(lambda v: any(r.accepts(v) for r in rules), " or ".join(r.allowed for r in rules), normalise)
 
 
 def mapping(null: bool = False) -> Rule:
     return Rule(lambda v: isinstance(v, Mapping) or (null and v is None), "a mapping" + (" or null" if null else ""))
+
+
+def duration(null: bool = False) -> Rule:
+    """A wall-clock budget: seconds > 0, or text like 60m, 1h30m, 90s (parsed by the trainer)."""
+    import re
+
+    pattern = re.compile(r"\s*(?=\S)(?:\d+(?:\.\d+)?h)?\s*(?:\d+(?:\.\d+)?m(?:in)?)?\s*(?:\d+(?:\.\d+)?s)?\s*")
+
+    def accepts(value) -> bool:
+        if value is None:
+            return null
+        if _is_number(value):
+            return value > 0
+        if not isinstance(value, str):
+            return False
+        try:
+            return float(value) > 0
+        except ValueError:
+            return bool(pattern.fullmatch(value.lower())) and any(ch.isdigit() for ch in value)
+
+    return Rule(accepts, "seconds > 0 or text like 60m, 1h30m, 90s" + (" or null" if null else ""))
 
 
 POSITIVE = number(0, low_open=True)
@@ -175,48 +210,79 @@ RULES: dict[str, Rule] = {
     "trainer.stop_at_step": integer(1, null=True),
     "trainer.max_epochs": integer(1, null=True),
     "trainer.early_stopping_patience": integer(1, null=True),
+    "trainer.max_time": duration(null=True),
+    "trainer.val_decode_beam": integer(1),
+    "trainer.val_decode_batches": integer(0, null=True),
+    "trainer.val_decode_tolerance_ppm": number(0, low_open=True, null=True),
     "trainer.val_real_beam": integer(1),
     "trainer.val_real_tolerance_ppm": number(0, low_open=True, null=True),
-    "trainer.val_real_max_spectra": integer(1, null=True),
+    "trainer.val_real_max_spectra": integer(0, null=True),
     "trainer.progress_bar": boolean(),
     "monitors.nan_guard_max_consecutive": integer(1),
     "monitors.gradient_flow_every_n_steps": integer(0),
 }
 
-#: Sections another package validates (their dataclass names the bad field).
-UNCHECKED = ("data.preprocess", "data.simulator")
+#: Sections whose keys are the fields of another package's dataclass: one rule per field, from its type
+#: (the dataclass then checks what a type cannot say, e.g. ``min_mz ≤ max_mz``).
+SECTION_FIELDS: dict[str, type] = {"data.preprocess": PreprocessConfig, "data.simulator": SimulatorConfig}
 
 
-def _like(default) -> Rule:
-    """The rule for a key without one: the type of its default."""
-    if isinstance(default, bool):
-        return boolean()
-    if isinstance(default, int):
-        return integer()
-    if isinstance(default, float):
-        return number()
-    if isinstance(default, str):
-        return text()
-    if isinstance(default, list):
-        return Rule(lambda v: isinstance(v, (list, tuple)), "a list")
-    if isinstance(default, Mapping):
-        return mapping()
-    return Rule(lambda v: True, "anything")
+def _field_rule(annotation) -> Rule:
+    """The rule of a dataclass field's type: float, int, str, bool, a fixed-length tuple of floats, or X | None."""
+    arguments = typing.get_args(annotation)
+    if type(None) in arguments:
+        inner = [a for a in arguments if a is not type(None)]
+        rule = _field_rule(inner[0])
+        return Rule(lambda v: v is None or rule.accepts(v), rule.allowed + " or null",
+                    lambda v: v if v is None else rule.normalise(v))
+    if typing.get_origin(annotation) is tuple:
+        return list_of(_field_rule(arguments[0]), length=len(arguments))
+    return {float: number(), int: integer(), str: text(), bool: boolean()}[annotation]
+
+
+def _section_rules() -> dict[str, Rule]:
+    rules = {}
+    for section, cls in SECTION_FIELDS.items():
+        hints = typing.get_type_hints(cls)
+        rules.update({f"{section}.{f.name}": _field_rule(hints[f.name]) for f in fields(cls)})
+    return rules
+
+
+RULES.update(_section_rules())
+
+
+def section_keys(path: str) -> set[str] | None:
+    """The keys a ``SECTION_FIELDS`` section accepts (None for any other path)."""
+    cls = SECTION_FIELDS.get(path)
+    return None if cls is None else {f.name for f in fields(cls)}
 
 
 def first_problem(config: Mapping, defaults: Mapping, where: str = "") -> str | None:
     """One line (key, value, what is allowed) for the first value out of type or range; None if all fit."""
     for key, value in config.items():
         path = f"{where}{key}"
-        if path in UNCHECKED:
-            continue
         default = defaults.get(key) if isinstance(defaults, Mapping) else None
-        if isinstance(default, Mapping) and default and path not in RULES:
-            problem = first_problem(value, default, f"{path}.") if isinstance(value, Mapping) else None
+        if path in SECTION_FIELDS or (isinstance(default, Mapping) and default and path not in RULES):
+            problem = first_problem(value, default or {}, f"{path}.") if isinstance(value, Mapping) else None
             if problem:
                 return problem
             continue
-        rule = RULES.get(path) or _like(default)
+        rule = RULES.get(path)
+        if rule is None:
+            return f"config key {path} has no rule in renovo.train.config_rules (add one)"
         if not rule.accepts(value):
             return f"config key {path} = {value!r}: must be {rule.allowed}"
     return None
+
+
+def normalised(config: Mapping, where: str = "") -> dict:
+    """A checked config with every value as its rule reads it (see `Rule.normalise`)."""
+    out = {}
+    for key, value in config.items():
+        path = f"{where}{key}"
+        rule = RULES.get(path)
+        if rule is None and isinstance(value, Mapping):
+            out[key] = normalised(value, f"{path}.")
+        else:
+            out[key] = value if rule is None else rule.normalise(value)
+    return out

@@ -177,14 +177,14 @@ class Curriculum:
     @classmethod
     def from_config(cls, config: Mapping, switch_step: int | None = None) -> "Curriculum":
         c = config["curriculum"]
-        scale = c.get("weight_scale") or {}  # absent from configs stored by older checkpoints
+        scale = c["weight_scale"]
         curriculum = cls(
             c["stages"],
-            reference_steps=int(c["reference_steps"]),
-            scale_to_max_steps=bool(c["scale_to_max_steps"]),
-            max_steps=int(config["trainer"]["max_steps"]),
-            force_final=bool(c.get("force_final", False)),
-            weight_scale=(float(scale.get("spectrum", 1.0)), float(scale.get("precursor", 1.0))),
+            reference_steps=c["reference_steps"],
+            scale_to_max_steps=c["scale_to_max_steps"],
+            max_steps=config["trainer"]["max_steps"],
+            force_final=c["force_final"],
+            weight_scale=(scale["spectrum"], scale["precursor"]),
         )
         if switch_step is not None:
             curriculum.set_switch_step(switch_step)

@@ -90,14 +90,14 @@ class RenovoDataModule(L.LightningDataModule):
         self.val_records = val_records
 
     def _has_training_files(self) -> bool:
-        return bool(self.config["data"]["train"]) or self.train_records is not None
+        return self.config["data"]["train"] or self.train_records is not None
 
     def setup(self, stage: str | None = None) -> None:
         d = self.config["data"]
-        max_length = int(d["max_length"])
+        max_length = d["max_length"]
         trainer = self.trainer
         fraction = d.get("val_fraction") if not (d["val"] or self.val_records is not None) else None
-        if d.get("mix_simulated") and not self._has_training_files():
+        if d["mix_simulated"] and not self._has_training_files():
             raise RenovoError("data.mix_simulated mixes simulated spectra into batches of data.train files; "
                               "without training files every batch is simulated already")
         if self.train_records is not None and self.train_set is None:
@@ -105,13 +105,13 @@ class RenovoDataModule(L.LightningDataModule):
         elif d["train"] and self.train_set is None:
             self.train_set = load_labelled_dataset(
                 d["train"], self.tokenizer, max_length, "training data",
-                seed=int(self.config["seed"]), shuffle_buffer=int(d["shuffle_buffer"]),
+                seed=self.config["seed"], shuffle_buffer=d["shuffle_buffer"],
                 rank=trainer.global_rank if trainer is not None else None,
                 world_size=trainer.world_size if trainer is not None else None,
                 stream=not fraction,  # a held-out split needs the training spectra in memory
             )
         if fraction and isinstance(self.train_set, RecordList) and self.val_set is None:
-            train, val = split_by_peptide(self.train_set.records, float(fraction), int(self.config["seed"]))
+            train, val = split_by_peptide(self.train_set.records, fraction, self.config["seed"])
             if not train or not val:
                 raise RenovoError("data.val_fraction needs training files with at least two peptides")
             self.train_set, self.val_set = RecordList(train), RecordList(val)
@@ -123,19 +123,19 @@ class RenovoDataModule(L.LightningDataModule):
                 self.val_set = load_labelled_dataset(d["val"], self.tokenizer, max_length, "validation data",
                                                      stream=False)
             else:
-                seed = int(self.config["seed"]) + int(d["val_seed_offset"])
-                self.val_set = RecordList(simulate_records(int(d["val_size"]), seed, simulator_config(self.config),
+                seed = self.config["seed"] + d["val_seed_offset"]
+                self.val_set = RecordList(simulate_records(d["val_size"], seed, simulator_config(self.config),
                                                            vocabulary=self.tokenizer.vocabulary))
 
     def _loader_kwargs(self) -> dict:
-        workers = int(self.config["data"]["num_workers"])
+        workers = self.config["data"]["num_workers"]
         return {"num_workers": workers, "persistent_workers": workers > 0}
 
     def file_batch(self) -> tuple[int, int]:
         """(file spectra, simulated spectra) of a training batch read from files (``data.mix_simulated``)."""
         d = self.config["data"]
-        batch_size = int(d["batch_size"])
-        simulated = simulated_per_batch(float(d.get("mix_simulated") or 0.0), batch_size)
+        batch_size = d["batch_size"]
+        simulated = simulated_per_batch(d["mix_simulated"], batch_size)
         return batch_size - simulated, simulated
 
     def training_spectra(self) -> int | None:
@@ -149,7 +149,7 @@ class RenovoDataModule(L.LightningDataModule):
             return self.collator
         trainer = self.trainer
         return SimulatedShare(self.collator, simulator_from_config(self.config, self.tokenizer),
-                              int(self.config["seed"]), simulated,
+                              self.config["seed"], simulated,
                               rank=trainer.global_rank if trainer is not None else 0,
                               world_size=trainer.world_size if trainer is not None else 1)
 
@@ -159,12 +159,12 @@ class RenovoDataModule(L.LightningDataModule):
         collate = self._train_collate(simulated)
         if isinstance(self.train_set, RecordList):
             trainer = self.trainer
-            bucket = int(d["bucket_batches"])
+            bucket = d["bucket_batches"]
             if bucket > 1 and (trainer is None or trainer.world_size == 1):
                 # Batches of similar peak counts: spectra from files range from tens to hundreds of peaks, and
                 # a batch pads to its widest. (Under DDP, Lightning's distributed sampler shuffles instead.)
                 counts = [peaks_after_preprocessing(r, self.collator) for r in self.train_set.records]
-                sampler = BucketedBatchSampler(counts, batch_size, bucket, seed=int(self.config["seed"]))
+                sampler = BucketedBatchSampler(counts, batch_size, bucket, seed=self.config["seed"])
                 return DataLoader(self.train_set, batch_sampler=sampler, collate_fn=collate, **self._loader_kwargs())
             return DataLoader(self.train_set, batch_size=batch_size, shuffle=True, collate_fn=collate,
                               drop_last=False, **self._loader_kwargs())
@@ -172,19 +172,19 @@ class RenovoDataModule(L.LightningDataModule):
             # Parquet shards stream row group by row group (never loaded whole), split across
             # workers and DDP ranks by renovo.data; resuming restarts the epoch's stream.
             return DataLoader(self.train_set, batch_size=batch_size, collate_fn=collate, **self._loader_kwargs())
-        batch_size = int(d["batch_size"])
+        batch_size = d["batch_size"]
         trainer = self.trainer
         dataset = SimulatedBatches(
-            simulator_from_config(self.config, self.tokenizer), self.collator, int(self.config["seed"]), batch_size,
+            simulator_from_config(self.config, self.tokenizer), self.collator, self.config["seed"], batch_size,
             start_batch=trainer.global_step if trainer is not None else 0,
             rank=trainer.global_rank if trainer is not None else 0,
             world_size=trainer.world_size if trainer is not None else 1,
-            bucket=int(d["bucket_batches"]),
+            bucket=d["bucket_batches"],
         )
         return DataLoader(dataset, batch_size=None, **self._loader_kwargs())
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val_set, batch_size=int(self.config["data"]["val_batch_size"]),
+        return DataLoader(self.val_set, batch_size=self.config["data"]["val_batch_size"],
                           shuffle=False, collate_fn=self.collator, **self._loader_kwargs())
 
 

@@ -39,7 +39,7 @@ def size_to_data(config: Mapping, data) -> tuple[dict, str | None]:
     sized = copy.deepcopy(dict(config))
     t = sized["trainer"]
     t["max_steps"] = int(epochs) * steps_per_epoch
-    t["val_every_n_steps"] = min(int(t["val_every_n_steps"]), steps_per_epoch)
+    t["val_every_n_steps"] = min(t["val_every_n_steps"], steps_per_epoch)
     mix = f" + {simulated} simulated" if simulated else ""
     passes = f"{epochs} pass{'es' if int(epochs) != 1 else ''}"
     return sized, (f"schedule: {passes} over {spectra} training spectra, {steps_per_epoch} steps each "

@@ -44,8 +44,8 @@ class Objective(nn.Module):
     def __init__(self, loss_config: Mapping, tokenizer: Tokenizer):
         super().__init__()
         self.tokenizer = tokenizer
-        self.label_smoothing = float(loss_config["label_smoothing"])
-        self.compute_zero_weight = bool(loss_config["compute_zero_weight"])
+        self.label_smoothing = loss_config["label_smoothing"]
+        self.compute_zero_weight = loss_config["compute_zero_weight"]
         self.physics_dtype = {"float64": torch.float64, "float32": torch.float32}[
             _choice(loss_config["physics_dtype"], ("float64", "float32"), "loss.physics_dtype")
         ]
@@ -53,7 +53,7 @@ class Objective(nn.Module):
         self.mass_mode = _choice(spec["mass_mode"], ("expected", "straight_through"), "loss.spectrum.mass_mode")
         # The precursor loss's peptide mass has its own mode (a straight-through spectrum loss does not make
         # the precursor loss straight-through unless it says so).
-        self.precursor_mass_mode = _choice(loss_config["precursor"].get("mass_mode", "expected"),
+        self.precursor_mass_mode = _choice(loss_config["precursor"]["mass_mode"],
                                            ("expected", "straight_through"), "loss.precursor.mass_mode")
         self.charges = tuple(int(z) for z in spec["charges"])
         # Each takes (fragments, batch); None when its type is "none".

@@ -46,8 +46,8 @@ def build_optimizer(parameters, optim_config: Mapping) -> torch.optim.AdamW:
     parameters = list(parameters)
     fused = bool(parameters) and all(p.device.type in FUSED_DEVICES and p.is_floating_point() for p in parameters)
     return torch.optim.AdamW(
-        parameters, lr=float(optim_config["lr"]), betas=tuple(float(b) for b in optim_config["betas"]),
-        weight_decay=float(optim_config["weight_decay"]), fused=fused or None,
+        parameters, lr=optim_config["lr"], betas=tuple(optim_config["betas"]),
+        weight_decay=optim_config["weight_decay"], fused=fused or None,
     )
 
 

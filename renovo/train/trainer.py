@@ -77,7 +77,7 @@ def default_run_dir(config: Mapping) -> Path:
 def checkpoint_interval(config: Mapping) -> int:
     """Steps between ``last.ckpt`` writes: ``trainer.checkpoint_every_n_steps``, else the validation interval."""
     t = config["trainer"]
-    max_steps = int(t["max_steps"])
+    max_steps = t["max_steps"]
     every = t.get("checkpoint_every_n_steps")  # absent from configs stored by older checkpoints
     if every is None:
         every = t["val_every_n_steps"]
@@ -102,7 +102,7 @@ def _callbacks(config: Mapping, run_dir: Path, extra_callbacks: Sequence[L.Callb
         enable_version_counter=False,
     )
     callbacks: list[L.Callback] = [
-        NaNGuard(int(config["monitors"]["nan_guard_max_consecutive"])),
+        NaNGuard(config["monitors"]["nan_guard_max_consecutive"]),
         GradientFlowMonitor(),
         SpeedMonitor(),
         DivergenceMonitor(),
@@ -113,11 +113,11 @@ def _callbacks(config: Mapping, run_dir: Path, extra_callbacks: Sequence[L.Callb
         ElapsedTime(),
     ]
     if t.get("early_stopping_patience"):
-        callbacks.append(EarlyStop(monitor, int(t["early_stopping_patience"])))
+        callbacks.append(EarlyStop(monitor, t["early_stopping_patience"]))
     if t.get("stop_at_token_acc") is not None or t.get("stop_at_step") is not None:
         callbacks.append(StopAt(run_dir / "checkpoints" / "last.ckpt", t.get("stop_at_token_acc"),
                                 t.get("stop_at_step")))
-    callbacks.append(StepProgressBar(refresh_rate=max(1, int(t["log_every_n_steps"]))) if t["progress_bar"]
+    callbacks.append(StepProgressBar(refresh_rate=max(1, t["log_every_n_steps"])) if t["progress_bar"]
                      else ProgressLines(monitor=monitor, best=checkpoints))
     callbacks.extend(extra_callbacks)
     return callbacks
@@ -132,8 +132,8 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
     quiet_lightning()
     run_dir = Path(run_dir)
     t = config["trainer"]
-    max_steps = int(t["max_steps"])
-    val_every = max(1, min(int(t["val_every_n_steps"]), max_steps))
+    max_steps = t["max_steps"]
+    val_every = max(1, min(t["val_every_n_steps"], max_steps))
     callbacks = _callbacks(config, run_dir, extra_callbacks)
     strategy = t["strategy"]
     if strategy == "ddp" and (t["accelerator"] == "cpu" or not torch.cuda.is_available()):
@@ -144,11 +144,11 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
         # Flushed at every logged step: a killed run keeps its rows up to its last checkpoint (the default,
         # every 100 steps, lost them), so a resumed run's metrics.csv holds both segments.
         CSVLogger(save_dir=str(run_dir), name="", version="",
-                  flush_logs_every_n_steps=max(1, int(t["log_every_n_steps"]))),
+                  flush_logs_every_n_steps=max(1, t["log_every_n_steps"])),
         TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", default_hp_metric=False),
     ]
     check_precision(t["precision"])
-    max_time_s = parse_duration_s(t.get("max_time"))
+    max_time_s = parse_duration_s(t["max_time"])
     try:
         trainer = L.Trainer(
             max_steps=max_steps,
@@ -157,17 +157,17 @@ def build_trainer(config: Mapping, run_dir: str | Path, extra_callbacks: Sequenc
             val_check_interval=val_every,
             check_val_every_n_epoch=None,
             num_sanity_val_steps=0,
-            log_every_n_steps=int(t["log_every_n_steps"]),
+            log_every_n_steps=t["log_every_n_steps"],
             accelerator=t["accelerator"],
             devices=t["devices"],
             strategy=strategy,
             precision=t["precision"],
-            gradient_clip_val=float(config["optim"]["gradient_clip"]) or None,
+            gradient_clip_val=config["optim"]["gradient_clip"] or None,
             gradient_clip_algorithm="norm",
             callbacks=callbacks,
             logger=loggers,
             plugins=[AtomicCheckpointIO()],
-            enable_progress_bar=bool(t["progress_bar"]),
+            enable_progress_bar=t["progress_bar"],
             enable_model_summary=False,
             default_root_dir=str(run_dir),
             deterministic=False,
@@ -234,7 +234,7 @@ def train(
     if not resume:
         config, schedule = size_to_data(config, data)
         data.config = config
-    L.seed_everything(int(config["seed"]), workers=True, verbose=False)
+    L.seed_everything(config["seed"], workers=True, verbose=False)
     module = RenovoModule(config)
     step, added = _start_state(module, resume or init_from, finetune_from)
     trainer = build_trainer(config, run_dir, extra_callbacks)

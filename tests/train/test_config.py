@@ -39,12 +39,12 @@ def test_overrides_are_yaml_typed():
     config = load_config(
         "gaussian_losses",
         ["optim.lr=1e-3", "loss.spectrum.sigma=[0.05, 0.5]", "trainer.precision=bf16-mixed", "model.preset=tiny",
-         "data.simulator.noise_peaks=5"],
+         "data.simulator.noise_peaks_mean=5"],
     )
     assert config["optim"]["lr"] == pytest.approx(1e-3)
     assert config["loss"]["spectrum"]["sigma"] == [0.05, 0.5]
     assert config["trainer"]["precision"] == "bf16-mixed"
-    assert config["data"]["simulator"] == {"noise_peaks": 5}
+    assert config["data"]["simulator"] == {"noise_peaks_mean": 5.0}  # a number key: read as a float
     assert parse_override("a.b=true") == {"a": {"b": True}}
 
 
