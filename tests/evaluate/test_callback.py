@@ -57,10 +57,11 @@ def test_build_callback_reads_the_training_config():
 
 
 @pytest.mark.parametrize("setting, message", [
-    ("trainer.val_decode_beam=0", "trainer.val_decode_beam must be an integer ≥ 1, not 0"),
-    ("trainer.val_decode_tolerance_ppm=abc", "trainer.val_decode_tolerance_ppm must be a number > 0 (ppm) or unset, "
-                                             "not 'abc'"),
-    ("trainer.val_decode_batches=-3", "trainer.val_decode_batches must be an integer ≥ 0 or null (all), not -3"),
+    # Refused where the config is loaded (the config rules), before a callback or a run folder exists.
+    ("trainer.val_decode_beam=0", "config key trainer.val_decode_beam = 0: must be an integer ≥ 1"),
+    ("trainer.val_decode_tolerance_ppm=abc", "config key trainer.val_decode_tolerance_ppm = 'abc': must be a number "
+                                             "> 0 or null"),
+    ("trainer.val_decode_batches=-3", "config key trainer.val_decode_batches = -3: must be an integer ≥ 0 or null"),
 ])
 def test_invalid_decode_settings_of_a_training_config_are_one_line_naming_the_key(setting, message, tmp_path, capsys):
     from renovo.cli import main
