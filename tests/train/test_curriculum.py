@@ -106,8 +106,10 @@ def test_steps_after_the_switch_are_comparable():
 
 
 def test_threshold_stage_scales_its_offsets_and_restores_from_config():
-    config = {"curriculum": {"stages": THRESHOLD_TABLE, "reference_steps": 10_000, "scale_to_max_steps": True},
-              "trainer": {"max_steps": 1_000}}
+    from renovo.train.config import load_config
+
+    config = load_config(None, [{"curriculum": {"stages": THRESHOLD_TABLE, "reference_steps": 10_000,
+                                                "scale_to_max_steps": True}, "trainer": {"max_steps": 1_000}}])
     c = Curriculum.from_config(config, switch_step=150)
     assert [s.start for s in c.stages] == [0, 10, 150, 170]
     assert "at the first validation with val/token_acc ≥ 0.6" in Curriculum.from_config(config).describe()
