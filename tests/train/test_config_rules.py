@@ -66,3 +66,15 @@ def test_the_default_max_peaks_is_written_once_in_a_run_config():
     """data.max_peaks (the run config's) and PreprocessConfig.max_peaks (a model without a run config) agree."""
     assert default_config()["data"]["max_peaks"] == PreprocessConfig().max_peaks
     assert PreprocessConfig.from_config(load_config(None, ["data.max_peaks=70"])).max_peaks == 70
+
+
+def test_configure_keys_lists_every_key_with_its_default_and_rule(capsys):
+    from renovo.cli import main
+
+    assert main(["configure", "--keys"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    keys = [line.split()[0] for line in lines]
+    assert set(keys) == {*_leaves(default_config()), *(k for k in RULES if k.split(".")[0] == "data"
+                                                         and ".".join(k.split(".")[:2]) in SECTION_FIELDS)}
+    assert any(line.startswith("optim.lr ") and "0.0005" in line and "a number > 0" in line for line in lines)
+    assert any(line.startswith("data.preprocess.scaling ") and "'sqrt'" in line for line in lines)
