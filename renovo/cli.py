@@ -54,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command_line = ["renovo", *(sys.argv[1:] if argv is None else argv)]  # for run logs
-    if not getattr(args, "command", None) or not hasattr(args, "handler"):
+    if not args.command or not hasattr(args, "handler"):
         parser.print_help()
-        return 0 if not getattr(args, "command", None) else 2
+        return 0 if not args.command else 2
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt as interrupt:

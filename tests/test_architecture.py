@@ -9,6 +9,11 @@ benchmark never imports a command). Top-level modules other than ``cli`` (``erro
 
 m/z ⇄ mass conversions go through the mass kernel (``renovo.chem.mass``): no module outside
 ``renovo/chem`` does arithmetic with ``PROTON_MASS_DA`` itself.
+
+``getattr(obj, "name", default)`` is for foreign objects only (exceptions, third-party values,
+Lightning's objects; ``GETATTR_ALLOWED``): renovo's own classes, plans and parsers declare their
+attributes, so code reads ``obj.name``. A function or module named ``migrate`` (old configs and
+checkpoints, whose keys may be missing) is exempt.
 """
 from __future__ import annotations
 
@@ -201,6 +206,48 @@ def config_casts(root: Path) -> list[str]:
     return sorted(set(out))
 
 
+#: Three-argument ``getattr`` calls allowed in renovo/, as "module path:attribute name" -> the foreign
+#: object it reads. Anything else on renovo's own objects declares the attribute instead.
+GETATTR_ALLOWED: dict[str, str] = {
+    "renovo/errors.py:problem_mark": "a yaml error (MarkedYAMLError has it, YAMLError not)",
+    "renovo/errors.py:context_mark": "a yaml error (MarkedYAMLError has it, YAMLError not)",
+    "renovo/errors.py:problem": "a yaml error (MarkedYAMLError has it, YAMLError not)",
+    "renovo/errors.py:context": "a yaml error (MarkedYAMLError has it, YAMLError not)",
+    "renovo/train/config.py:problem": "a yaml error (MarkedYAMLError has it, YAMLError not)",
+    "renovo/data/mzml.py:lineno": "an lxml / pyteomics parse error (only XMLSyntaxError has a line)",
+    "renovo/data/mzml.py:unit_info": "a pyteomics value (unitfloat / unitstr carry a unit, plain numbers not)",
+    "renovo/bench/streaming.py:pss": "psutil's memory_full_info() (PSS on Linux only)",
+    "renovo/commands/runlog.py:encoding": "the wrapped text stream (sys.stdout or a replacement)",
+    "renovo/commands/runlog.py:__version__": "a third-party module already imported (not all have one)",
+    "renovo/train/monitors.py:last_model_path": "Lightning's checkpoint callbacks (ModelCheckpoint has it)",
+}
+
+
+def getattr_with_default_on_own_objects(root: Path, allowed: dict[str, str] | None = None) -> list[str]:
+    """``path:line getattr(obj, 'name', default)`` of every three-argument ``getattr`` under ``root``
+    whose "module path:attribute name" is not in ``allowed`` (default ``GETATTR_ALLOWED``); a module or
+    function named ``migrate`` may use it (a non-constant name is "?", allowed only as such)."""
+    allowed = GETATTR_ALLOWED if allowed is None else allowed
+    out = []
+
+    def visit(node: ast.AST, path: Path, in_migrate: bool) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "migrate":
+            in_migrate = True
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+                and len(node.args) == 3 and not in_migrate):
+            name = node.args[1]
+            attribute = name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else "?"
+            relative = path.relative_to(root.parent).as_posix()
+            if f"{relative}:{attribute}" not in allowed:
+                out.append(f"{relative}:{node.lineno} {ast.unparse(node)}")
+        for child in ast.iter_child_nodes(node):
+            visit(child, path, in_migrate)
+
+    for path in sorted(root.rglob("*.py")):
+        visit(ast.parse(path.read_text(), str(path)), path, path.stem == "migrate")
+    return out
+
+
 def benchmarks_in_libraries(root: Path) -> list[str]:
     return [str(p.relative_to(root.parent)) for package in LIBRARY for p in (root / package).rglob("bench.py")]
 
@@ -231,6 +278,14 @@ def test_no_benchmark_inside_a_library_package():
 
 def test_long_modules_and_functions_say_why():
     assert unexplained_lengths(ROOT) == []
+
+
+def test_no_getattr_with_a_default_on_renovos_own_objects():
+    assert getattr_with_default_on_own_objects(ROOT) == []
+    found = getattr_with_default_on_own_objects(ROOT, {})  # every three-argument getattr
+    stale = [key for key in GETATTR_ALLOWED
+             if not any(f.startswith(key.split(":")[0] + ":") and f", '{key.split(':')[1]}', " in f for f in found)]
+    assert stale == [], "allowlisted calls that are gone: remove them from GETATTR_ALLOWED"
 
 
 # --------------------------------------------------------------------------- the checks themselves
@@ -273,3 +328,21 @@ def test_checks_catch_each_violation(fake_tree):
     assert config_casts(fake_tree) == ["renovo/train/cast.py:3", "renovo/train/cast.py:4"]
     lengths = unexplained_lengths(fake_tree)
     assert len(lengths) == 1 and "long.py:1 long" in lengths[0]
+
+
+def test_getattr_check_flags_own_objects_and_accepts_the_allowlist(tmp_path):
+    root = tmp_path / "renovo"
+    (root / "experiments").mkdir(parents=True)
+    (root / "config").mkdir()
+    (root / "experiments" / "report.py").write_text(
+        "def f(plan, error):\n"
+        "    notes = getattr(plan, 'notes', '')\n"  # an own object: flagged
+        "    line = getattr(error, 'lineno', None)\n"  # allowlisted below
+        "    return getattr(plan, 'notes')\n"  # no default: fine
+        "def migrate(old):\n"
+        "    return getattr(old, 'notes', '')\n")  # a migration reads old objects
+    (root / "config" / "migrate.py").write_text("def up(old):\n    return getattr(old, 'notes', '')\n")
+    allowed = {"renovo/experiments/report.py:lineno": "a parse error"}
+    assert getattr_with_default_on_own_objects(root, allowed) == [
+        "renovo/experiments/report.py:2 getattr(plan, 'notes', '')"]
+    assert len(getattr_with_default_on_own_objects(root, {})) == 2

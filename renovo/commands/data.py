@@ -29,7 +29,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    if getattr(args, "data_command", None) != "stats":
+    if args.data_command != "stats":
         args._parser.print_help()
         return 2
     from pathlib import Path

@@ -9,6 +9,7 @@ started). The log is a record; renovo never reads it back.
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import platform
@@ -100,13 +101,14 @@ def _settings(args) -> dict:
 @contextlib.contextmanager
 def command_log(path: str | Path | None, args=None, *, command: list[str] | None = None) -> Iterator[CommandLog]:
     """Copy what the command prints into ``path`` (appended to when it exists, e.g. a resumed run);
-    with ``path`` None, into memory until the yielded log's ``attach(path)``."""
+    with ``path`` None, into memory until the yielded log's ``attach(path)``. ``args`` is the namespace
+    `renovo.cli.main` parsed (it always sets ``command_line``), a mapping of settings, or None."""
     log = CommandLog()
     if path is not None:
         log.attach(path)
     log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
     if command is None:
-        command = getattr(args, "command_line", None) or ["renovo", *sys.argv[1:]]
+        command = (args.command_line if isinstance(args, argparse.Namespace) else None) or ["renovo", *sys.argv[1:]]
     log.write(f"# command: {shlex.join(str(c) for c in command)}\n")
     log.write("# settings: " + ", ".join(f"{k}={v!r}" for k, v in _settings(args or {}).items()) + "\n")
     out, err = sys.stdout, sys.stderr

@@ -142,7 +142,7 @@ def _overrides(args) -> list[str | dict]:
         ("trainer", "precision"): args.precision,
         ("trainer", "progress_bar"): False if args.no_progress else None,
     }
-    if getattr(args, "finetune", None) and args.max_steps is not None and args.max_epochs is None:
+    if args.finetune and args.max_steps is not None and args.max_epochs is None:
         overrides.append({"trainer": {"max_epochs": None}})  # --max-steps wins over the fine-tune's passes
     for path, value in flags.items():
         if value is None:
@@ -284,8 +284,8 @@ def _train(args, config, run_dir, say, main_process, changes, log_callbacks) -> 
     for key, old, new in changes:
         say(f"resume: {key} {old!r} → {new!r} (applied from the resumed step; logged in {run_dir / 'resume.log'})")
     run_dir = train(config, run_dir, resume=args.resume, extra_callbacks=decode_callbacks(config) + log_callbacks,
-                    force=args.force, resume_changes=changes, init_from=getattr(args, "init_from", None),
-                    finetune_from=getattr(args, "finetune", None))
+                    force=args.force, resume_changes=changes, init_from=args.init_from,
+                    finetune_from=args.finetune)
     if not main_process:
         return 0
     print(f"run folder: {run_dir} (config.yaml, metrics.csv, train.log, tensorboard/, checkpoints/last.ckpt)")
@@ -303,4 +303,8 @@ def _train(args, config, run_dir, say, main_process, changes, log_callbacks) -> 
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(run(add_parser(argparse.ArgumentParser().add_subparsers()).parse_args()))
+    _args = add_parser(argparse.ArgumentParser().add_subparsers()).parse_args()
+    import sys
+
+    _args.command_line = ["renovo", *sys.argv[1:]]  # `renovo.cli.main` sets it too, for the run log
+    raise SystemExit(run(_args))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from renovo.chem import Tokenizer
+from renovo.data.collate import SpectrumCollator
 from renovo.data.datasets import ParquetSpectra, RecordList, load_dataset
 from renovo.data.preprocess import preprocess
 from renovo.data.records import SkipCounter, SpectrumRecord
@@ -72,7 +73,7 @@ class LabelledStream(IterableDataset):
                 yield record
         if not yielded:
             # An empty pass would make the trainer start the next epoch forever (max_epochs=-1).
-            paths = getattr(self.dataset, "paths", [])
+            paths = self.dataset.paths if isinstance(self.dataset, ParquetSpectra) else []
             raise RenovoError(f"training data: no usable labelled spectra (with a peptide of ≤ {self.max_length} "
                               f"residues) in {', '.join(map(str, paths)) or 'the stream'}")
 
@@ -149,7 +150,7 @@ def usable_records(records, tokenizer: Tokenizer, max_length: int, what: str, sk
     return RecordList(kept)
 
 
-def peaks_after_preprocessing(record: SpectrumRecord, collator) -> int:
+def peaks_after_preprocessing(record: SpectrumRecord, collator: SpectrumCollator) -> int:
     """How many peaks of ``record`` the collator keeps (its preprocessing, then its peak cap): the batch's
     padded width is the largest of these."""
     if collator.preprocess is None:

@@ -662,18 +662,18 @@ def run_plan_command(args) -> int:
         raise PlanError(f"unknown size {size!r}; sizes: {', '.join(SIZES)}")
     plan_name = Path(str(args.plan)).stem
     out = Path(args.out) if args.out else Path("experiments") / f"{plan_name}-{size}"
-    plan = load_plan(args.plan, size, out, overrides=list(getattr(args, "overrides", []) or []))
-    if not getattr(args, "report_only", False) and check_plan_folder(plan, out, bool(getattr(args, "force", False))):
+    plan = load_plan(args.plan, size, out, overrides=list(args.overrides))
+    if not args.report_only and check_plan_folder(plan, out, args.force):
         print(f"continuing the plan's earlier report in {out} (finished runs kept, unfinished ones resumed)")
+    jobs = args.jobs or 1  # -j 0 runs one at a time
     command_line = "renovo " + shlex.join(sys.argv[1:]) if sys.argv and "experiment" in sys.argv else (
         f"renovo experiment {args.plan} --size {size} --out {out}"
-        + "".join(f" --set {shlex.quote(o)}" for o in getattr(args, "overrides", []) or [])
-        + (" --report-only" if getattr(args, "report_only", False) else ""))
+        + "".join(f" --set {shlex.quote(o)}" for o in args.overrides)
+        + (" --report-only" if args.report_only else ""))
     print(f"plan {plan.name} ({size}): {len(plan.configs)} configs × {len(plan.seeds)} seeds = {len(plan.runs)} runs "
           f"of {plan.max_steps} steps, preset {plan.preset}, "
-          f"{'one at a time' if int(getattr(args, 'jobs', 1) or 1) == 1 else f'{args.jobs} at a time'} → {out}")
-    report = run_plan(plan, out, command_line=command_line, report_only=bool(getattr(args, "report_only", False)),
-                      jobs=int(getattr(args, "jobs", 1) or 1))
+          f"{'one at a time' if jobs == 1 else f'{jobs} at a time'} → {out}")
+    report = run_plan(plan, out, command_line=command_line, report_only=args.report_only, jobs=jobs)
     results = json.loads((out / "results.json").read_text())
     print_outcome(plan, results)
     print(f"report: {report}")

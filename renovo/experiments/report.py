@@ -29,10 +29,10 @@ def write_report(plan, out: str | Path, command_line: str = "", run_commands: Se
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stored, stored_figures = stored_summaries(out)
-    control = getattr(plan, "control", None)
+    control = plan.control
     control_dirs = {spec.seed: spec.run_dir for spec in plan.runs if spec.config == control}
     runs = [summarize_run(spec.run_dir, spec.config, spec.seed, sanity=plan.sanity and spec.config != control,
-                          control_dir=control_dirs.get(spec.seed), readout_steps=getattr(plan, "readout_steps", ()))
+                          control_dir=control_dirs.get(spec.seed), readout_steps=plan.readout_steps)
             if spec.run_dir.is_dir() or stored.get(spec.run_dir.name, {}).get("status") != "done"
             else stored[spec.run_dir.name]
             for spec in plan.runs]
@@ -151,7 +151,7 @@ def _setup_section(plan, command_line: str, run_commands: Sequence[str]) -> list
               "", "```", *earlier, "```", ""]
     if plan.question:
         L += [plan.question, ""]
-    if getattr(plan, "notes", ""):
+    if plan.notes:
         L += [plan.notes, ""]
     data = "simulated (renovo's calibrated simulator; training stream + fixed simulated validation set)" \
         if not plan.train_files else f"train {', '.join(plan.train_files)}; val {', '.join(plan.val_files) or '(simulated)'}"

@@ -23,7 +23,7 @@ ACCURACY_METRICS = (("val/token_acc", "token accuracy (teacher-forced)", True), 
 
 def readouts(plan) -> list[tuple[str, str]]:
     """(name, metric prefix) of each read-out: the plan's read-out steps, then the end of the runs."""
-    return [(f"step {step:,}", readout_prefix(step)) for step in getattr(plan, "readout_steps", [])] + [("end", "")]
+    return [(f"step {step:,}", readout_prefix(step)) for step in plan.readout_steps] + [("end", "")]
 
 
 def accuracy_comparisons(plan, agg: Mapping) -> list[dict]:
@@ -66,7 +66,7 @@ def verdicts(plan, runs: Sequence[dict], agg: Mapping, comparisons: Sequence[dic
         ce_stays_primary(agg, physics),
         better_final_accuracy(plan, accuracy_comparisons(plan, agg) if comparisons is None else comparisons),
     ]
-    if getattr(plan, "factorial", None):
+    if plan.factorial:
         out.append(factorial_effects(plan, agg))
     if plan.sanity:
         out.append(sanity_check(done, agg))

@@ -23,7 +23,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from renovo.chem import Tokenizer
-from renovo.data import (BucketedBatchSampler, RecordList, SimulatedBatches, SimulatedShare, Simulator,
+from renovo.data import (BucketedBatchSampler, LabelledStream, RecordList, SimulatedBatches, SimulatedShare, Simulator,
                          SimulatorConfig, SpectrumCollator, SpectrumRecord, load_labelled_dataset,
                          peaks_after_preprocessing, simulate_records, simulated_per_batch, usable_records)
 from renovo.errors import RenovoError
@@ -142,7 +142,9 @@ class RenovoDataModule(L.LightningDataModule):
         """Usable labelled spectra of the training files (on this rank's view; None: simulated training)."""
         if isinstance(self.train_set, RecordList):
             return len(self.train_set)
-        return getattr(self.train_set, "labelled_rows", None)
+        if isinstance(self.train_set, LabelledStream):
+            return self.train_set.labelled_rows
+        return None
 
     def _train_collate(self, simulated: int):
         if not simulated:

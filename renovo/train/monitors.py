@@ -11,7 +11,8 @@
 - `SpeedMonitor`: steps/s, spectra/s, peak RSS, CUDA max allocated.
 - `DivergenceMonitor`: warns once when the training cross-entropy diverges.
 
-Column names are documented in docs/training.md.
+The module they watch is a `RenovoModule`: its ``logs_this_step`` says whether this step writes a
+log row. Column names are documented in docs/training.md.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ class NaNGuard(L.Callback):
         self.unlogged_nonfinite.update(ignored)
         if skip:
             self.unlogged_skips += 1
-        if getattr(pl_module, "logs_this_step", True):
+        if pl_module.logs_this_step:
             pl_module.log("grad/total_norm_pre_clip", norm if math.isfinite(norm) else float("nan"),
                           on_step=True, on_epoch=False)
             # Counted since the last logged row: a skip between logged steps still shows.
@@ -238,7 +239,7 @@ class SpeedMonitor(L.Callback):
             interval = (self.ends[-1] - self.ends[0]) / (len(self.ends) - 1)
             metrics["speed/steps_per_s"] = 1.0 / interval
             metrics["speed/spectra_per_s"] = size / interval
-        if not getattr(pl_module, "logs_this_step", True):
+        if not pl_module.logs_this_step:
             return
         metrics["memory/peak_rss_mb"] = peak_rss_mb()
         if torch.cuda.is_available() and pl_module.device.type == "cuda":
@@ -294,7 +295,7 @@ class DivergenceMonitor(L.Callback):
             if len(self.recent) == self.window:
                 self.best = min(self.best, smoothed)
             diverged = smoothed > self.factor * self.best and smoothed - self.best > self.min_rise
-        if getattr(pl_module, "logs_this_step", True):
+        if pl_module.logs_this_step:
             pl_module.log("monitor/diverged", float(diverged), on_step=True, on_epoch=False)
         if diverged and not self.warned:
             self.warned = True

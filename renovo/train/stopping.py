@@ -64,7 +64,7 @@ class StopAt(L.Callback):
     def on_validation_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking or self.stopped:
             return
-        acc = getattr(pl_module, "last_val_token_acc", None)
+        acc = pl_module.last_val_token_acc
         if self.token_acc is not None and acc is not None and acc >= self.token_acc:
             self._stop(trainer, f"val/token_acc {acc:.3f} ≥ {self.token_acc:g} at step {trainer.global_step}")
         elif self.step is not None and trainer.global_step >= self.step:

@@ -15,7 +15,7 @@ from renovo.train import read_metrics
 def feed(monitor: DivergenceMonitor, values) -> list[float]:
     """Run the monitor over a CE series; the per-step ``monitor/diverged`` values it logged."""
     logged: list[float] = []
-    module = SimpleNamespace(last_components={}, log=lambda name, value, **_: logged.append(value))
+    module = SimpleNamespace(last_components={}, logs_this_step=True, log=lambda name, value, **_: logged.append(value))
     trainer = SimpleNamespace(global_step=0, optimizers=[SimpleNamespace(param_groups=[{"lr": 10.0}])])
     for step, value in enumerate(values):
         trainer.global_step = step
