@@ -108,4 +108,5 @@ class SpectrumCollator:
         return cls(tokenizer, PreprocessConfig.from_config(config))
 
     def __call__(self, records: Sequence[SpectrumRecord]) -> dict:
-        return collate_spectra(records, self.tokenizer, None if self.preprocess else self.max_peaks, self.preprocess)
+        return collate_spectra(records, self.tokenizer, None if self.preprocess is not None else self.max_peaks,
+                               self.preprocess)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Callable, Mapping
 
 from renovo.data import PreprocessConfig, SimulatorConfig
+from renovo.errors import RenovoError
 
 
 @dataclass(frozen=True)
@@ -106,23 +107,42 @@ def mapping(null: bool = False) -> Rule:
     return Rule(lambda v: isinstance(v, Mapping) or (null and v is None), "a mapping" + (" or null" if null else ""))
 
 
+def parse_duration_s(value) -> float | None:
+    """Seconds of a wall-clock budget: a number of seconds, or text like "60m", "1h30m", "90s", "2h"."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        import re
+
+        text = str(value).strip().lower()
+        parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)s)?", text)
+        if not text or parts is None or not any(parts.groups()):
+            try:
+                seconds = float(text)
+            except ValueError:
+                raise RenovoError(f"trainer.max_time must be seconds or like 60m, 1h30m, 90s; got {value!r}") from None
+        else:
+            hours, minutes, secs = (float(g) if g else 0.0 for g in parts.groups())
+            seconds = hours * 3600 + minutes * 60 + secs
+    if not seconds > 0:
+        raise RenovoError(f"trainer.max_time must be > 0; got {value!r}")
+    return seconds
+
+
+
 def duration(null: bool = False) -> Rule:
-    """A wall-clock budget: seconds > 0, or text like 60m, 1h30m, 90s (parsed by the trainer)."""
-    import re
-
-    pattern = re.compile(r"\s*(?=\S)(?:\d+(?:\.\d+)?h)?\s*(?:\d+(?:\.\d+)?m(?:in)?)?\s*(?:\d+(?:\.\d+)?s)?\s*")
-
+    """A wall-clock budget: what `parse_duration_s` reads (seconds > 0, or text like 60m, 1h30m, 90s)."""
     def accepts(value) -> bool:
         if value is None:
             return null
-        if _is_number(value):
-            return value > 0
-        if not isinstance(value, str):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             return False
         try:
-            return float(value) > 0
-        except ValueError:
-            return bool(pattern.fullmatch(value.lower())) and any(ch.isdigit() for ch in value)
+            return parse_duration_s(value) is not None
+        except RenovoError:
+            return False
 
     return Rule(accepts, "seconds > 0 or text like 60m, 1h30m, 90s" + (" or null" if null else ""))
 

@@ -19,6 +19,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from renovo.errors import RenovoError
+from renovo.train.config_rules import parse_duration_s  # one home: trainer.max_time's rule reads it too
 from renovo.model.checkpoint import (checkpoint_config, load_model, read_checkpoint,  # noqa: F401  (re-exported)
                                      tokenizer_from_config)
 from renovo.model.extend import load_extended
@@ -43,30 +44,6 @@ class ElapsedTime(L.Callback):
     def on_validation_epoch_end(self, trainer, pl_module) -> None:
         if not trainer.sanity_checking and hasattr(self, "start"):
             pl_module.log("time/elapsed_s", time.perf_counter() - self.start, on_step=False, on_epoch=True)
-
-
-def parse_duration_s(value) -> float | None:
-    """Seconds of a wall-clock budget: a number of seconds, or text like "60m", "1h30m", "90s", "2h"."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        import re
-
-        text = str(value).strip().lower()
-        parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m(?:in)?)?\s*(?:(\d+(?:\.\d+)?)s)?", text)
-        if not text or parts is None or not any(parts.groups()):
-            try:
-                seconds = float(text)
-            except ValueError:
-                raise RenovoError(f"trainer.max_time must be seconds or like 60m, 1h30m, 90s; got {value!r}") from None
-        else:
-            hours, minutes, secs = (float(g) if g else 0.0 for g in parts.groups())
-            seconds = hours * 3600 + minutes * 60 + secs
-    if not seconds > 0:
-        raise RenovoError(f"trainer.max_time must be > 0; got {value!r}")
-    return seconds
 
 
 def default_run_dir(config: Mapping) -> Path:
