@@ -34,7 +34,7 @@ TIME_WORDS = ("time", "speed", "per_s", "sec", "throughput", "wall", "eta", "mem
 def _configs() -> dict:
     from renovo.train.config import available_configs, load_config
 
-    return {name: load_config(name) for name in available_configs()}
+    return {name: load_config(name).to_dict() for name in available_configs()}
 
 
 def _plans(work: Path) -> dict:

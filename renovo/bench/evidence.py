@@ -12,7 +12,6 @@ the simulator is easier or harder than real spectra.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
@@ -81,10 +80,10 @@ def run_bench(args: argparse.Namespace) -> int:
         records = [r for r in read_spectra(path, vocabulary=tokenizer.vocabulary, skips=skips) if r.peptide]
         results[Path(path).name] = _score(records, collator, evidence, tokenizer, args.batch_size)
     if args.simulated:
-        from renovo.data import SimulatorConfig
+        from renovo.train.config import simulator_config
 
-        simulator_config = SimulatorConfig.from_dict(dict(config["data"]["simulator"]))
-        records = list(simulate_records(args.simulated, args.seed, simulator_config, vocabulary=tokenizer.vocabulary))
+        records = list(simulate_records(args.simulated, args.seed, simulator_config(config),
+                                        vocabulary=tokenizer.vocabulary))
         results[f"simulated (n={args.simulated}, seed={args.seed})"] = _score(records, collator, evidence, tokenizer,
                                                                               args.batch_size)
     width = max(len(name) for name in results) if results else 10

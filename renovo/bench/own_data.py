@@ -65,14 +65,13 @@ def score_model(checkpoint, records, simulated) -> dict:
 
 
 def _simulated_validation(model_path, n: int) -> list:
-    from renovo.data.simulate import SimulatorConfig, simulate_records
+    from renovo.data.simulate import simulate_records
     from renovo.model.checkpoint import load_model
+    from renovo.train.config import run_config_of, simulator_config, validation_seed
 
     model = load_model(model_path)
-    config = model.config_dict or {}
-    data = config.get("data") or {}
-    seed = int(config.get("seed", 0)) + int(data.get("val_seed_offset", 1000003))
-    return list(simulate_records(n, seed, SimulatorConfig.from_dict(dict(data.get("simulator") or {})),
+    config = run_config_of(model)
+    return list(simulate_records(n, validation_seed(config), simulator_config(config),
                                  vocabulary=model.tokenizer.vocabulary))
 
 

@@ -85,7 +85,8 @@ def _time_search(model, records, settings, repeats: int) -> float:
 
 def _datasets(args, model) -> dict[str, list]:
     from renovo.data import read_spectra
-    from renovo.data.simulate import SimulatorConfig, simulate_records
+    from renovo.data.simulate import simulate_records
+    from renovo.train.config import run_config_of, simulator_config
 
     files = [Path(f) for f in args.files] or [Path("../shared/data/real") / name for name in DEFAULT_FILES]
     data = {}
@@ -94,10 +95,9 @@ def _datasets(args, model) -> dict[str, list]:
             raise SystemExit(f"renovo bench rerank: no file {path}")
         data[path.name] = [r for r in read_spectra(path, vocabulary=model.tokenizer.vocabulary) if r.peptide]
     if args.simulated:
-        config = model.config_dict or {}
-        simulator = SimulatorConfig.from_dict(dict((config.get("data") or {}).get("simulator") or {}))
-        seed = int(config.get("seed", 0)) + TEST_SEED_OFFSET
-        data["simulated"] = list(simulate_records(args.simulated, seed, simulator, vocabulary=model.tokenizer.vocabulary))
+        config = run_config_of(model)
+        data["simulated"] = list(simulate_records(args.simulated, config.seed + TEST_SEED_OFFSET,
+                                                  simulator_config(config), vocabulary=model.tokenizer.vocabulary))
     return data
 
 

@@ -17,7 +17,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", default="renovo.yaml", metavar="FILE.yaml",
                         help="file to write (default renovo.yaml)")
     parser.add_argument("--keys", action="store_true",
-                        help="print every key with its default and what it accepts (type and range), write nothing")
+                        help="print every key with its default, what it accepts (type and range) and what it does; write nothing")
     add_force_argument(parser)
     parser.set_defaults(handler=run)
     return parser
@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
 
     from renovo.errors import RenovoError
     from renovo.files import check_outputs, write_text
-    from renovo.train.config import CONFIG_DIR, DEFAULT_NAME, load_config
+    from renovo.train.config import load_config
+    from renovo.train.schema import render_yaml
 
     if args.keys:
         print_keys()
@@ -37,39 +38,16 @@ def run(args: argparse.Namespace) -> int:
     if output.suffix.lower() not in (".yaml", ".yml"):
         raise RenovoError(f"the config file must end in .yaml, not {output.name!r}")
     check_outputs([], [output], args.force, what="config file")
-    write_text(output, (CONFIG_DIR / f"{DEFAULT_NAME}.yaml").read_text())
+    write_text(output, render_yaml())
     load_config(output)  # what was written loads and validates
     print(f"wrote {output}: edit it, then run `renovo train --config {output}`")
     return 0
 
 
-def key_table() -> list[tuple[str, str, str]]:
-    """(key, default, what it accepts) for every key of a run config, the dataclass sections' fields included."""
-    from dataclasses import fields
-
-    from renovo.train.config import default_config
-    from renovo.train.config_rules import RULES, SECTION_FIELDS
-
-    rows = []
-
-    def walk(section: dict, where: str) -> None:
-        for key, value in section.items():
-            path = f"{where}{key}"
-            if path in SECTION_FIELDS:
-                for f in fields(SECTION_FIELDS[path]):
-                    rows.append((f"{path}.{f.name}", repr(getattr(SECTION_FIELDS[path](), f.name)),
-                                 RULES[f"{path}.{f.name}"].allowed))
-            elif isinstance(value, dict) and value and path not in RULES:
-                walk(value, f"{path}.")
-            else:
-                rows.append((path, repr(value), RULES[path].allowed))
-
-    walk(default_config(), "")
-    return rows
-
-
 def print_keys() -> None:
+    from renovo.train.schema import key_table
+
     rows = key_table()
-    width = max(len(key) for key, _, _ in rows)
-    for key, default, allowed in rows:
-        print(f"{key:<{width}}  {default:<14} {allowed}")
+    width = max(len(key) for key, *_ in rows)
+    for key, default, allowed, doc in rows:
+        print(f"{key:<{width}}  {default:<14} {allowed} — {doc}")

@@ -13,7 +13,7 @@ stream no training or validation set uses); a user's database-search results ref
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -47,12 +47,12 @@ def simulated_records(model, n: int, seed: int | None = None) -> Iterable:
     """``n`` simulated spectra from the model's simulator settings, on a seed stream no training or validation
     set of the model's config draws from."""
     from renovo.data import simulate_records
-    from renovo.data.simulate import SimulatorConfig
+    from renovo.train.config import run_config_of, simulator_config
 
-    config = model.config_dict or {}
-    base = int(config.get("seed", 0)) if seed is None else int(seed)
-    simulator = SimulatorConfig.from_dict(dict((config.get("data") or {}).get("simulator") or {}))
-    return simulate_records(n, base + CALIBRATION_SEED_OFFSET, simulator, vocabulary=model.tokenizer.vocabulary)
+    config = run_config_of(model)
+    base = config.seed if seed is None else seed
+    return simulate_records(n, base + CALIBRATION_SEED_OFFSET, simulator_config(config),
+                            vocabulary=model.tokenizer.vocabulary)
 
 
 def labelled_candidates(model, records: Iterable, settings: DecodeConfig,

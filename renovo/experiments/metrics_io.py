@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
-import yaml
 
 from renovo.experiments.stability import count_nonfinite, detect_spikes, mean_sd
+from renovo.train.config import yaml_load
 from renovo.train.metrics_log import read_series
 
 LOG_TAIL_LINES = 40
@@ -81,7 +81,7 @@ def _curriculum(run_dir: Path):
     path = run_dir / "config.yaml"
     if not path.is_file():
         return None, None
-    config = yaml.safe_load(path.read_text())
+    config = yaml_load(path.read_text())  # as written (not validated: an older run's lacks the keys added since)
     try:
         return config, Curriculum.from_config(config)
     except Exception:  # a config from another version: report without stages

@@ -235,8 +235,8 @@ def load_plan(name_or_path: str | Path, size: str, out: str | Path, overrides: S
         resolved = load_config(config, plan.overrides)
         config_overrides[config] = curriculum_overrides(plan.curriculum, resolved)
         if config_overrides[config]:
-            resolved = load_config(config, plan.overrides + config_overrides[config])
-            resolved["trainer"]["max_steps"] = plan.max_steps
+            resolved = load_config(config, [*plan.overrides, *config_overrides[config],
+                                            f"trainer.max_steps={plan.max_steps}"])
             try:
                 Curriculum.from_config(resolved)
             except CurriculumError as error:

@@ -1,10 +1,12 @@
 """Training configs: shipped YAML files, overlays, ``--set`` overrides, validation.
 
-Every key a run can set is in ``renovo/configs/default.yaml``. A named config
-(``gaussian_losses``, …) or a YAML path overlays it; ``key.sub=value``
+Every key a run can set is declared, with its default, rule and doc, in
+`renovo.train.schema` (``renovo/configs/default.yaml`` is its rendering). A
+named config (``gaussian_losses``, …) or a YAML path overlays the defaults; ``key.sub=value``
 overrides (values parsed as YAML) overlay that. A key that is not in the
 default is an error listing the valid keys at that level. Lists replace lists
-wholesale (a curriculum's stage table is one value).
+wholesale (a curriculum's stage table is one value). A loaded config is a
+`RunConfig`: typed, frozen, read as ``config.optim.lr`` or ``config["optim"]["lr"]``.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from renovo.errors import RenovoError, yaml_error_message
-from renovo.train.config_rules import SECTION_FIELDS, first_problem, normalised, section_keys
+from renovo.train.schema import SECTION_FIELDS, RunConfig, as_plain, first_problem, normalised, section_keys
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 DEFAULT_NAME = "default"
@@ -40,10 +42,10 @@ _Loader.add_implicit_resolver(
 )
 
 
-def check_values(config: Mapping, schema: Mapping) -> dict:
-    """Type and range of every value (`renovo.train.config_rules`), and the pairs a single key's rule cannot
-    judge; ConfigError naming the first bad key. Returns the config with every value as its rule reads it
-    (`normalised`: a number is a float), so no caller casts a config value."""
+def check_values(config: Mapping, schema: Mapping) -> RunConfig:
+    """Type and range of every value (the rules of `renovo.train.schema`), and the pairs a single key's rule
+    cannot judge; ConfigError naming the first bad key. Returns the `RunConfig` with every value as its rule
+    reads it (`normalised`: a number is a float), so no caller casts a config value."""
     from renovo.chem.vocabulary import vocabulary_from_config
     from renovo.data import PreprocessConfig, SimulatorConfig
 
@@ -61,7 +63,7 @@ def check_values(config: Mapping, schema: Mapping) -> dict:
         vocabulary_from_config(config["vocabulary"])
     except ValueError as error:  # UnknownModificationError is a ValueError too
         raise ConfigError(f"config key vocabulary: {error}") from None
-    return config
+    return RunConfig.from_dict(config)
 
 
 def _check_attention_width(model: Mapping) -> None:
@@ -107,7 +109,8 @@ def _read_yaml(path: Path) -> dict:
 
 
 def default_config() -> dict:
-    return _read_yaml(CONFIG_DIR / f"{DEFAULT_NAME}.yaml")
+    """Every key at its default, as plain dicts (the schema's `RunConfig()`)."""
+    return RunConfig().to_dict()
 
 
 def _merge(base: dict, overlay: Mapping, schema: dict, where: str = "") -> dict:
@@ -173,7 +176,7 @@ def resolve_config_source(name_or_path: str | Path | None) -> tuple[str, dict]:
 def load_config(
     name_or_path: str | Path | None = None,
     overrides: Iterable[str | Mapping] = (),
-) -> dict:
+) -> RunConfig:
     """The resolved config: default ← named config or file ← overrides.
 
     ``overrides`` are ``"key.sub=value"`` strings or nested mappings, applied
@@ -190,23 +193,46 @@ def load_config(
     return check_values(config, schema)
 
 
-def merge_config(config: dict, overlay: Mapping) -> dict:
+def merge_config(config: Mapping, overlay: Mapping) -> RunConfig:
     """A copy of a resolved ``config`` with ``overlay`` merged in (validated)."""
     schema = default_config()
-    return check_values(_merge(copy.deepcopy(config), overlay, schema), schema)
+    return check_values(_merge(as_plain(config), overlay, schema), schema)
 
 
-def validate_config(config: Mapping) -> dict:
-    """Check a complete config (e.g. read back from a run) against the schema."""
+def validate_config(config: Mapping) -> RunConfig:
+    """Check a config (e.g. read back from a run or a checkpoint) against the schema; keys it lacks keep
+    their defaults."""
     schema = default_config()
-    return check_values(_merge(copy.deepcopy(schema), config, schema), schema)
+    return check_values(_merge(copy.deepcopy(schema), as_plain(config), schema), schema)
+
+
+def run_config_of(model) -> RunConfig:
+    """The run config a model was trained with (its checkpoint's, migrated and checked); the defaults for a
+    model built without one (``model.config_dict == {}``)."""
+    return validate_config(model.config_dict)
+
+
+def simulator_config(config: Mapping):
+    """``data.simulator`` as a `renovo.data.SimulatorConfig`; a bad key is a one-line error."""
+    from renovo.data import SimulatorConfig
+
+    try:
+        return SimulatorConfig.from_dict(dict(config["data"]["simulator"]))
+    except (TypeError, ValueError) as error:
+        raise RenovoError(f"config data.simulator: {error}") from None
+
+
+def validation_seed(config: Mapping) -> int:
+    """The seed of a run's fixed simulated validation set: ``seed + data.val_seed_offset`` (disjoint from the
+    training stream's draws)."""
+    return config["seed"] + config["data"]["val_seed_offset"]
 
 
 def save_config(config: Mapping, path: str | Path) -> Path:
     from renovo.files import write_text
 
     path = Path(path)
-    write_text(path, yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=None))
+    write_text(path, yaml.safe_dump(as_plain(config), sort_keys=False, default_flow_style=None))
     return path
 
 

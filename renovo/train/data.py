@@ -24,9 +24,10 @@ from torch.utils.data import DataLoader
 
 from renovo.chem import Tokenizer
 from renovo.data import (BucketedBatchSampler, LabelledStream, RecordList, SimulatedBatches, SimulatedShare, Simulator,
-                         SimulatorConfig, SpectrumCollator, SpectrumRecord, load_labelled_dataset,
+                         SpectrumCollator, SpectrumRecord, load_labelled_dataset,
                          peaks_after_preprocessing, simulate_records, simulated_per_batch, usable_records)
 from renovo.errors import RenovoError
+from renovo.train.config import simulator_config, validation_seed
 
 
 def collator_from_config(config: Mapping, tokenizer: Tokenizer) -> SpectrumCollator:
@@ -35,14 +36,6 @@ def collator_from_config(config: Mapping, tokenizer: Tokenizer) -> SpectrumColla
         return SpectrumCollator.from_config(tokenizer, config)
     except (TypeError, ValueError) as error:
         raise RenovoError(f"config {error}") from None
-
-
-def simulator_config(config: Mapping) -> SimulatorConfig:
-    """``data.simulator`` as a `SimulatorConfig`; a bad key is a one-line error."""
-    try:
-        return SimulatorConfig.from_dict(dict(config["data"]["simulator"]))
-    except (TypeError, ValueError) as error:
-        raise RenovoError(f"config data.simulator: {error}") from None
 
 
 def simulator_from_config(config: Mapping, tokenizer: Tokenizer) -> Simulator:
@@ -123,8 +116,8 @@ class RenovoDataModule(L.LightningDataModule):
                 self.val_set = load_labelled_dataset(d["val"], self.tokenizer, max_length, "validation data",
                                                      stream=False)
             else:
-                seed = self.config["seed"] + d["val_seed_offset"]
-                self.val_set = RecordList(simulate_records(d["val_size"], seed, simulator_config(self.config),
+                self.val_set = RecordList(simulate_records(d["val_size"], validation_seed(self.config),
+                                                           simulator_config(self.config),
                                                            vocabulary=self.tokenizer.vocabulary))
 
     def _loader_kwargs(self) -> dict:

@@ -10,38 +10,39 @@ resolved ``max_steps`` is what ``config.yaml`` records; a resumed run keeps it.
 """
 from __future__ import annotations
 
-import copy
 import math
 from typing import Mapping
 
 from renovo.errors import RenovoError
+from renovo.train.config import merge_config
 from renovo.train.module import effective_warmup
+from renovo.train.schema import RunConfig
 
 
 def world_size(config: Mapping) -> int:
     """Processes the run trains in: ``trainer.devices`` when it is a number, else 1."""
-    devices = config["trainer"].get("devices")
+    devices = config["trainer"]["devices"]
     return int(devices) if isinstance(devices, int) and not isinstance(devices, bool) and devices > 0 else 1
 
 
-def size_to_data(config: Mapping, data) -> tuple[dict, str | None]:
+def size_to_data(config: RunConfig, data) -> tuple[RunConfig, str | None]:
     """(config, what was sized, in one line) for ``data`` (a set-up `RenovoDataModule`): unchanged, with
     None, when ``trainer.max_epochs`` is not set."""
-    epochs = config["trainer"].get("max_epochs")
+    epochs = config.trainer.max_epochs
     if not epochs:
-        return dict(config), None
+        return config, None
     spectra = data.training_spectra()
     if not spectra:
         raise RenovoError("trainer.max_epochs sizes a run to its training files: give data.train files "
                           "(--train), or set trainer.max_steps instead")
     per_batch, simulated = data.file_batch()
     steps_per_epoch = max(1, math.ceil(spectra / (per_batch * world_size(config))))
-    sized = copy.deepcopy(dict(config))
+    sized = merge_config(config, {"trainer": {
+        "max_steps": epochs * steps_per_epoch,
+        "val_every_n_steps": min(config.trainer.val_every_n_steps, steps_per_epoch)}})
     t = sized["trainer"]
-    t["max_steps"] = int(epochs) * steps_per_epoch
-    t["val_every_n_steps"] = min(t["val_every_n_steps"], steps_per_epoch)
     mix = f" + {simulated} simulated" if simulated else ""
-    passes = f"{epochs} pass{'es' if int(epochs) != 1 else ''}"
+    passes = f"{epochs} pass{'es' if epochs != 1 else ''}"
     return sized, (f"schedule: {passes} over {spectra} training spectra, {steps_per_epoch} steps each "
                    f"(batches of {per_batch}{mix}) = {t['max_steps']} steps; warmup {effective_warmup(sized)} "
                    f"steps; validation every {t['val_every_n_steps']} steps")

@@ -19,7 +19,6 @@ The architecture is the checkpoint's; changing a ``model.*`` key is refused.
 """
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -80,10 +79,10 @@ def finetune_config(checkpoint: str | Path, overlays: Iterable[Mapping | str] = 
     stored = read_checkpoint(checkpoint)
     metadata = stored["renovo"]
     del stored
-    base = validate_config(copy.deepcopy(dict(metadata["config"])))  # older configs gain today's keys
+    base = validate_config(metadata["config"])  # older configs gain today's keys
     model = _architecture_keys(metadata)
-    config = merge_config(base, {"model": model, **FINETUNE_DEFAULTS})
-    config["name"] = name or f"{base.get('name') or 'model'}-finetune"
+    config = merge_config(base, {"model": model, **FINETUNE_DEFAULTS,
+                                 "name": name or f"{base['name'] or 'model'}-finetune"})
     for overlay in overlays:
         config = merge_config(config, parse_override(overlay) if isinstance(overlay, str) else overlay)
     _check_architecture(config, metadata, checkpoint)

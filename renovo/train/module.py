@@ -33,8 +33,10 @@ from renovo.model.checkpoint import (  # noqa: F401  (re-exported: one home, in 
     tokenizer_state,
 )
 from renovo.model.migrate import SCHEMA_VERSION
+from renovo.train.config import validate_config
 from renovo.train.curriculum import Curriculum
 from renovo.train.objective import COMPONENTS, Objective, token_accuracy
+from renovo.train.schema import RunConfig
 from renovo.train.step import build_optimizer, training_step
 
 def lr_lambda(warmup_steps: int, max_steps: int, min_lr_ratio: float):
@@ -61,17 +63,17 @@ def effective_warmup(config: Mapping) -> int:
 
 
 class RenovoModule(L.LightningModule):
-    def __init__(self, config: Mapping):
+    def __init__(self, config: RunConfig | Mapping):
         super().__init__()
-        self.config = dict(config)
+        # A mapping (a checkpoint's stored config, a test's dict) is checked into a RunConfig first.
+        self.config: RunConfig = config if isinstance(config, RunConfig) else validate_config(config)
         self.tokenizer = tokenizer_from_config(self.config)
         self.model = build_model_from_config(self.config, self.tokenizer)
-        self.objective = Objective(self.config["loss"], self.tokenizer)
+        self.objective = Objective(self.config.loss, self.tokenizer)
         self.curriculum = Curriculum.from_config(self.config)
-        self.gradient_flow_every = self.config["monitors"]["gradient_flow_every_n_steps"]
-        optim = self.config["optim"]
-        self.clip_mode = optim["gradient_clip_mode"]
-        self.physics_gradient_cap = optim["physics_gradient_cap"]
+        self.gradient_flow_every = self.config.monitors.gradient_flow_every_n_steps
+        self.clip_mode = self.config.optim.gradient_clip_mode
+        self.physics_gradient_cap = self.config.optim.physics_gradient_cap
         # Set each training step for the monitors (NaN guard, gradient flow).
         self.last_components: dict[str, torch.Tensor] = {}
         self.last_weights: tuple[float, float] = (0.0, 0.0)
@@ -168,11 +170,11 @@ class RenovoModule(L.LightningModule):
 
     # --- optimisation ------------------------------------------------------------
     def configure_optimizers(self):
-        o = self.config["optim"]
+        o = self.config.optim
         optimizer = build_optimizer(self.parameters(), o)
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer,
-            lr_lambda(effective_warmup(self.config), self.config["trainer"]["max_steps"], o["min_lr_ratio"]),
+            lr_lambda(effective_warmup(self.config), self.config.trainer.max_steps, o.min_lr_ratio),
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
@@ -185,7 +187,7 @@ class RenovoModule(L.LightningModule):
         if self._trainer is not None and self.trainer.world_size > 1:
             raise RenovoError("optim.gradient_clip_mode=per_term needs one device (two backward passes a step "
                               "do not mix with DDP's gradient hooks)")
-        clip = self.config["optim"]["gradient_clip"] or 0.0
+        clip = self.config.optim.gradient_clip or 0.0
         stats = per_term_clipped_backward(self.last_components["ce"], physics,
                                           [p for p in self.parameters() if p.requires_grad], clip,
                                           self.physics_gradient_cap)
@@ -205,7 +207,7 @@ class RenovoModule(L.LightningModule):
         # On --resume Lightning restores the checkpoint's optimizer and schedule, learning rate
         # included; optim.lr of this run's config (changed for the resume, and logged) must win.
         # The schedule keeps its shape: lr = optim.lr · factor(step), factor from this config.
-        lr = self.config["optim"]["lr"]
+        lr = self.config.optim.lr
         for scheduler_config in self.trainer.lr_scheduler_configs:
             scheduler = scheduler_config.scheduler
             if not hasattr(scheduler, "lr_lambdas") or all(base == lr for base in scheduler.base_lrs):
@@ -220,12 +222,12 @@ class RenovoModule(L.LightningModule):
         # Dropout (and anything else random in a step) draws from generators
         # seeded by (seed, step, rank): a resumed run repeats the uninterrupted
         # one's draws however many numbers validation or loader start-up took.
-        seed_step(self.config["seed"], self.global_step, self.global_rank)
+        seed_step(self.config.seed, self.global_step, self.global_rank)
 
     # --- checkpoints -----------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Plain dicts only, so `torch.load(weights_only=True)` can read it.
-        checkpoint["renovo"] = {"schema_version": SCHEMA_VERSION, "config": self.config,
+        checkpoint["renovo"] = {"schema_version": SCHEMA_VERSION, "config": self.config.to_dict(),
                                 "tokenizer": tokenizer_state(self.tokenizer), "model": self.model.config.to_dict(), "rng": rng_state(),
                                 "curriculum_switch_step": self.curriculum.switch_step,
                                 "val_token_acc": self.last_val_token_acc}

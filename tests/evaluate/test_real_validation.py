@@ -93,3 +93,13 @@ def test_real_monitor_without_real_files_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "data.val_real" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_real_validation_decodes_as_renovo_sequence_by_default():
+    """trainer.val_real_* default to `renovo sequence`'s settings (the run config is upstream of decoding, so
+    its defaults are written there; this keeps the two equal)."""
+    from renovo.decode import DecodeConfig
+    from renovo.evaluate.callback import real_decode_config
+    from renovo.train.schema import RunConfig
+
+    assert real_decode_config(RunConfig()) == DecodeConfig()

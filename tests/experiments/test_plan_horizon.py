@@ -24,8 +24,7 @@ def test_horizon_cpu_is_the_proposal_table_at_a_25th(tmp_path):
     assert set(plan.warm_runs) == set(range(6))
     # The physics configs get the scaled table; their weights at the proposal's boundaries / 25.
     run = next(r for r in plan.runs if r.config == "gaussian_losses")
-    config = load_config("gaussian_losses", _sets(run.command))
-    config["trainer"]["max_steps"] = plan.max_steps
+    config = load_config("gaussian_losses", [*_sets(run.command), f"trainer.max_steps={plan.max_steps}"])
     curriculum = Curriculum.from_config(config)
     assert curriculum.weights(399) == (0.0, 0.0) and curriculum.weights(400) == (0.10, 0.0)
     assert curriculum.weights(800) == (0.15, 0.01) and curriculum.weights(1600)[0] == 0.25
@@ -35,8 +34,7 @@ def test_horizon_cpu_is_the_proposal_table_at_a_25th(tmp_path):
     weights = {}
     for name in ("gaussian_fallbacks", "gaussian_marginal_strong"):
         run = next(r for r in plan.runs if r.config == name)
-        c = load_config(name, _sets(run.command))
-        c["trainer"]["max_steps"] = plan.max_steps
+        c = load_config(name, [*_sets(run.command), f"trainer.max_steps={plan.max_steps}"])
         weights[name] = Curriculum.from_config(c).weights(4000)
     assert weights["gaussian_fallbacks"] == pytest.approx((0.08, 0.08))
     assert weights["gaussian_marginal_strong"] == pytest.approx((3.0, 0.08))

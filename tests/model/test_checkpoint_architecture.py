@@ -29,7 +29,7 @@ def _batch():
 
 
 def test_checkpoint_without_an_architecture_record_loads_as_the_plain_model(tmp_path):
-    config = load_config("ce_only", ["model.preset=small"])  # the small preset now reads ion evidence
+    config = load_config("ce_only", ["model.preset=small"]).to_dict()  # the small preset now reads ion evidence
     torch.manual_seed(0)
     plain = build_model(model_config("small", ion_evidence=False)).eval()
     config["model"].pop("ion_evidence")  # as a config written before the key existed
@@ -40,7 +40,7 @@ def test_checkpoint_without_an_architecture_record_loads_as_the_plain_model(tmp_
 
 
 def test_recorded_architecture_wins_over_the_config(tmp_path):
-    config = load_config("ce_only", ["model.preset=small", "model.ion_evidence=false"])
+    config = load_config("ce_only", ["model.preset=small", "model.ion_evidence=false"]).to_dict()
     torch.manual_seed(1)
     model = build_model(model_config("small", ion_evidence={"widths_da": [0.05], "into": "logits"})).eval()
     _save(tmp_path / "new.ckpt", model, config, record=True)

@@ -5,7 +5,7 @@ import pytest
 
 from renovo.data import PreprocessConfig, SimulatorConfig
 from renovo.train.config import ConfigError, default_config, load_config
-from renovo.train.config_rules import RULES, SECTION_FIELDS
+from renovo.train.schema import RULES, SECTION_FIELDS
 
 
 def _leaves(section: dict, where: str = ""):

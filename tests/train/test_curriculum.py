@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from renovo.train.config import load_config
@@ -47,6 +47,8 @@ def test_default_config_scales_and_force_final():
 @settings(max_examples=60, deadline=None)
 @given(st.integers(100, 1_000_000), st.floats(0, 1))
 def test_scaled_weights_depend_only_on_fraction_of_run(max_steps, fraction):
+    # At a stage boundary itself, float rounding of the rescaled start decides which side the step is on.
+    assume(all(abs(fraction - stage["start"] / 100_000) > 1e-9 for stage in SEED_TABLE))
     scaled = Curriculum(SEED_TABLE, scale_to_max_steps=True, max_steps=max_steps)
     reference = Curriculum(SEED_TABLE)
     got = scaled.weights(fraction * max_steps)
