@@ -61,7 +61,7 @@ def _validation_decode():
 
     # Tighter than `renovo sequence`'s 50 ppm on purpose: simulated precursors are exact, so 20 ppm is ample and
     # the learning curves stay comparable with the runs this bench has recorded.
-    return DecodeConfig(beam=5, precursor_tolerance_ppm=20.0)
+    return DecodeConfig(precursor_tolerance_ppm=20.0)
 
 
 def _renovo(*args: str) -> list[str]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from renovo.decode.config import DEFAULTS
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -31,7 +33,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     coverage.add_argument("-o", "--output", metavar="OUT.png", help="default PREDICTIONS_aa_coverage.png")
     mass = kinds.add_parser("mass-error", help="histogram of the precursor mass error of rank-1 predictions")
     mass.add_argument("predictions", metavar="PREDICTIONS")
-    mass.add_argument("--tolerance-ppm", type=float, default=50.0, help="tolerance marked on the plot (default 50)")
+    tolerance = DEFAULTS.precursor_tolerance_ppm
+    mass.add_argument("--tolerance-ppm", type=float, default=tolerance,
+                      help=f"tolerance marked on the plot (default {tolerance:g}, renovo sequence's)")
     mass.add_argument("-o", "--output", metavar="OUT.png", help="default PREDICTIONS_mass_error.png")
     parser.set_defaults(handler=run)
     return parser

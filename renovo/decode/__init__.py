@@ -12,7 +12,7 @@ _MODULES = {
     "config": ("DEFAULTS", "RERANK_BEAM", "DecodeConfig", "DecodeConfigError"),
     "features": ("FEATURE_NAMES", "candidate_features"),
     "mass": ("MassFeasibility",),
-    "pipeline": ("Decoder", "SequencingCounts", "SequencingSettings", "assign_q_values", "decode_batches", "rerank",
+    "pipeline": ("Decoder", "SequencingCounts", "assign_q_values", "decode_batches", "rerank",
                  "sequence_files"),
     "psm": ("PSM", "calc_mz", "isotope_corrected_error_ppm"),
     "scorer": ("CandidateScorer", "ScorerError", "expected_calibration_error", "file_sha256", "q_values",

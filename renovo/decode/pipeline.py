@@ -29,10 +29,6 @@ from renovo.errors import RenovoError
 from renovo.model import SequenceModel
 
 
-#: The name `renovo sequence`'s callers knew the settings by (the same class).
-SequencingSettings = DecodeConfig
-
-
 @dataclass
 class SequencingCounts:
     """What a run read and decoded; ``skips`` counts spectra the readers dropped."""

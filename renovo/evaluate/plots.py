@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from renovo.chem import Vocabulary, fragment_charges, fragment_ladder, parse_peptide
+from renovo.decode.config import DEFAULTS
 from renovo.decode.psm import PSM
 from renovo.evaluate.metrics import area_under_curve, match_peptide
 from renovo.files import atomic_path
@@ -150,8 +151,8 @@ def _mass_error_ppm(psm: PSM) -> tuple[float, bool]:
     return math.nan, False
 
 
-def plot_mass_error(psms: Sequence[PSM], path: str | Path, tolerance_ppm: float | None = 50.0, title: str = "",
-                    bins: int = 60) -> tuple[Path, dict]:
+def plot_mass_error(psms: Sequence[PSM], path: str | Path,
+                    tolerance_ppm: float | None = DEFAULTS.precursor_tolerance_ppm, title: str = "", bins: int = 60) -> tuple[Path, dict]:
     """Histogram of the rank-1 predictions' isotope-corrected precursor mass error (ppm), the
     tolerance marked; returns the path and counts (``predictions`` with an error, ``within_tolerance``,
     ``computed_from_mz``, ``outside_axis``, ``axis_ppm``).

@@ -9,7 +9,7 @@ import torch
 from renovo.chem import Tokenizer
 from renovo.cli import main
 from renovo.data import SpectrumRecord, simulate_records, write_mgf
-from renovo.decode import SequencingSettings
+from renovo.decode import DecodeConfig
 from renovo.evaluate import evaluate_peptides
 from renovo.evaluate.callback import RealSpectraValidation, build_callbacks, real_validation
 from renovo.model import load_model
@@ -36,7 +36,7 @@ def test_metrics_pooled_and_per_file():
         out["mz"][:, 0] = torch.tensor([float(r.index) for r in batch])
         return out
 
-    callback = RealSpectraValidation(records, collate, SequencingSettings(beam=2, precursor_tolerance_ppm=None))
+    callback = RealSpectraValidation(records, collate, DecodeConfig(beam=2, precursor_tolerance_ppm=None))
     predictions = callback.predictions(model)
     assert predictions == ["PEK", "PEK", "GGR"]
     logged = callback.metrics(predictions)
@@ -98,7 +98,6 @@ def test_real_monitor_without_real_files_is_one_line(tmp_path, capsys):
 def test_real_validation_decodes_as_renovo_sequence_by_default():
     """trainer.val_real_* default to `renovo sequence`'s settings (the run config is upstream of decoding, so
     its defaults are written there; this keeps the two equal)."""
-    from renovo.decode import DecodeConfig
     from renovo.evaluate.callback import real_decode_config
     from renovo.train.schema import RunConfig
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from renovo.data.simulate import simulate_records
-from renovo.decode import SequencingSettings
+from renovo.decode import DecodeConfig
 from renovo.errors import RenovoError
 from renovo.experiments.adapt import AcceptanceRule, accepted_predictions, count_right, training_records
 from renovo.model.checkpoint import load_model
@@ -13,7 +13,7 @@ from renovo.model.checkpoint import load_model
 def test_accepted_predictions_never_read_labels_and_follow_the_rule(checkpoint):
     model = load_model(checkpoint)
     records = list(simulate_records(6, seed=4))
-    settings = SequencingSettings(beam=2, max_length=8, batch_size=4, precursor_tolerance_ppm=None)
+    settings = DecodeConfig(beam=2, max_length=8, batch_size=4, precursor_tolerance_ppm=None)
     everything = AcceptanceRule(min_gaussian_cosine=0.0, min_ion_fraction=0.0, require_in_tolerance=False)
     accepted = accepted_predictions(model, records, settings, everything)
     assert len(accepted) == 6 and [a[0] for a in accepted] == records  # the original records, labels kept aside
