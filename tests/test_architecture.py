@@ -179,13 +179,26 @@ CAST_ALLOWED: dict[str, str] = {}
 
 
 def _config_rooted(node, aliases: set[str]) -> bool:
-    """``config["a"]["b"]``, ``self.config["a"]``, or ``t["b"]`` with ``t = config["a"]``."""
-    if not isinstance(node, ast.Subscript):
+    """``config["a"]["b"]``, ``config.a.b``, ``self.config["a"]``, or ``t["b"]`` / ``t.b`` with
+    ``t = config["a"]``."""
+    if not isinstance(node, (ast.Subscript, ast.Attribute)):
         return False
-    while isinstance(node, ast.Subscript):
+    while isinstance(node, ast.Subscript) or (isinstance(node, ast.Attribute) and node.attr not in CONFIG_NAMES):
         node = node.value
     name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
     return name in CONFIG_NAMES or name in aliases
+
+
+def _config_value(node, aliases: set[str]) -> bool:
+    """A loaded config or a section of it: a config name, an alias of a section, or a config-rooted expression."""
+    if isinstance(node, ast.Name):
+        return node.id in CONFIG_NAMES or node.id in aliases
+    return _config_rooted(node, aliases)
+
+
+def _section_aliases(function) -> set[str]:
+    return {t.id for n in ast.walk(function) if isinstance(n, ast.Assign) and _config_rooted(n.value, set())
+            for t in n.targets if isinstance(t, ast.Name)}
 
 
 def config_casts(root: Path) -> list[str]:
@@ -198,11 +211,36 @@ def config_casts(root: Path) -> list[str]:
                 continue
             if f"{module_name(path, root)}.{function.name}" in CAST_ALLOWED:
                 continue
-            aliases = {t.id for n in ast.walk(function) if isinstance(n, ast.Assign) and _config_rooted(n.value, set())
-                       for t in n.targets if isinstance(t, ast.Name)}
+            aliases = _section_aliases(function)
             out += [f"{relative}:{n.lineno}" for n in ast.walk(function)
                     if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("int", "float", "bool")
                     and len(n.args) == 1 and _config_rooted(n.args[0], aliases)]
+    return sorted(set(out))
+
+
+#: Modules that may read a config key with a default, and why: what they read is not a loaded config.
+GET_DEFAULT_ALLOWED: dict[str, str] = {
+    "renovo/model/migrate.py": "upgrades older checkpoints, whose configs lack the keys added since",
+    "renovo/experiments/metrics_io.py": "run folders' config.yaml as written, by older renovo versions too "
+                                        "(reports keep what those runs recorded)",
+}
+
+
+def config_get_defaults(root: Path) -> list[str]:
+    """``path:line`` of every ``config.get(key, default)`` (or on a section of it): a default written at its
+    point of use, which could shadow the schema's."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root.parent)
+        if str(relative) in GET_DEFAULT_ALLOWED:
+            continue
+        for function in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            aliases = _section_aliases(function)
+            out += [f"{relative}:{n.lineno}" for n in ast.walk(function)
+                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "get"
+                    and len(n.args) == 2 and _config_value(n.func.value, aliases)]
     return sorted(set(out))
 
 
@@ -271,6 +309,10 @@ def test_no_config_value_is_cast_at_its_point_of_use():
     assert config_casts(ROOT) == []
 
 
+def test_no_config_key_is_read_with_a_default_of_its_own():
+    assert config_get_defaults(ROOT) == []
+
+
 def test_no_benchmark_inside_a_library_package():
     assert benchmarks_in_libraries(ROOT) == []
     assert (ROOT / "bench" / "__init__.py").is_file()
@@ -310,7 +352,9 @@ def fake_tree(tmp_path) -> Path:
     (root / "data" / "m.py").write_text("from renovo.chem import PROTON_MASS_DA\nimport renovo.chem as c\n"
                                         "mz = 1.0 + PROTON_MASS_DA\nmass = (mz - c.PROTON_MASS_DA) * 2\n")
     (root / "train" / "cast.py").write_text("def f(config, self):\n    t = config['trainer']\n    a = int(t['max_steps'])\n"
-                                            "    b = float(self.config['optim']['lr'])\n    c = int(other['x'])\n")
+                                            "    b = float(self.config['optim']['lr'])\n    c = int(other['x'])\n"
+                                            "    d = int(config.data.max_peaks)\n    e = config.get('seed', 0)\n"
+                                            "    g = t.get('val_every_n_steps', 500)\n    h = other.get('x', 1)\n")
     body = "\n".join(f"    x = {i}" for i in range(90))
     (root / "train" / "long.py").write_text(f"def long():\n{body}\n\n\n# long function: a table\ndef ok():\n{body}\n")
     return root
@@ -325,7 +369,8 @@ def test_checks_catch_each_violation(fake_tree):
     assert sorted(import_cycles(fake_tree)) == [["renovo.bench.d", "renovo.commands.e"], ["renovo.data.b", "renovo.data.c"]]
     assert benchmarks_in_libraries(fake_tree) == ["renovo/data/bench.py"]
     assert inline_proton_uses(fake_tree) == ["renovo/data/m.py:3", "renovo/data/m.py:4"]
-    assert config_casts(fake_tree) == ["renovo/train/cast.py:3", "renovo/train/cast.py:4"]
+    assert config_casts(fake_tree) == ["renovo/train/cast.py:3", "renovo/train/cast.py:4", "renovo/train/cast.py:6"]
+    assert config_get_defaults(fake_tree) == ["renovo/train/cast.py:7", "renovo/train/cast.py:8"]
     lengths = unexplained_lengths(fake_tree)
     assert len(lengths) == 1 and "long.py:1 long" in lengths[0]
 
