@@ -143,7 +143,7 @@ def data_costs(preset: str, batch_size: int, seed: int, n: int) -> dict:
     file_batches = [collator(records[i: i + batch_size]) for i in range(0, len(records), batch_size)]
     collate_ms = (time.perf_counter() - start) / len(file_batches) * 1e3
     stream = SimulatedBatches(simulator_from_config(config, tokenizer), collator, seed, batch_size,
-                              bucket=int(config["data"]["bucket_batches"]))
+                              bucket=config.data.bucket_batches)
     bucketed = [stream.batch(k) for k in range(n)]
 
     def padding(batches):
@@ -152,7 +152,7 @@ def data_costs(preset: str, batch_size: int, seed: int, n: int) -> dict:
         return {"mean_padded_peaks": padded, "mean_real_peaks": real, "padding_fraction": 1 - real / padded}
 
     return {"collate_ms_per_batch_file_records": collate_ms, "file_batches_unbucketed": padding(file_batches),
-            "simulated_stream_bucketed": padding(bucketed), "bucket_batches": int(config["data"]["bucket_batches"]),
+            "simulated_stream_bucketed": padding(bucketed), "bucket_batches": config.data.bucket_batches,
             "file_batches": file_batches[:n], "bucketed_batches": bucketed}
 
 
