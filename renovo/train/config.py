@@ -13,12 +13,15 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import yaml
 
 from renovo.errors import RenovoError, yaml_error_message
 from renovo.train.schema import SECTION_FIELDS, RunConfig, as_plain, first_problem, normalised, section_keys
+
+if TYPE_CHECKING:
+    from renovo.data import SimulatorConfig
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 DEFAULT_NAME = "default"
@@ -212,7 +215,7 @@ def run_config_of(model) -> RunConfig:
     return validate_config(model.config_dict)
 
 
-def simulator_config(config: Mapping):
+def simulator_config(config: Mapping) -> "SimulatorConfig":
     """``data.simulator`` as a `renovo.data.SimulatorConfig`; a bad key is a one-line error."""
     from renovo.data import SimulatorConfig
 
@@ -223,7 +226,7 @@ def simulator_config(config: Mapping):
 
 
 def validation_seed(config: Mapping) -> int:
-    """The seed of a run's fixed simulated validation set: ``seed + data.val_seed_offset`` (disjoint from the
+    """Random seed of a run's fixed simulated validation set: ``seed + data.val_seed_offset`` (disjoint from the
     training stream's draws)."""
     return config["seed"] + config["data"]["val_seed_offset"]
 

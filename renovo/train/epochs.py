@@ -22,7 +22,7 @@ from renovo.train.schema import RunConfig
 def world_size(config: Mapping) -> int:
     """Processes the run trains in: ``trainer.devices`` when it is a number, else 1."""
     devices = config["trainer"]["devices"]
-    return int(devices) if isinstance(devices, int) and not isinstance(devices, bool) and devices > 0 else 1
+    return devices if isinstance(devices, int) and not isinstance(devices, bool) and devices > 0 else 1
 
 
 def size_to_data(config: RunConfig, data) -> tuple[RunConfig, str | None]:
