@@ -508,7 +508,7 @@ def render_yaml() -> str:
     """The default config as commented YAML, every key with its doc: ``renovo/configs/default.yaml``."""
     head = [*_comment(typing.cast(str, RunConfig.__doc__), ""),
             "# Written by `renovo configure` from renovo/train/schema.py, where each key's default, type, range",
-            "# and doc are declared: edit the schema, then `renovo configure -o renovo/configs/default.yaml -f`."]
+            "# and doc are declared. Keys left out of an edited copy keep their defaults."]
     return "\n".join(head + _render(RunConfig, "")) + "\n"
 
 
