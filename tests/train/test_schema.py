@@ -19,7 +19,8 @@ def _declared(cls, where=""):
 
 def test_the_shipped_default_yaml_is_the_schemas_rendering():
     """Regenerate with `renovo configure -o renovo/configs/default.yaml -f` after editing the schema."""
-    assert (CONFIG_DIR / "default.yaml").read_text() == render_yaml()
+    assert (CONFIG_DIR / "default.yaml").read_text() == render_yaml(), \
+        "the schema changed: run `renovo configure -o renovo/configs/default.yaml -f`"
 
 
 def test_the_rendering_reads_back_as_the_schemas_defaults():
